@@ -1,0 +1,7 @@
+"""`python -m paxos_shell` runs the shell."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

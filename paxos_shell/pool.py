@@ -1,0 +1,248 @@
+"""Pool layouts, and the local acceptor processes the shell starts and stops.
+
+A pool is a map from acceptor id (1..N) to base URL. It comes from the
+paxos-server layout, from explicit URLs, or from a LocalPool: real
+`paxos-acceptor` processes on loopback that a class can crash and revive.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+from .acceptor.store import STATE_FILE
+
+START_TIMEOUT = 10.0
+LAYOUT_BASE_PORT = 8081
+
+
+class PoolError(Exception):
+    """A pool that cannot be built or changed; one line for the user."""
+
+
+def layout(count: int, host: str = "localhost", base_port: int = LAYOUT_BASE_PORT) -> dict[int, str]:
+    """The paxos-server layout: acceptor i at base_port + i - 1 (8081, 8082, ...)."""
+    if not 1 <= count <= 999:
+        raise PoolError(f"bad server count {count}: choose 1 to 999")
+    if not 1 <= base_port <= 65535 - count + 1:
+        raise PoolError(f"bad base port {base_port}")
+    return {i: f"http://{host}:{base_port + i - 1}" for i in range(1, count + 1)}
+
+
+def parse_url_option(text: str) -> tuple[int, str]:
+    """`ID=URL`, the form of --url and of `url` lines in the config file."""
+    key, sep, url = text.partition("=")
+    if not sep or not key.strip().isdigit() or int(key) < 1:
+        raise PoolError(f"expected ID=URL with ID >= 1, got {text!r}")
+    url = url.strip().rstrip("/")
+    if not url.startswith("http://"):
+        url = "http://" + url
+    return int(key), url
+
+
+def _free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _ephemeral(host: str, count: int) -> list[int]:
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((host, 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def healthy(host: str, port: int, timeout: float = 0.2) -> bool:
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("GET", "/health")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
+@dataclass
+class Member:
+    id: int
+    port: int
+    proc: Optional[subprocess.Popen] = None
+    volatile: bool = False
+
+    @property
+    def pid(self) -> Optional[int]:
+        return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
+
+
+@dataclass
+class LocalPool:
+    """N real acceptor processes on loopback, owned by this shell and stopped with it."""
+
+    count: int
+    data_dir: Optional[str] = None
+    host: str = "127.0.0.1"
+    faults: bool = False
+    volatile: Iterable[int] = ()
+    members: dict[int, Member] = field(default_factory=dict)
+    _own_dir: bool = False
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.count <= 99:
+            raise PoolError(f"bad local pool size {self.count}: choose 1 to 99")
+        if self.data_dir is None:
+            self.data_dir = tempfile.mkdtemp(prefix="paxos-shell-")
+            self._own_dir = True
+        else:
+            os.makedirs(self.data_dir, exist_ok=True)
+        wanted = [LAYOUT_BASE_PORT + i for i in range(self.count)]
+        ports = wanted if all(_free(self.host, p) for p in wanted) else _ephemeral(self.host, self.count)
+        vol = set(self.volatile)
+        self.members = {i: Member(i, ports[i - 1], volatile=i in vol) for i in range(1, self.count + 1)}
+
+    @property
+    def urls(self) -> dict[int, str]:
+        return {i: f"http://{self.host}:{m.port}" for i, m in self.members.items()}
+
+    def log_path(self, i: int) -> str:
+        assert self.data_dir is not None
+        return os.path.join(self.data_dir, f"acceptor-{i}.log")
+
+    def state_dir(self, i: int) -> str:
+        assert self.data_dir is not None
+        return os.path.join(self.data_dir, f"acceptor-{i}")
+
+    def _command(self, m: Member) -> list[str]:
+        cmd = [sys.executable, "-m", "paxos_shell.acceptor", "--id", str(m.id), "--count", str(self.count),
+               "--host", self.host, "--port", str(m.port), "--data-dir", str(self.data_dir),
+               "--parent-pid", str(os.getpid())]
+        for j, url in self.urls.items():
+            if j != m.id:
+                cmd += ["--peer", f"{j}={url}"]
+        if self.faults:
+            cmd.append("--faults")
+        if m.volatile:
+            cmd.append("--volatile")
+        return cmd
+
+    def start(self) -> None:
+        self.up(list(self.members))
+
+    def is_up(self, i: int) -> bool:
+        return self.members[i].pid is not None
+
+    def up(self, ids: Iterable[int]) -> list[int]:
+        """Start the named acceptors (those not running) and wait until they answer."""
+        started = []
+        for i in ids:
+            m = self.members[i]
+            if m.pid is not None:
+                continue
+            with open(self.log_path(i), "ab") as log:
+                # A new session: the terminal's Ctrl-C is for the shell, not the pool.
+                m.proc = subprocess.Popen(self._command(m), stdin=subprocess.DEVNULL, stdout=log,
+                                          stderr=log, start_new_session=True, close_fds=True)
+            started.append(i)
+        self._wait_healthy(started)
+        return started
+
+    def _wait_healthy(self, ids: list[int]) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        waiting = list(ids)
+        while waiting:
+            for i in list(waiting):
+                m = self.members[i]
+                assert m.proc is not None
+                if m.proc.poll() is not None:
+                    raise PoolError(f"acceptor {i} failed to start (exit code {m.proc.returncode}): "
+                                    f"{self._last_log_line(i)} - see {self.log_path(i)}")
+                if healthy(self.host, m.port):
+                    waiting.remove(i)
+            if waiting and time.monotonic() > deadline:
+                raise PoolError(f"acceptor {waiting[0]} did not answer /health within {START_TIMEOUT:.0f} s; "
+                                f"see {self.log_path(waiting[0])}")
+            if waiting:
+                time.sleep(0.01)
+
+    def _last_log_line(self, i: int) -> str:
+        try:
+            with open(self.log_path(i), "rb") as f:
+                lines = f.read().decode("utf-8", "replace").strip().splitlines()
+            return lines[-1] if lines else "no output"
+        except OSError:
+            return "no log"
+
+    def down(self, ids: Iterable[int]) -> list[int]:
+        """SIGKILL: a crash, not a shutdown. The durable state stays on disk."""
+        stopped = []
+        for i in ids:
+            m = self.members[i]
+            if m.pid is None:
+                continue
+            assert m.proc is not None
+            m.proc.kill()
+            m.proc.wait()
+            stopped.append(i)
+        return stopped
+
+    def reset(self, ids: Iterable[int]) -> list[int]:
+        ids = list(ids)
+        self.down(ids)
+        for i in ids:
+            path = os.path.join(self.state_dir(i), STATE_FILE)
+            if os.path.exists(path):
+                os.remove(path)
+        self.up(ids)
+        return ids
+
+    def close(self) -> None:
+        """Stop every acceptor (SIGTERM, then SIGKILL) and drop a temporary data dir."""
+        procs = [m.proc for m in self.members.values() if m.proc is not None and m.proc.poll() is None]
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 1.0
+        for p in procs:
+            try:
+                p.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        if self._own_dir and self.data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            self._own_dir = False
+
+
+@dataclass
+class Pool:
+    """What the shell talks to: ids to URLs, and the processes if they are ours."""
+
+    urls: dict[int, str]
+    description: str
+    local: Optional[LocalPool] = None
+
+    @property
+    def size(self) -> int:
+        return len(self.urls)
+
+    def close(self) -> None:
+        if self.local is not None:
+            self.local.close()

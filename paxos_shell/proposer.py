@@ -1,0 +1,234 @@
+"""prepare, accept and propose as steps over the client and the session.
+
+The decisions themselves are paxos.py's; this module feeds them what the wire
+said, records every round in the session, and returns results that carry
+their reasons, so the shell can render and explain them without re-deciding.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
+
+from . import paxos
+from .client import Client, Round
+from .paxos import Chosen, ProposeOutcome, Safety, ValueChoice
+from .session import Session
+from .wire import GRANTED, IGNORED, NO_RESPONSE
+
+
+class ProposerError(Exception):
+    """A request the proposer refuses to send; its text is one line for the user."""
+
+
+@dataclass
+class StateResult:
+    round: Round
+    chosen: list[Chosen]
+
+
+@dataclass
+class PrepareResult:
+    round: Round
+    n: int
+    promised: list[int]
+    quorum: int
+    choice: Optional[ValueChoice]
+    prior_chosen: Optional[Chosen]
+    higher: Optional[int]
+    next_id: int
+
+    @property
+    def reached(self) -> bool:
+        return len(self.promised) >= self.quorum
+
+
+@dataclass
+class AcceptResult:
+    round: Round
+    n: int
+    value: str
+    safety: Safety
+    forced: bool
+    outcome: ProposeOutcome
+    chosen: list[Chosen]
+
+
+@dataclass
+class Attempt:
+    servers: list[int]
+    prepare: PrepareResult
+    accept: Optional[AcceptResult] = None
+
+
+@dataclass
+class ProposeResult:
+    client_value: str
+    verdict: str
+    reason: str
+    proposal_id: Optional[int] = None
+    value: Optional[str] = None
+    attempts: list[Attempt] = field(default_factory=list)
+    early: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == ProposeOutcome.CHOSEN
+
+
+Step = Callable[[str, object], None]
+
+
+class Engine:
+    """The proposer side of Paxos for one shell session."""
+
+    def __init__(self, client: Client, session: Session) -> None:
+        self.client = client
+        self.session = session
+
+    # -- arguments ----------------------------------------------------------
+
+    def servers(self, ids: Optional[Sequence[int]]) -> list[int]:
+        pool = sorted(self.client.urls)
+        if not ids:
+            return pool
+        unknown = [i for i in ids if i not in self.client.urls]
+        if unknown:
+            raise ProposerError(
+                f"unknown acceptor {unknown[0]}: the pool is {_span(pool)}"
+            )
+        return list(dict.fromkeys(ids))
+
+    def _check_id(self, n: int) -> int:
+        if not paxos.valid_id(n):
+            raise ProposerError(f"bad id {n}: proposal ids run from 0 to {paxos.MAX_ID}")
+        return n
+
+    # -- the three requests ------------------------------------------------
+
+    def state(self, servers: Optional[Sequence[int]] = None) -> StateResult:
+        rnd = self.client.state(self.servers(servers))
+        self.session.record(rnd)
+        return StateResult(rnd, self.session.chosen())
+
+    def prepare(self, n: Optional[int] = None, servers: Optional[Sequence[int]] = None) -> PrepareResult:
+        targets = self.servers(servers)
+        n = self._check_id(self.session.next_id() if n is None else n)
+        rnd = self.client.prepare(n, targets)
+        self.session.record(rnd)
+        return self._judge_prepare(rnd, n)
+
+    def _judge_prepare(self, rnd: Round, n: int) -> PrepareResult:
+        p = self.session.proposer
+        promised = rnd.ids(GRANTED)
+        promises = [pr for pr in p.promise_list() if pr.promised_id == n and pr.acceptor in promised]
+        choice = paxos.choose_value(promises, p.client_value) if promises else None
+        facts = [(r.acceptor, r.accepted_id, r.accepted_value) for r in rnd.replies if r.kind in (GRANTED, IGNORED)]
+        prior = paxos.chosen_values(facts, self.session.pool_size)
+        higher = max((r.promised_id for r in rnd.replies if r.kind == IGNORED), default=None)
+        return PrepareResult(rnd, n, promised, self.session.quorum, choice,
+                             prior[-1] if prior else None, higher, self.session.next_id())
+
+    def accept(
+        self,
+        n: Optional[int] = None,
+        value: Optional[str] = None,
+        servers: Optional[Sequence[int]] = None,
+        force: bool = False,
+    ) -> AcceptResult:
+        p = self.session.proposer
+        targets = self.servers(servers)
+        if n is None:
+            if p.current_id is None:
+                raise ProposerError("no current id: give one (accept ID VALUE) or run prepare first")
+            n = p.current_id
+        self._check_id(n)
+        promises = p.promise_list()
+        given = value is not None
+        if value is None:
+            choice = paxos.choose_value([pr for pr in promises if pr.promised_id == n], p.client_value)
+            value = choice.value
+            if value is None:
+                raise ProposerError("missing value: no promise carries one and no client value is set "
+                                    "(accept ID VALUE, or set value VALUE)")
+        safety = paxos.accept_safety(n, value, promises, self.session.pool_size)
+        if not safety.safe and not force:
+            raise ProposerError(f"refused: {safety.reason} (add --force to send it anyway)")
+        if given and safety.safe:
+            p.client_value = value
+        return self._send_accept(n, value, targets, safety, force)
+
+    def _send_accept(self, n: int, value: str, targets: list[int], safety: Safety, forced: bool) -> AcceptResult:
+        rnd = self.client.accept(n, value, targets)
+        self.session.record(rnd)
+        outcome = paxos.accept_outcome(rnd.ids(GRANTED), rnd.ids(NO_RESPONSE), self.session.pool_size)
+        return AcceptResult(rnd, n, value, safety, forced, outcome, self.session.chosen())
+
+    # -- the whole proposer flow --------------------------------------------
+
+    def propose(
+        self,
+        value: str,
+        servers: Optional[Sequence[int]] = None,
+        n: Optional[int] = None,
+        contact_count: Optional[int] = None,
+        retry: int = 0,
+        on_step: Optional[Step] = None,
+        rng: Optional[random.Random] = None,
+    ) -> ProposeResult:
+        """Prepare, choose the value Paxos requires, accept; retry if refused."""
+        step = on_step or (lambda kind, data: None)
+        pool = self.servers(servers)
+        if contact_count is not None and not 1 <= contact_count <= len(self.client.urls):
+            raise ProposerError(f"bad contact count {contact_count}: choose 1 to {len(self.client.urls)}")
+        if n is not None:
+            self._check_id(n)
+        if retry < 0:
+            raise ProposerError("bad retry count: it must be 0 or more")
+        self.session.proposer.client_value = value
+        self.session.note_value(value)
+        result = ProposeResult(value, ProposeOutcome.NOT_CHOSEN, "")
+        for attempt in range(retry + 1):
+            if attempt:
+                pause = paxos.backoff(attempt, rng)
+                step("retry", (attempt, pause))
+                time.sleep(pause)
+            targets = paxos.pick_servers(pool, contact_count, rng)
+            prep = self.prepare(n if attempt == 0 else None, targets)
+            att = Attempt(targets, prep)
+            result.attempts.append(att)
+            step("prepare", att)
+            if prep.round.interrupted:
+                result.verdict, result.reason = ProposeOutcome.UNKNOWN, "interrupted during prepare"
+                return result
+            if prep.prior_chosen is not None:
+                c = prep.prior_chosen
+                result.verdict, result.early = ProposeOutcome.CHOSEN, True
+                result.proposal_id, result.value = c.proposal_id, c.value
+                result.reason = f"acceptors {list(c.acceptors)} already accepted id {c.proposal_id}, a quorum"
+                step("early", c)
+                return result
+            if not prep.reached:
+                result.verdict = ProposeOutcome.NOT_CHOSEN
+                result.reason = f"{len(prep.promised)} promises, quorum is {prep.quorum}"
+                result.proposal_id = prep.n
+                continue
+            assert prep.choice is not None
+            chosen_value = prep.choice.value if prep.choice.value is not None else value
+            acc = self._send_accept(prep.n, chosen_value, prep.promised,
+                                    paxos.Safety(True, prep.choice.value, prep.choice.reason), False)
+            att.accept = acc
+            step("accept", att)
+            result.verdict, result.reason = acc.outcome.verdict, acc.outcome.reason
+            result.proposal_id, result.value = prep.n, acc.value
+            if acc.outcome.verdict == ProposeOutcome.CHOSEN or acc.round.interrupted:
+                return result
+        return result
+
+
+def _span(ids: list[int]) -> str:
+    if ids and ids == list(range(ids[0], ids[-1] + 1)):
+        return f"{ids[0]}..{ids[-1]}"
+    return ", ".join(map(str, ids))

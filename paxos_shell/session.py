@@ -1,0 +1,155 @@
+"""What the shell remembers between commands.
+
+Session state is data only: the pool, each proposer's id, promises and
+accepts, every reply seen (the history) and what that history lets us know
+(the highest id seen, values seen, who accepted what). The completer and the
+toolbar read it; only recording a round changes it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+from . import paxos
+from .client import Round
+from .paxos import NONE, Promise
+from .wire import GRANTED, IGNORED, NO_RESPONSE, OK, Reply
+
+HISTORY_LIMIT = 10_000
+"""Replies kept for `history` and `trace`; older ones fall off so memory stays flat."""
+
+
+@dataclass
+class Proposer:
+    """One proposer's own view: several of them make dueling demonstrations."""
+
+    name: str
+    number: Optional[int] = None
+    current_id: Optional[int] = None
+    client_value: Optional[str] = None
+    promises: dict[int, Reply] = field(default_factory=dict)
+    accepts: dict[int, Reply] = field(default_factory=dict)
+
+    def promise_list(self) -> list[Promise]:
+        return [
+            Promise(a, r.promised_id, r.accepted_id, r.accepted_value)
+            for a, r in sorted(self.promises.items())
+        ]
+
+
+@dataclass
+class Status:
+    """The last thing an acceptor told us, for the toolbar, `pool` and completion."""
+
+    kind: str = "unknown"
+    detail: str = ""
+    latency: Optional[float] = None
+    promised_id: int = NONE
+    accepted_id: int = NONE
+    accepted_value: Optional[str] = None
+    at: float = 0.0
+
+
+@dataclass
+class HistoryEntry:
+    at: float
+    proposer: str
+    round_no: int
+    reply: Reply
+
+
+class Session:
+    def __init__(self, pool_size: int) -> None:
+        self.pool_size = pool_size
+        self.proposers: dict[str, Proposer] = {"main": Proposer("main")}
+        self.active = "main"
+        self.history: deque[HistoryEntry] = deque(maxlen=HISTORY_LIMIT)
+        self.rounds = 0
+        self.highest_seen = NONE
+        self.values_seen: dict[str, None] = {}
+        self.accepted_facts: set[tuple[int, int, Optional[str]]] = set()
+        self.statuses: dict[int, Status] = {}
+
+    @property
+    def proposer(self) -> Proposer:
+        return self.proposers[self.active]
+
+    @property
+    def quorum(self) -> int:
+        return paxos.quorum(self.pool_size)
+
+    def next_id(self) -> int:
+        p = self.proposer
+        seen = [self.highest_seen] + ([p.current_id] if p.current_id is not None else [])
+        return paxos.next_id(seen, p.number)
+
+    def note_value(self, value: Optional[str]) -> None:
+        if value is not None:
+            self.values_seen.pop(value, None)
+            self.values_seen[value] = None
+
+    def record(self, rnd: Round) -> int:
+        """Fold a round into the session; returns the round's number in history."""
+        self.rounds += 1
+        p = self.proposer
+        for r in rnd.replies:
+            self.history.append(HistoryEntry(r.at or time.time(), p.name, self.rounds, r))
+            self._learn(r)
+            if rnd.phase == "prepare":
+                old = p.promises.get(r.acceptor)
+                if r.kind == GRANTED:
+                    p.promises[r.acceptor] = r
+                elif r.kind == IGNORED or (old is not None and old.promised_id != rnd.params["id"]):
+                    p.promises.pop(r.acceptor, None)
+            elif rnd.phase == "accept":
+                if r.kind == GRANTED:
+                    p.accepts[r.acceptor] = r
+                else:
+                    p.accepts.pop(r.acceptor, None)
+        if rnd.phase in ("prepare", "accept"):
+            p.current_id = rnd.params["id"]
+            self.highest_seen = max(self.highest_seen, rnd.params["id"])
+        if rnd.phase == "accept":
+            self.note_value(rnd.params["value"])
+        return self.rounds
+
+    def _learn(self, r: Reply) -> None:
+        st = self.statuses.setdefault(r.acceptor, Status())
+        st.at, st.latency = r.at, r.latency
+        if r.kind == NO_RESPONSE:
+            cause = r.cause or ""
+            st.kind = "down" if "refused" in cause else "timeout" if cause == "timeout" else "error"
+            st.detail = cause
+            return
+        st.kind, st.detail = "up", ""
+        if r.kind in (OK, IGNORED) or r.phase == "prepare":
+            if r.promised_id != NONE:
+                st.promised_id = r.promised_id
+        if r.phase == "accept" and r.kind == GRANTED:
+            st.promised_id = max(st.promised_id, r.accepted_id)
+        if r.kind == OK or r.accepted_id != NONE:
+            st.accepted_id, st.accepted_value = r.accepted_id, r.accepted_value
+        self.highest_seen = max(self.highest_seen, r.promised_id, r.accepted_id)
+        if r.accepted_id != NONE:
+            self.accepted_facts.add((r.acceptor, r.accepted_id, r.accepted_value))
+            self.note_value(r.accepted_value)
+
+    def chosen(self) -> list[paxos.Chosen]:
+        return paxos.chosen_values(self.accepted_facts, self.pool_size)
+
+    def forget(self, acceptors: Iterable[int]) -> None:
+        """After a wipe: what those acceptors accepted no longer stands."""
+        gone = set(acceptors)
+        self.accepted_facts = {f for f in self.accepted_facts if f[0] not in gone}
+        for a in gone:
+            self.statuses.pop(a, None)
+            for p in self.proposers.values():
+                p.promises.pop(a, None)
+                p.accepts.pop(a, None)
+        if not self.accepted_facts and len(gone) >= self.pool_size:
+            self.highest_seen = NONE
+            for p in self.proposers.values():
+                p.current_id = None

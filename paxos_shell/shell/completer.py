@@ -1,0 +1,175 @@
+"""Completion as a pure function of (document, what the session knows).
+
+Nothing here touches the network: acceptor statuses, ids and values all come
+from the session's memory of earlier replies, so a keystroke never waits on
+an acceptor (http-prompt's rule).
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Iterable, Optional
+
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+
+from . import registry as reg
+from .render import FORMATS
+
+if TYPE_CHECKING:
+    from .app import Shell
+
+
+@dataclass
+class View:
+    """The slice of session state completion may read."""
+
+    acceptors: dict[int, str] = field(default_factory=dict)
+    current_id: Optional[int] = None
+    next_id: int = 0
+    values: list[str] = field(default_factory=list)
+    required_value: Optional[str] = None
+    settings: dict[str, str] = field(default_factory=dict)
+    proposers: list[str] = field(default_factory=list)
+    lessons: list[str] = field(default_factory=list)
+
+
+def _tokens(text: str) -> tuple[list[str], str]:
+    """Complete words before the cursor, and the word being typed."""
+    try:
+        words = shlex.split(text)
+    except ValueError:  # an open quote: complete the quoted word as typed
+        words = text.split()
+        return words[:-1], words[-1] if words and not text.endswith(" ") else ""
+    if text and not text[-1].isspace():
+        return words[:-1], words[-1] if words else ""
+    return words, ""
+
+
+def _match(word: str, options: Iterable[tuple[str, str]], start: Optional[int] = None) -> list[Completion]:
+    out = []
+    for text, meta in options:
+        if text.startswith(word):
+            out.append(Completion(_quoted(text), start_position=-len(word) if start is None else start,
+                                  display_meta=meta))
+    return out
+
+
+def _quoted(text: str) -> str:
+    return text if text and shlex.quote(text) == text else shlex.quote(text)
+
+
+def _kind_at(cmd: reg.Command, words: list[str]) -> Optional[str]:
+    """The kind of argument the cursor stands on, from the command's declaration."""
+    if words and words[-1] in cmd.flags and cmd.flags[words[-1]] != reg.FLAG:
+        return cmd.flags[words[-1]]
+    # Inside a --server-ids run, more ids may follow.
+    for w in reversed(words):
+        if w.startswith("--"):
+            if cmd.flags.get(w) == reg.SERVERS:
+                return reg.SERVERS
+            break
+        if not w.isdigit():
+            break
+    positional, skip = [], False
+    for w in words:
+        if skip:
+            skip = False
+            continue
+        if w.startswith("--"):
+            skip = cmd.flags.get(w) not in (reg.FLAG, reg.SERVERS, None)
+            continue
+        positional.append(w)
+    kinds = cmd.positional
+    # "An integer first argument is the id": a non-integer there means the id was left out.
+    if kinds and kinds[0] == reg.ID and positional and not reg.is_int(positional[0]):
+        kinds = kinds[1:]
+    if not kinds:
+        return None
+    if len(positional) < len(kinds):
+        return kinds[len(positional)]
+    return kinds[-1] if kinds[-1] == reg.SERVERS else None
+
+
+def complete(document: Document, view: View) -> list[Completion]:
+    text = document.text_before_cursor
+    words, word = _tokens(text)
+    if not words:
+        return _match(word, ((n, reg.lookup(n).summary) for n in reg.names()))
+    try:
+        cmd = reg.lookup(words[0])
+    except reg.UsageError:
+        return []
+    args = words[1:]
+    if word.startswith("-"):
+        return _match(word, ((f, f"takes {k}" if k != reg.FLAG else "switch") for f, k in cmd.flags.items()))
+    kind = _kind_at(cmd, args)
+    return _match(word, _options(kind, cmd, args, view))
+
+
+def _options(kind: Optional[str], cmd: reg.Command, args: list[str], view: View) -> list[tuple[str, str]]:
+    if kind == reg.SERVERS:
+        used = {a for a in args if a.isdigit()}
+        return [(str(i), meta) for i, meta in sorted(view.acceptors.items()) if str(i) not in used]
+    if kind == reg.ID:
+        opts = [(str(view.next_id), "next id: above every id seen")]
+        if view.current_id is not None and view.current_id != view.next_id and cmd.name == "accept":
+            opts.insert(0, (str(view.current_id), "current id"))
+        return opts
+    if kind == reg.VALUE:
+        vals = list(reversed(view.values))
+        opts = [(v, "value seen") for v in vals if v != view.required_value]
+        if view.required_value is not None:
+            opts.insert(0, (view.required_value, "required by the promises"))
+        return opts
+    if kind == reg.COUNT:
+        return [(str(i), "") for i in range(1, len(view.acceptors) + 1)]
+    if kind == reg.COMMAND:
+        return [(n, reg.lookup(n).summary) for n in reg.names()]
+    if kind == reg.SETTING:
+        return sorted(view.settings.items())
+    if kind == reg.TEXT and args:
+        return [(v, "") for v in _setting_values(args[0])]
+    if kind == reg.PROPOSER:
+        return [(p, "proposer") for p in view.proposers]
+    if kind == reg.LESSON:
+        return [(name, "lesson") for name in view.lessons]
+    return []
+
+
+def _setting_values(name: str) -> list[str]:
+    return {"format": list(FORMATS), "teach": ["on", "off"], "timeout": ["0.5", "1.0", "2.0"]}.get(name, [])
+
+
+class ShellCompleter(Completer):
+    """prompt_toolkit adapter: builds the View from the session, then calls complete()."""
+
+    def __init__(self, view: Callable[[], View]) -> None:
+        self.view = view
+
+    def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
+        return complete(document, self.view())
+
+
+def view_of(sh: Shell) -> View:
+    s = sh.session
+    metas = {}
+    for i, url in sorted(sh.client.urls.items()):
+        st = s.statuses.get(i)
+        if st is None:
+            metas[i] = f"{url} · unknown"
+            continue
+        pair = f", accepted {st.accepted_id}: {st.accepted_value}" if st.accepted_id >= 0 else ""
+        metas[i] = f"{url} · {st.kind} · promised {st.promised_id}{pair}"
+    p = s.proposer
+    required = None
+    from ..paxos import choose_value
+
+    if p.current_id is not None:
+        ch = choose_value([x for x in p.promise_list() if x.promised_id == p.current_id], None)
+        required = ch.value if ch.forced_by else None
+    from .admin import SETTABLE
+
+    return View(metas, p.current_id, s.next_id(), list(s.values_seen), required, dict(SETTABLE),
+                list(s.proposers), sh.lesson_names())

@@ -1,0 +1,66 @@
+"""Small factories around one PromptSession builder: history, toolbar, completer."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.formatted_text import HTML, FormattedText
+from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+
+from ..dirs import state_dir
+from .completer import ShellCompleter, view_of
+from .registry import ALIASES, REGISTRY
+
+if TYPE_CHECKING:
+    from .app import Shell
+
+STATUS_STYLE = {"up": "ansigreen", "down": "ansired", "timeout": "ansiyellow", "error": "ansired"}
+
+
+def make_history() -> History:
+    """History in the XDG state directory, private to the user (mode 0600)."""
+    directory = state_dir()
+    path = os.path.join(directory, "history")
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        os.chmod(path, 0o600)
+    except OSError:
+        return InMemoryHistory()
+    return FileHistory(path)
+
+
+def toolbar_text(sh: Shell, typed: str) -> FormattedText:
+    """Each acceptor's last known status, the quorum, and the syntax being typed."""
+    parts: list[tuple[str, str]] = []
+    for i in sorted(sh.client.urls):
+        st = sh.session.statuses.get(i)
+        kind = st.kind if st else "unknown"
+        parts.append((f"bg:ansiblack fg:{STATUS_STYLE.get(kind, 'ansigray')}", f" {i}:{kind} "))
+    parts.append(("", f"  quorum {sh.session.quorum}  "))
+    word = typed.split()[0] if typed.split() else ""
+    name = ALIASES.get(word, word)
+    if name in REGISTRY:
+        parts.append(("bold", REGISTRY[name].syntax))
+    return FormattedText(parts)
+
+
+def build_prompt_session(sh: Shell) -> PromptSession:
+    def toolbar() -> FormattedText:
+        from prompt_toolkit.application.current import get_app
+
+        return toolbar_text(sh, get_app().current_buffer.text)
+
+    return PromptSession(
+        history=make_history(),
+        completer=ShellCompleter(lambda: view_of(sh)),
+        complete_while_typing=True,
+        auto_suggest=AutoSuggestFromHistory(),
+        enable_history_search=False,
+        bottom_toolbar=toolbar,
+        mouse_support=False,
+        placeholder=HTML("<ansigray>try: prepare, accept, propose VALUE, state, help</ansigray>"),
+    )
