@@ -10,6 +10,7 @@ the shell starts ~0.1 s sooner (see docs/performance.md).
 from __future__ import annotations
 
 import http.client
+import select
 import socket
 import threading
 import time
@@ -73,6 +74,8 @@ class _Link:
                     self.close()
 
     def _call(self, method: str, target: str, timeout: float) -> tuple[int, bytes]:
+        if self.conn is not None and _dropped(self.conn):
+            self.close()  # the server closed it while idle (restart, idle timeout)
         reused = self.conn is not None
         stale = reused and time.monotonic() - self.last_used > STALE_AFTER
         if self.conn is None:
@@ -104,6 +107,18 @@ class _Link:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+
+def _dropped(conn: http.client.HTTPConnection) -> bool:
+    """An idle kept-alive socket that is readable has been closed by the peer."""
+    sock = conn.sock
+    if sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def describe_error(e: BaseException) -> str:

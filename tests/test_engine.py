@@ -1,0 +1,171 @@
+"""The proposer engine: rounds against real acceptor processes, and its decisions."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from paxos_shell.client import Client
+from paxos_shell.paxos import ProposeOutcome
+from paxos_shell.proposer import Engine, ProposerError
+from paxos_shell.session import Session
+from paxos_shell.wire import GRANTED, IGNORED, NO_RESPONSE
+
+from .conftest import dead_url
+
+
+def engine_for(urls: dict[int, str], timeout: float = 1.0) -> Engine:
+    return Engine(Client(urls, timeout), Session(len(urls)))
+
+
+@pytest.fixture
+def three(acceptors: Any) -> Engine:
+    accs = acceptors(3)
+    eng = engine_for({a.id: a.url for a in accs})
+    yield eng
+    eng.client.close()
+
+
+class TestRounds:
+    def test_prepare_round_replies_in_order_with_latency(self, three: Engine) -> None:
+        res = three.prepare(7, [2, 1])
+        assert [r.acceptor for r in res.round.replies] == [2, 1]
+        assert all(r.kind == GRANTED and r.promised_id == 7 and r.latency > 0 for r in res.round.replies)
+        assert res.promised == [2, 1] and res.reached
+
+    def test_ignored_reply_carries_the_higher_promise(self, three: Engine) -> None:
+        three.prepare(9, [1])
+        res = three.prepare(8, [1, 2])
+        r1 = res.round.replies[0]
+        assert r1.kind == IGNORED and r1.promised_id == 9
+        assert res.promised == [2] and not res.reached and res.higher == 9 and res.next_id == 10
+
+    def test_dead_acceptors_cost_one_timeout_and_say_why(self, acceptors: Any, blackhole: Any) -> None:
+        (a,) = acceptors(1)
+        holes = [blackhole(), blackhole()]
+        urls = {1: a.url, 2: holes[0].url, 3: holes[1].url, 4: dead_url(), 5: dead_url()}
+        eng = engine_for(urls, timeout=0.5)
+        t0 = time.monotonic()
+        res = eng.prepare(3)
+        took = time.monotonic() - t0
+        kinds = {r.acceptor: (r.kind, r.cause) for r in res.round.replies}
+        assert kinds[1] == (GRANTED, None)
+        assert kinds[2] == (NO_RESPONSE, "timeout") and kinds[3] == (NO_RESPONSE, "timeout")
+        assert kinds[4] == (NO_RESPONSE, "connection refused (down)")
+        assert took < 0.5 * 2, f"round took {took:.2f}s: dead acceptors were waited for one by one"
+        assert eng.session.statuses[4].kind == "down" and eng.session.statuses[2].kind == "timeout"
+        eng.client.close()
+
+    def test_ctrl_c_returns_at_once_with_what_came(self, acceptors: Any, blackhole: Any) -> None:
+        (a,) = acceptors(1)
+        eng = engine_for({1: a.url, 2: blackhole().url}, timeout=10)
+        timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+        t0 = time.monotonic()
+        timer.start()
+        res = eng.prepare(1)
+        took = time.monotonic() - t0
+        assert res.round.interrupted and took < 2
+        assert res.round.replies[0].kind == GRANTED
+        assert res.round.replies[1].kind == NO_RESPONSE and res.round.replies[1].cause == "interrupted"
+        eng.client.close()
+
+    def test_restarted_acceptor_is_reached_again(self, acceptors: Any) -> None:
+        (a,) = acceptors(1)
+        eng = engine_for({1: a.url})
+        assert eng.prepare(1).reached
+        a.kill()
+        assert eng.prepare(2).round.replies[0].cause == "connection refused (down)"
+        a.start()
+        assert eng.prepare(3).reached  # promise 2 was never acknowledged; 3 is fresh
+        eng.client.close()
+
+    def test_history_records_every_request(self, three: Engine) -> None:
+        three.prepare(5)
+        three.accept(5, "v")
+        three.state()
+        h = list(three.session.history)
+        assert [(e.reply.phase, e.reply.acceptor) for e in h] == [
+            (p, i) for p in ("prepare", "accept", "state") for i in (1, 2, 3)]
+        assert h[3].reply.params == {"id": 5, "value": "v"} and h[3].round_no == 2
+
+
+class TestDecisions:
+    def test_seed_walkthrough(self, three: Engine) -> None:
+        """prepare 7 to 1,2; accept test-val; propose BAD is overridden; already chosen."""
+        assert three.prepare(7, [1, 2]).reached
+        acc = three.accept(7, "test-val", [1, 2])
+        assert acc.outcome.verdict == ProposeOutcome.CHOSEN and acc.outcome.accepted_by == (1, 2)
+        res = three.propose("BAD", n=9)
+        assert res.ok and res.early and res.value == "test-val" and res.proposal_id == 7
+        ch = res.attempts[0].prepare.choice
+        assert ch is not None and ch.overridden and ch.forced_by is not None and ch.forced_by.accepted_id == 7
+
+    def test_propose_with_own_value(self, three: Engine) -> None:
+        res = three.propose("good-value", n=9)
+        assert res.ok and not res.early and res.value == "good-value" and res.proposal_id == 9
+        assert three.state().chosen[0].value == "good-value"
+
+    def test_override_by_prior_accept_that_was_not_chosen(self, three: Engine) -> None:
+        three.prepare(3, [1])
+        three.accept(3, "lonely", [1], force=True)  # one acceptor: not chosen
+        assert three.state().chosen == []
+        res = three.propose("mine", n=5)
+        assert res.ok and res.value == "lonely"  # Paxos must still carry it
+
+    def test_highest_accepted_id_wins(self, three: Engine) -> None:
+        three.accept(2, "old", [1], force=True)
+        three.accept(4, "new", [2], force=True)
+        res = three.propose("client", n=6, servers=[1, 2])
+        assert res.ok and res.value == "new"
+
+    def test_minority_contact_cannot_choose(self, three: Engine) -> None:
+        res = three.propose("v", contact_count=1)
+        assert res.verdict == ProposeOutcome.NOT_CHOSEN and "1 promises, quorum is 2" in res.reason
+        assert len(res.attempts[0].servers) == 1 and res.attempts[0].accept is None
+
+    def test_unknown_outcome_when_an_accept_goes_unanswered(self, acceptors: Any, blackhole: Any) -> None:
+        accs = acceptors(2)
+        eng = engine_for({1: accs[0].url, 2: accs[1].url, 3: blackhole().url}, timeout=0.3)
+        eng.prepare(1, [1, 2])
+        eng.client.urls[2] = eng.client.urls[3]  # acceptor 2 hangs from now on
+        eng.client.forget(2)
+        acc = eng.accept(1, "v", [1, 2])
+        assert acc.outcome.verdict == ProposeOutcome.UNKNOWN and acc.outcome.accepted_by == (1,)
+        eng.client.close()
+
+    def test_refused_propose_retries_with_higher_id(self, three: Engine) -> None:
+        other = engine_for(dict(three.client.urls))
+        other.prepare(50)
+        res = three.propose("mine", n=10, retry=2)
+        assert res.ok and len(res.attempts) == 2 and res.attempts[1].prepare.n == 51
+        other.client.close()
+
+    def test_accept_safety_refuses_unless_forced(self, three: Engine) -> None:
+        three.accept(1, "first", [1, 2], force=True)
+        three.prepare(2)
+        with pytest.raises(ProposerError, match="requires that value"):
+            three.accept(2, "second")
+        assert three.accept(2).value == "first"  # the default is the required value
+        with pytest.raises(ProposerError, match="prepare 9"):
+            three.accept(9, "x")
+        forced = three.accept(9, "x", [3], force=True)
+        assert forced.forced and not forced.safety.safe
+
+    def test_next_id_is_above_everything_seen(self, three: Engine) -> None:
+        three.prepare(41, [3])
+        assert three.prepare().n == 42
+        three.session.proposer.number = 7
+        assert three.prepare().n == 107
+
+    def test_bad_arguments(self, three: Engine) -> None:
+        with pytest.raises(ProposerError, match="unknown acceptor 9"):
+            three.prepare(1, [9])
+        with pytest.raises(ProposerError, match="no current id"):
+            three.accept(None, "v")
+        with pytest.raises(ProposerError, match="bad contact count"):
+            three.propose("v", contact_count=4)
