@@ -9,6 +9,7 @@ socket, which keeps keep-alive round trips well under a millisecond.
 from __future__ import annotations
 
 import http.client
+import io
 import ipaddress
 import json
 import socket
@@ -129,15 +130,42 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.send_error(414, f"request line is longer than {wire.MAX_REQUEST_LINE} bytes")
             return
-        self._framing = True
-        if not self.parse_request():
+        head = self._read_head()
+        if head is None:
+            self.close_connection = True
             return
+        self._framing = True
+        real, self.rfile = self.rfile, io.BytesIO(head)
+        try:
+            if not self.parse_request():
+                return
+        finally:
+            self.rfile = real
         self._framing = False
         try:
             self._read_body()
             self.dispatch()
         except (TimeoutError, ConnectionError):
             self.close_connection = True
+
+    def _read_head(self) -> Optional[bytes]:
+        """The header block, or None if the client hung up before finishing it.
+
+        The stock parser treats end-of-file as the end of the headers, which
+        would act on a request the client abandoned halfway.
+        """
+        lines, size = [], 0
+        while True:
+            try:
+                line = self.rfile.readline(65537)
+            except (TimeoutError, OSError):
+                return None
+            if not line or not line.endswith(b"\n"):
+                return None
+            lines.append(line)
+            size += len(line)
+            if line in (b"\r\n", b"\n") or size > 65536 or len(lines) > 101:
+                return b"".join(lines)
 
     def _read_body(self) -> None:
         """Bodies are unused, but must be consumed to keep the connection in step."""
