@@ -14,7 +14,7 @@ import sys
 from typing import Optional, Sequence
 
 from .dirs import config_dir
-from .pool import LocalPool, Pool, PoolError, layout, parse_url_option
+from .pool import LocalPool, Pool, PoolError, PoolUsageError, layout, parse_url_option
 
 USAGE_ERROR = 2
 CONFIG_KEYS = {"server-count", "host", "base-port", "url", "timeout", "format", "local", "data-dir", "proposer-number"}
@@ -80,7 +80,7 @@ def build_pool(args: argparse.Namespace, cfg: dict[str, list[str]], announce: bo
     urls_opt = args.url or cfg.get("url")
     count = args.server_count if args.server_count is not None else _opt_int(_one(cfg, "server-count"), "server-count")
     if args.local is not None and ((urls_opt and args.url) or args.server_count is not None):
-        raise PoolError("--local cannot be combined with --url or --server-count")
+        raise PoolUsageError("--local cannot be combined with --url or --server-count")
     if urls_opt and args.local is None:
         urls = dict(parse_url_option(u) for u in urls_opt)
         return Pool(dict(sorted(urls.items())), f"Pool of {len(urls)} given by URL")
@@ -156,7 +156,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         pool = build_pool(args, cfg, announce=True)
     except (PoolError, ConfigError) as e:
         print(f"paxos-shell: {e}", file=sys.stderr)
-        return USAGE_ERROR if isinstance(e, ConfigError) or "bad" in str(e) or "cannot" in str(e) else 1
+        return USAGE_ERROR if isinstance(e, (ConfigError, PoolUsageError)) else 1
 
     from .shell.app import Shell  # after the pool: its processes start meanwhile
 

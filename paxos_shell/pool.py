@@ -29,12 +29,16 @@ class PoolError(Exception):
     """A pool that cannot be built or changed; one line for the user."""
 
 
+class PoolUsageError(PoolError):
+    """The pool was described wrongly (bad size, port or URL): a usage error, exit code 2."""
+
+
 def layout(count: int, host: str = "localhost", base_port: int = LAYOUT_BASE_PORT) -> dict[int, str]:
     """The paxos-server layout: acceptor i at base_port + i - 1 (8081, 8082, ...)."""
     if not 1 <= count <= 999:
-        raise PoolError(f"bad server count {count}: choose 1 to 999")
+        raise PoolUsageError(f"bad server count {count}: choose 1 to 999")
     if not 1 <= base_port <= 65535 - count + 1:
-        raise PoolError(f"bad base port {base_port}")
+        raise PoolUsageError(f"bad base port {base_port}")
     return {i: f"http://{host}:{base_port + i - 1}" for i in range(1, count + 1)}
 
 
@@ -42,7 +46,7 @@ def parse_url_option(text: str) -> tuple[int, str]:
     """`ID=URL`, the form of --url and of `url` lines in the config file."""
     key, sep, url = text.partition("=")
     if not sep or not key.strip().isdigit() or int(key) < 1:
-        raise PoolError(f"expected ID=URL with ID >= 1, got {text!r}")
+        raise PoolUsageError(f"expected ID=URL with ID >= 1, got {text!r}")
     url = url.strip().rstrip("/")
     if not url.startswith("http://"):
         url = "http://" + url
@@ -108,7 +112,7 @@ class LocalPool:
 
     def __post_init__(self) -> None:
         if not 1 <= self.count <= 99:
-            raise PoolError(f"bad local pool size {self.count}: choose 1 to 99")
+            raise PoolUsageError(f"bad local pool size {self.count}: choose 1 to 99")
         if self.data_dir is None:
             self.data_dir = tempfile.mkdtemp(prefix="paxos-shell-")
             self._own_dir = True

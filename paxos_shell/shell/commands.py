@@ -95,17 +95,18 @@ def cmd_prepare(sh: Shell, args: Args) -> int:
     n: Optional[int] = _id(args.get("--id")) if args.get("--id") is not None else None
     if n is None and pos and is_int(pos[0]):
         n = _id(pos.pop(0))
-    res = sh.engine.prepare(n, _servers(args, pos))
-    render_prepare(sh, res, header=True)
+    servers = sh.engine.servers(_servers(args, pos))
+    n = sh.session.next_id() if n is None else n
+    sh.out.line(f"Contacting servers: {servers}")  # before the round: the wait has a context
+    sh.out.line(f"ID: {n}")
+    res = sh.engine.prepare(n, servers)
+    render_prepare(sh, res)
     return 0 if res.reached else 1
 
 
-def render_prepare(sh: Shell, res: PrepareResult, header: bool) -> None:
+def render_prepare(sh: Shell, res: PrepareResult, emit: bool = True) -> None:
     out = sh.out
     servers = [r.acceptor for r in res.round.replies]
-    if header:
-        out.line(f"Contacting servers: {servers}")
-        out.line(f"ID: {res.n}")
     out.table(REPLY_HEADERS, reply_rows(out, res.round.replies))
     if res.round.interrupted:
         out.line("Interrupted: acceptors that had not answered are marked 'interrupted'.", "warn")
@@ -117,13 +118,18 @@ def render_prepare(sh: Shell, res: PrepareResult, header: bool) -> None:
     else:
         out.line(f"Quorum not reached: {len(res.promised)} promise(s), {res.quorum} needed.", "bad")
     out.line(advice)
-    out.emit({
+    if emit:
+        out.emit(prepare_json(res, servers, advice))
+
+
+def prepare_json(res: PrepareResult, servers: list[int], advice: str) -> dict:
+    return {
         "command": "prepare", "id": res.n, "servers": servers,
         "replies": [reply_json(r) for r in res.round.replies],
         "promisedBy": res.promised, "quorum": res.quorum, "quorumReached": res.reached,
         "requiredValue": res.choice.value if res.choice and res.choice.forced_by else None,
         "next": advice, "interrupted": res.round.interrupted,
-    })
+    }
 
 
 def prepare_advice(sh: Shell, res: PrepareResult) -> str:
@@ -236,12 +242,14 @@ def cmd_propose(sh: Shell, args: Args) -> int:
     out = sh.out
 
     def step(kind: str, data: object) -> None:
-        if kind == "prepare":
-            att: Attempt = data  # type: ignore[assignment]
-            out.line(f"Contacting servers: {att.servers}")
-            out.line(f"Proposal ID: {att.prepare.n}")
+        if kind == "start":
+            targets, n_try = data  # type: ignore[misc]
+            out.line(f"Contacting servers: {targets}")
+            out.line(f"Proposal ID: {n_try}")
             out.line(f"Client value: {show_value(str(value))}")
-            render_prepare(sh, att.prepare, header=False)
+        elif kind == "prepare":
+            att: Attempt = data  # type: ignore[assignment]
+            render_prepare(sh, att.prepare, emit=False)
             ch = att.prepare.choice
             if ch is not None and ch.overridden and ch.forced_by is not None:
                 out.line("")

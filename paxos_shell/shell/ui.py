@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
@@ -12,7 +12,7 @@ from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 
 from ..dirs import state_dir
 from .completer import ShellCompleter, view_of
-from .registry import ALIASES, REGISTRY
+from .registry import ALIASES, REGISTRY, Command, names
 
 if TYPE_CHECKING:
     from .app import Shell
@@ -41,11 +41,22 @@ def toolbar_text(sh: Shell, typed: str) -> FormattedText:
         kind = st.kind if st else "unknown"
         parts.append((f"bg:ansiblack fg:{STATUS_STYLE.get(kind, 'ansigray')}", f" {i}:{kind} "))
     parts.append(("", f"  quorum {sh.session.quorum}  "))
-    word = typed.split()[0] if typed.split() else ""
-    name = ALIASES.get(word, word)
-    if name in REGISTRY:
-        parts.append(("bold", REGISTRY[name].syntax))
+    cmd = typed_command(typed)
+    if cmd is not None:
+        parts.append(("bold", cmd.syntax))
     return FormattedText(parts)
+
+
+def typed_command(typed: str) -> Optional[Command]:
+    """The command on the line: its full name, an alias, or the one name a prefix fits."""
+    words = typed.split()
+    if not words:
+        return None
+    word = ALIASES.get(words[0], words[0])
+    if word in REGISTRY:
+        return REGISTRY[word]
+    fits = {ALIASES.get(n, n) for n in names() if n.startswith(word)} if len(words) == 1 else set()
+    return REGISTRY[fits.pop()] if len(fits) == 1 else None
 
 
 def build_prompt_session(sh: Shell) -> PromptSession:

@@ -1,0 +1,197 @@
+"""End to end: the real `paxos-shell` process against real acceptor processes.
+
+The REPL runs in a pseudo-terminal through pexpect, as a person would use it;
+the other modes run as a script would run them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any, Iterator
+
+import pexpect
+import pytest
+
+from .conftest import dead_url
+
+PROMPT = r"paxos\[3 acceptors[^\]]*\]> "
+
+
+def url_args(accs: list[Any]) -> list[str]:
+    return [arg for a in accs for arg in ("--url", f"{a.id}={a.url}")]
+
+
+def shell_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "paxos_shell", *args]
+
+
+def run_shell(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run(shell_cmd(*args), input=stdin, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def repl(acceptors: Any) -> Iterator[pexpect.spawn]:
+    accs = acceptors(3)
+    child = spawn(*url_args(accs), "--timeout", "5")
+    yield child
+    if child.isalive():
+        child.kill(9)
+    child.close()
+
+
+def spawn(*args: str) -> pexpect.spawn:
+    """The shell in a pseudo-terminal, once its first prompt is ready for keys."""
+    env = dict(os.environ, TERM="xterm", NO_COLOR="1", PROMPT_TOOLKIT_NO_CPR="1")
+    child = pexpect.spawn(sys.executable, ["-m", "paxos_shell", *args], env=env, encoding="utf-8",
+                          timeout=15, dimensions=(40, 220))
+    child.expect(PROMPT)
+    child.expect_exact("help")  # the placeholder: the first render is complete
+    time.sleep(0.2)
+    return child
+
+
+def line(child: pexpect.spawn, text: str, *markers: str) -> str:
+    """Send a line and wait for each marker of its output in turn, then the prompt."""
+    child.send(text + "\r")
+    seen = ""
+    for m in markers:
+        child.expect_exact(m)
+        seen += child.before + child.after
+    child.expect(PROMPT)
+    return seen + child.before
+
+
+class TestRepl:
+    def test_seed_examples_in_the_repl(self, repl: pexpect.spawn) -> None:
+        line(repl, "prepare 7 1 2", "Received promise from: [1, 2]")
+        line(repl, "accept 7 test-val 1 2", "Received accepts from: [1, 2]")
+        line(repl, "propose BAD", "Client value overridden due to prior accepted value",
+             "Consensus already reached during prepare phase")
+        line(repl, "state", "Chosen: test-val")
+        repl.sendcontrol("d")
+        repl.expect(pexpect.EOF)
+        repl.close()
+        assert repl.exitstatus == 0
+
+    def test_propose_own_value_reaches_consensus(self, repl: pexpect.spawn) -> None:
+        line(repl, "propose good-value --contact-count 3", "Consensus Reached", "value=good-value")
+
+    def test_tab_completes_commands_and_server_ids(self, repl: pexpect.spawn) -> None:
+        repl.send("prep")
+        repl.send("\t")
+        repl.expect("prepare")
+        repl.send(" 7 ")
+        repl.send("\t")
+        repl.expect("127.0.0.1")  # the menu shows each acceptor's URL as meta text
+        repl.send("\x1b")  # leave the menu
+        repl.sendcontrol("u")  # kill the line
+        line(repl, "prepare 7 1 2", "Received promise from: [1, 2]")
+
+    def test_prompt_shows_the_current_id(self, repl: pexpect.spawn) -> None:
+        repl.send("prepare 12\r")
+        repl.expect(r"paxos\[3 acceptors, id 12\]> ")
+
+    def test_ctrl_c_clears_the_line_and_keeps_the_session(self, repl: pexpect.spawn) -> None:
+        line(repl, "prepare 5 1 2", "Received promise")
+        repl.send("accept 5 never-sent")
+        repl.sendcontrol("c")
+        repl.expect(PROMPT)
+        line(repl, "state", "No value is chosen yet")  # had the accept run, 1 and 2 would have chosen it
+
+    def test_bad_input_is_one_line(self, repl: pexpect.spawn) -> None:
+        out = line(repl, "prepare seven", "error: bad acceptor id 'seven'")
+        assert "Traceback" not in out
+        line(repl, "acept 3 x", "did you mean 'accept'?")
+
+    def test_exit_command(self, repl: pexpect.spawn) -> None:
+        repl.send("exit" + "\r")
+        repl.expect(pexpect.EOF)
+        repl.close()
+        assert repl.exitstatus == 0
+
+
+def test_ctrl_c_interrupts_a_round_in_flight(acceptors: Any, blackhole: Any) -> None:
+    accs = acceptors(2)
+    hole = blackhole()
+    child = spawn(*url_args(accs), "--url", f"3={hole.url}", "--timeout", "30")
+    try:
+        child.send("prepare 4" + "\r")
+        child.expect_exact("ID: 4")
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        child.sendcontrol("c")
+        child.expect_exact("Received promise from: [1, 2]", timeout=5)
+        assert "interrupted" in child.before
+        assert time.monotonic() - t0 < 3  # far sooner than the 30 s timeout
+        child.expect(PROMPT)
+        line(child, "state 1", "up")
+    finally:
+        child.kill(9)
+        child.close()
+
+
+class TestModes:
+    def test_dash_c_runs_each_command_and_exits(self, acceptors: Any) -> None:
+        accs = acceptors(3)
+        p = run_shell(*url_args(accs), "-c", "prepare 7 1 2", "-c", "accept 7 test-val 1 2", "-c", "state")
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert "Received promise from: [1, 2]" in p.stdout and "Chosen: test-val" in p.stdout
+        assert "\x1b[" not in p.stdout  # not a terminal: no colour
+
+    def test_failures_do_not_stop_the_list_and_set_exit_1(self, acceptors: Any) -> None:
+        accs = acceptors(3)
+        p = run_shell(*url_args(accs), "-c", "bogus", "-c", "propose v --contact-count 1", "-c", "state")
+        assert p.returncode == 1
+        assert "unknown command" in p.stdout and "No Consensus" in p.stdout and "promisedId" in p.stdout
+
+    def test_script_file_with_comments(self, acceptors: Any, tmp_path: Any) -> None:
+        accs = acceptors(3)
+        script = tmp_path / "lesson.txt"
+        script.write_text("# a lesson\nprepare 7 1 2   # phase 1\n\naccept 7 test-val 1 2\nstate\n")
+        p = run_shell(*url_args(accs), str(script))
+        assert p.returncode == 0, p.stdout
+        assert "> prepare 7 1 2" in p.stdout and "Chosen: test-val" in p.stdout
+
+    def test_piped_stdin_has_no_prompt(self, acceptors: Any) -> None:
+        accs = acceptors(3)
+        p = run_shell(*url_args(accs), stdin="prepare 3\nstate\n")
+        assert p.returncode == 0 and "paxos[" not in p.stdout and "Received promise from: [1, 2, 3]" in p.stdout
+
+    def test_json_output_parses_back(self, acceptors: Any) -> None:
+        accs = acceptors(3)
+        dead = dead_url()
+        p = run_shell(*url_args(accs), "--url", f"4={dead}", "--json",
+                      "-c", "prepare 7", "-c", "accept 7 v", "-c", "state", "-c", "propose w")
+        objs = [json.loads(ln) for ln in p.stdout.splitlines()]
+        assert len(objs) == 4
+        assert objs[0]["promisedBy"] == [1, 2, 3] and objs[0]["quorum"] == 3
+        assert objs[1]["outcome"] == "chosen"
+        assert objs[2]["1"] == {"promisedId": 7, "acceptedId": 7, "acceptedValue": "v"}
+        assert objs[2]["4"] == {"error": "connection refused (down)"}
+        assert objs[3]["consensus"] is True and objs[3]["value"] == "v"
+
+    def test_usage_errors_exit_2(self) -> None:
+        assert run_shell("--server-count", "x").returncode == 2
+        assert run_shell("--url", "nonsense", "-c", "state").returncode == 2
+        assert run_shell("/no/such/script.txt", "--server-count", "1").returncode == 2
+        p = run_shell("--timeout", "0", "--server-count", "1")
+        assert p.returncode == 2 and "timeout" in p.stderr
+
+    def test_server_count_layout_against_dead_ports(self) -> None:
+        p = run_shell("--server-count", "2", "--base-port", "1", "--host", "127.0.0.1", "-c", "state")
+        assert p.returncode == 1 and "127.0.0.1:1" not in p.stderr
+        assert "connection refused" in p.stdout
+
+    def test_config_file_names_the_pool(self, acceptors: Any, private_home: str) -> None:
+        accs = acceptors(3)
+        cfg_dir = os.path.join(private_home, "config", "paxos-shell")
+        os.makedirs(cfg_dir)
+        with open(os.path.join(cfg_dir, "config"), "w") as f:
+            f.write("# my pool\n" + "".join(f"url = {a.id}={a.url}\n" for a in accs) + "timeout = 0.5\n")
+        p = run_shell("--json", "-c", "show")
+        data = json.loads(p.stdout)
+        assert data["acceptors"] == 3 and data["timeout"] == 0.5 and data["urls"]["1"] == accs[0].url
