@@ -72,7 +72,7 @@ class TestCommands:
 
     def test_prepare_defaults_to_next_id(self, shell: Shell) -> None:
         run(shell, "prepare 41 3")
-        code, out = run(shell, "prepare")
+        _, out = run(shell, "prepare")
         assert "ID: 42" in out and "Contacting servers: [1, 2, 3]" in out
 
     def test_accept_refuses_a_contradicting_value(self, shell: Shell) -> None:
@@ -84,7 +84,7 @@ class TestCommands:
         assert code == 0 and "Client value: first" in out
 
     def test_forced_accept_warns(self, shell: Shell) -> None:
-        code, out = run(shell, "accept 9 x 1 --force")
+        _, out = run(shell, "accept 9 x 1 --force")
         assert "WARNING: sent with --force although it is unsafe" in out
 
     @pytest.mark.parametrize("line,message", [
@@ -127,40 +127,40 @@ class TestCommands:
         assert code == 0 and "value=hello" in out
 
     def test_help_is_generated_from_the_registry(self, shell: Shell) -> None:
-        code, out = run(shell, "help")
+        _, out = run(shell, "help")
         for name in ("state", "prepare", "accept", "propose", "history", "show", "set", "help", "exit"):
             assert f"  {name}" in out
-        code, out = run(shell, "help accept")
+        _, out = run(shell, "help accept")
         assert out.startswith("accept [ID] [VALUE]") and "Example: accept 7 test-val 1 2" in out
 
     def test_json_format(self, shell: Shell) -> None:
         run(shell, "set format json")
-        code, out = run(shell, "prepare 7 1 2")
+        _, out = run(shell, "prepare 7 1 2")
         data = json.loads(out)
         assert data["promisedBy"] == [1, 2] and data["quorumReached"] is True
         assert data["replies"][0]["reply"] == {"ignored": False, "promisedId": 7}
-        code, out = run(shell, "state")
+        _, out = run(shell, "state")
         assert json.loads(out)["1"] == {"promisedId": 7, "acceptedId": -1, "acceptedValue": None}
-        code, out = run(shell, "nope")
+        _, out = run(shell, "nope")
         assert json.loads(out) == {"error": "unknown command 'nope'; type 'help' for the list"}
 
     def test_unreachable_acceptor_in_state(self, acceptors: Any) -> None:
         (a,) = acceptors(1)
         sh = Shell(Pool({1: a.url, 2: dead_url()}, "t"), fmt="json", stream=io.StringIO(), colour=False)
-        code, out = run(sh, "state")
+        _, out = run(sh, "state")
         data = json.loads(out)
         assert data["2"] == {"error": "connection refused (down)"} and data["1"]["promisedId"] == -1
         sh.out.fmt = "table"
-        code, out = run(sh, "state")
+        _, out = run(sh, "state")
         assert "down" in out and "connection refused" in out
         sh.close()
 
     def test_colour_marks_rows_and_no_colour_when_off(self, shell: Shell) -> None:
         shell.out.colour = True
-        code, out = run(shell, "prepare 3")
+        _, out = run(shell, "prepare 3")
         assert "\x1b[32mgranted\x1b[0m" in out
         shell.out.colour = False
-        code, out = run(shell, "prepare 2")
+        _, out = run(shell, "prepare 2")
         assert "\x1b[" not in out and "ignored" in out
 
 
