@@ -93,14 +93,14 @@ def build_pool(args: argparse.Namespace, cfg: dict[str, list[str]], announce: bo
     data = args.data_dir or _one(cfg, "data-dir")
     local = LocalPool(n, data)
     try:
-        local.start()
+        local.start(wait=False)  # main() waits for them after importing the shell
     except BaseException:
         local.close()
         raise
     where = local.data_dir if data else f"{local.data_dir} (removed at exit; --data-dir DIR keeps it)"
-    first, last = local.members[1].port, local.members[n].port
-    desc = f"Local pool of {n} acceptor{'s' if n > 1 else ''} on {local.host}:{first}" + (
-        f"..{last}" if n > 1 else "")
+    ports = [m.port for m in local.members.values()]
+    span = f"{ports[0]}..{ports[-1]}" if ports == list(range(ports[0], ports[0] + n)) else ", ".join(map(str, ports))
+    desc = f"Local pool of {n} acceptor{'s' if n > 1 else ''} on {local.host} port{'s' if n > 1 else ''} {span}"
     if announce:
         print(f"{desc}, state in {where}. Use --local N for another size, --server-count N for an existing pool.",
               file=sys.stderr, flush=True)
@@ -158,9 +158,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"paxos-shell: {e}", file=sys.stderr)
         return USAGE_ERROR if isinstance(e, (ConfigError, PoolUsageError)) else 1
 
-    from .shell.app import Shell  # after the pool: its processes start meanwhile
+    try:
+        from .shell.app import Shell  # imported while the local acceptors start
 
-    shell = Shell(pool, timeout, fmt, number)
+        if pool.local is not None:
+            pool.local.wait_started()
+        shell = Shell(pool, timeout, fmt, number)
+    except BaseException as e:
+        pool.close()
+        if isinstance(e, PoolError):
+            print(f"paxos-shell: {e}", file=sys.stderr)
+            return 1
+        raise
     try:
         if args.commands:
             return shell.run_lines(args.commands)

@@ -148,14 +148,26 @@ class LocalPool:
             cmd.append("--volatile")
         return cmd
 
-    def start(self) -> None:
-        self.up(list(self.members))
+    def start(self, wait: bool = True) -> None:
+        """Spawn every acceptor; with wait=False the caller overlaps its own start-up
+        with theirs and calls wait_started() before the first round."""
+        self._spawn(list(self.members))
+        if wait:
+            self.wait_started()
+
+    def wait_started(self) -> None:
+        self._wait_healthy(list(self.members))
 
     def is_up(self, i: int) -> bool:
         return self.members[i].pid is not None
 
     def up(self, ids: Iterable[int]) -> list[int]:
         """Start the named acceptors (those not running) and wait until they answer."""
+        started = self._spawn(ids)
+        self._wait_healthy(started)
+        return started
+
+    def _spawn(self, ids: Iterable[int]) -> list[int]:
         started = []
         for i in ids:
             m = self.members[i]
@@ -166,7 +178,6 @@ class LocalPool:
                 m.proc = subprocess.Popen(self._command(m), stdin=subprocess.DEVNULL, stdout=log,
                                           stderr=log, start_new_session=True, close_fds=True)
             started.append(i)
-        self._wait_healthy(started)
         return started
 
     def _wait_healthy(self, ids: list[int]) -> None:
