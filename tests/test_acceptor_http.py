@@ -318,3 +318,23 @@ def test_concurrent_clients_see_the_rules_applied_one_at_a_time(one: Acceptor) -
         best = max(n for n, _ in granted_accepts)
         assert final["acceptedId"] == best
         assert (best, final["acceptedValue"]) in granted_accepts
+
+
+def test_request_log_and_data_dir_from_environment(tmp_path: Any) -> None:
+    """One log line per request on stderr; $PAXOS_DATA_DIR is the default data root."""
+    port = free_port()
+    env = dict(os.environ, PAXOS_DATA_DIR=str(tmp_path / "env-data"))
+    p = subprocess.Popen([sys.executable, "-m", "paxos_shell.acceptor", "--id", "2", "--port", str(port)],
+                         env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stderr is not None
+        assert "listening on http://127.0.0.1:" in p.stderr.readline()
+        assert call(port, "POST", "/api/paxos/prepare?id=3")[1]["ignored"] is False
+        assert "POST /api/paxos/prepare?id=3 200 granted" in p.stderr.readline()
+        assert os.path.exists(tmp_path / "env-data" / "acceptor-2" / STATE_FILE)
+    finally:
+        p.terminate()
+        p.wait(timeout=5)
+        if p.stderr:
+            p.stderr.close()
+    assert p.returncode == 0
