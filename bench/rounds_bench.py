@@ -67,7 +67,7 @@ def bench_pool(size: int, count: int) -> tuple[dict, dict]:
             ours.append(time.perf_counter() - t0)
             assert res.ok
             n = eng.session.next_id()
-            eng.session.highest_seen = n
+            eng.session.proposer.seen = n
             t0 = time.perf_counter()
             assert old_propose(urls, n, f"v{k}")
             old.append(time.perf_counter() - t0)

@@ -10,6 +10,7 @@ the shell starts ~0.1 s sooner (see docs/performance.md).
 from __future__ import annotations
 
 import http.client
+import json
 import select
 import socket
 import threading
@@ -228,6 +229,22 @@ class Client:
         reply.params = params
         reply.at = at
         return reply
+
+    def admin_faults(self, acceptor: int, query: str) -> dict:
+        """Set faults on one of our acceptors (POST /admin/faults); OSError or ValueError if refused."""
+        link = _Link(self.urls[acceptor])
+        conn = http.client.HTTPConnection(link.host, link.port, timeout=max(self.timeout, 1.0))
+        try:
+            conn.request("POST", f"{link.prefix}{wire.ADMIN_FAULTS}?{query}", headers={"Content-Length": "0"})
+            resp = conn.getresponse()
+            body = json.loads(resp.read() or b"null")
+        finally:
+            conn.close()
+        if resp.status != 200 or not isinstance(body, dict):
+            detail = body.get("message") if isinstance(body, dict) else resp.reason
+            raise ValueError(f"acceptor {acceptor} refused fault injection (HTTP {resp.status}: {detail}); "
+                             "it must be our paxos-acceptor started with --faults")
+        return body
 
     def close(self) -> None:
         for sid in list(self._links):

@@ -54,7 +54,9 @@ def parse_url_option(text: str) -> tuple[int, str]:
 
 
 def _free(host: str, port: int) -> bool:
+    """Free for an acceptor, which binds with SO_REUSEADDR (so TIME_WAIT does not count)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
@@ -105,7 +107,7 @@ class LocalPool:
     count: int
     data_dir: Optional[str] = None
     host: str = "127.0.0.1"
-    faults: bool = False
+    faults: bool = True
     volatile: Iterable[int] = ()
     members: dict[int, Member] = field(default_factory=dict)
     _own_dir: bool = False
@@ -219,9 +221,16 @@ class LocalPool:
             stopped.append(i)
         return stopped
 
+    def set_volatile(self, ids: Iterable[int], volatile: bool) -> None:
+        """Takes effect at the next start: `restart ID --volatile` for the amnesia lesson."""
+        for i in ids:
+            self.members[i].volatile = volatile
+
     def reset(self, ids: Iterable[int]) -> list[int]:
+        """Wipe and restart: a brand-new durable acceptor in the same place."""
         ids = list(ids)
         self.down(ids)
+        self.set_volatile(ids, False)
         for i in ids:
             path = os.path.join(self.state_dir(i), STATE_FILE)
             if os.path.exists(path):

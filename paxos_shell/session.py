@@ -28,6 +28,7 @@ class Proposer:
 
     name: str
     number: Optional[int] = None
+    seen: int = NONE
     current_id: Optional[int] = None
     client_value: Optional[str] = None
     promises: dict[int, Reply] = field(default_factory=dict)
@@ -72,6 +73,9 @@ class Session:
         self.values_seen: dict[str, None] = {}
         self.accepted_facts: set[tuple[int, int, Optional[str]]] = set()
         self.statuses: dict[int, Status] = {}
+        self.epochs: dict[int, int] = {}
+        """Round number at which an acceptor's state was wiped by `reset`: `check`
+        judges only what came after, since a wipe is a new acceptor, not amnesia."""
 
     @property
     def proposer(self) -> Proposer:
@@ -82,9 +86,27 @@ class Session:
         return paxos.quorum(self.pool_size)
 
     def next_id(self) -> int:
+        """Above every id this proposer has seen; other proposers' ids it learns from replies."""
         p = self.proposer
-        seen = [self.highest_seen] + ([p.current_id] if p.current_id is not None else [])
+        seen = [p.seen] + ([p.current_id] if p.current_id is not None else [])
         return paxos.next_id(seen, p.number)
+
+    def switch(self, name: str) -> tuple[Proposer, bool]:
+        """Create or activate a proposer. With more than one, each owns distinct ids
+        (id % 100 == its number), so their ids never collide."""
+        created = name not in self.proposers
+        if created:
+            used = {p.number for p in self.proposers.values()}
+            if self.proposer.number is None:
+                self.proposer.number = 0 if 0 not in used else min(set(range(paxos.ID_STRIDE)) - used)
+                used.add(self.proposer.number)
+            free = sorted(set(range(1, paxos.ID_STRIDE)) - used)
+            if not free:
+                raise ValueError(f"at most {paxos.ID_STRIDE} proposers")
+            # A new proposer starts above every id used so far, so it cannot reuse one.
+            self.proposers[name] = Proposer(name, free[0], seen=self.highest_seen)
+        self.active = name
+        return self.proposers[name], created
 
     def note_value(self, value: Optional[str]) -> None:
         if value is not None:
@@ -111,6 +133,7 @@ class Session:
                     p.accepts.pop(r.acceptor, None)
         if rnd.phase in ("prepare", "accept"):
             p.current_id = rnd.params["id"]
+            p.seen = max(p.seen, rnd.params["id"])
             self.highest_seen = max(self.highest_seen, rnd.params["id"])
         if rnd.phase == "accept":
             self.note_value(rnd.params["value"])
@@ -133,6 +156,8 @@ class Session:
         if r.kind == OK or r.accepted_id != NONE:
             st.accepted_id, st.accepted_value = r.accepted_id, r.accepted_value
         self.highest_seen = max(self.highest_seen, r.promised_id, r.accepted_id)
+        p = self.proposer
+        p.seen = max(p.seen, r.promised_id, r.accepted_id)
         if r.accepted_id != NONE:
             self.accepted_facts.add((r.acceptor, r.accepted_id, r.accepted_value))
             self.note_value(r.accepted_value)
@@ -143,6 +168,8 @@ class Session:
     def forget(self, acceptors: Iterable[int]) -> None:
         """After a wipe: what those acceptors accepted no longer stands."""
         gone = set(acceptors)
+        for a in gone:
+            self.epochs[a] = self.rounds
         self.accepted_facts = {f for f in self.accepted_facts if f[0] not in gone}
         for a in gone:
             self.statuses.pop(a, None)
@@ -152,4 +179,4 @@ class Session:
         if not self.accepted_facts and len(gone) >= self.pool_size:
             self.highest_seen = NONE
             for p in self.proposers.values():
-                p.current_id = None
+                p.current_id, p.seen = None, NONE

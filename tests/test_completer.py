@@ -23,7 +23,7 @@ def texts(line: str, view: View = VIEW) -> list[str]:
 def test_command_names_from_the_registry() -> None:
     got = texts("")
     assert set(REGISTRY) <= set(got) and "get-state" in got
-    assert texts("pr") == ["prepare", "propose"]
+    assert texts("pr") == ["prepare", "propose", "proposer"]
     assert texts("st") == ["state"]
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 import traceback
-from typing import Iterable, Optional, TextIO
+from typing import Callable, Iterable, Optional, TextIO
 
 from ..client import Client
 from ..pool import Pool
 from ..proposer import Engine, ProposerError
 from ..session import Session, Status
-from . import admin, commands, poolcmds  # noqa: F401 - importing registers the commands
+from . import admin, commands, debugcmds, poolcmds, teachcmds  # noqa: F401 - importing registers commands
 from .admin import Exit
 from .registry import UsageError, lookup, parse, split
 from .render import Output
@@ -41,6 +41,11 @@ class Shell:
         self.teach = False
         self.faults: dict[int, str] = {}
         self.worst = OK
+        self.last: object = None
+        self._fresh = False
+        self.expectations: list[bool] = []
+        self.pause: Optional[Callable[[str], bool]] = None
+        """Set by the REPL: waits for Enter between lesson steps; False means stop."""
         if pool.local is not None:
             for i in pool.urls:
                 self.session.statuses[i] = Status(kind="up")
@@ -54,7 +59,10 @@ class Shell:
             if not tokens:
                 return None
             cmd = lookup(tokens[0])
+            self._fresh = False
             code = cmd.handler(self, parse(cmd, tokens[1:]))
+            if self.teach and self._fresh:
+                self.explain_last()
         except Exit:
             raise
         except (UsageError, ProposerError) as e:
@@ -95,16 +103,33 @@ class Shell:
 
     # -- hooks used by commands -------------------------------------------------
 
+    def remember(self, result: object) -> None:
+        """Keep a Paxos command's result for `explain` and `set teach on`."""
+        self.last = result
+        self._fresh = True
+
+    def explain_last(self) -> list[str]:
+        from .teach import explain
+
+        sentences = explain(self.last)
+        if sentences:
+            self.out.line("")
+            for s in sentences:
+                self.out.line(f"  {s}", "dim")
+        return sentences
+
     def after_pool_change(self, ids: list[int], action: str) -> None:
         for i in ids:
             st = self.session.statuses.setdefault(i, Status())
             st.kind = "down" if action == "down" else "up"
             st.detail = ""
+            if action != "down":
+                self.faults.pop(i, None)  # a new process starts without injected faults
         if action == "reset":
             self.session.forget(ids)
 
     def lesson_names(self) -> list[str]:
-        return []
+        return teachcmds.lesson_names()
 
     # -- the REPL ---------------------------------------------------------------
 
@@ -118,9 +143,10 @@ class Shell:
         return f"paxos[{', '.join(parts)}]> "
 
     def repl(self) -> int:
-        from .ui import build_prompt_session
+        from .ui import build_prompt_session, make_pause
 
         prompt = build_prompt_session(self)
+        self.pause = make_pause()
         self.out.line("Type 'help' for commands, Tab to complete, Ctrl-D to leave.", "dim")
         while True:
             try:

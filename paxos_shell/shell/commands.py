@@ -39,6 +39,7 @@ def _id(text: object) -> int:
 )
 def cmd_state(sh: Shell, args: Args) -> int:
     res = sh.engine.state(_servers(args, args.positional))
+    sh.remember(res)
     render_state(sh, res)
     return 0 if any(r.kind == OK for r in res.round.replies) else 1
 
@@ -100,6 +101,7 @@ def cmd_prepare(sh: Shell, args: Args) -> int:
     sh.out.line(f"Contacting servers: {servers}")  # before the round: the wait has a context
     sh.out.line(f"ID: {n}")
     res = sh.engine.prepare(n, servers)
+    sh.remember(res)
     render_prepare(sh, res)
     return 0 if res.reached else 1
 
@@ -179,6 +181,7 @@ def cmd_accept(sh: Shell, args: Args) -> int:
         value = pos.pop(0)
     res = sh.engine.accept(n, value if value is None else str(value), _servers(args, pos),
                            force=bool(args.get("--force")))
+    sh.remember(res)
     render_accept(sh, res, header=True)
     return 0 if res.outcome.verdict == ProposeOutcome.CHOSEN else 1
 
@@ -275,6 +278,7 @@ def cmd_propose(sh: Shell, args: Args) -> int:
         str(value), servers, n,
         to_int(count, "contact count", 1) if count is not None else None, retry, step,
     )
+    sh.remember(res)
     last = res.attempts[-1] if res.attempts else None
     if not res.early:
         out.line("")

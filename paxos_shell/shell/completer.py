@@ -108,7 +108,20 @@ def complete(document: Document, view: View) -> list[Completion]:
     return _match(word, _options(kind, cmd, args, view))
 
 
+CHOICES = {
+    ("drop", 1): ["requests", "replies"],
+    ("expect", 0): ["chosen", "nothing-chosen", "two-chosen", "outcome", "promises", "violations", "no-violations"],
+    ("expect", 1): ["chosen", "not-chosen", "unknown"],
+}
+
+
 def _options(kind: Optional[str], cmd: reg.Command, args: list[str], view: View) -> list[tuple[str, str]]:
+    positional = [a for a in args if not a.startswith("--")]
+    fixed = CHOICES.get((cmd.name, len(positional)))
+    if fixed and not (cmd.name == "expect" and positional and positional[0] != "outcome"):
+        return [(c, "") for c in fixed]
+    if kind == reg.SERVER:
+        return [(str(i), meta) for i, meta in sorted(view.acceptors.items())]
     if kind == reg.SERVERS:
         used = {a for a in args if a.isdigit()}
         return [(str(i), meta) for i, meta in sorted(view.acceptors.items()) if str(i) not in used]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from ..pool import LocalPool, PoolError
-from .registry import SERVERS, Args, UsageError, command, to_int
+from .registry import FLAG, SERVERS, Args, UsageError, command, to_int
 from .render import ms
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ def cmd_pool(sh: Shell, args: Args) -> int:
         else:
             status = st.kind if st else "unknown"
         faults = sh.faults.get(i, "")
+        if local and local.members[i].volatile:
+            faults = ", ".join(x for x in (faults, "VOLATILE (state in memory only)") if x)
         rows.append([str(i), url, str(pid) if pid else "-", sh.out.paint(status, "ok" if status == "up" else
                      "no response" if status != "unknown" else ""), ms(st.latency if st else None), faults or "-"])
         data[str(i)] = {"url": url, "pid": pid, "status": status,
@@ -95,15 +97,24 @@ def cmd_down(sh: Shell, args: Args) -> int:
     return _act(sh, args, "down", LocalPool.down, "down (killed)")
 
 
+def _durability(sh: Shell, args: Args, ids_of: Callable[[], list[int]]) -> None:
+    if args.get("--volatile") or args.get("--durable"):
+        if args.get("--volatile") and args.get("--durable"):
+            raise UsageError("choose --volatile or --durable, not both")
+        _local(sh, "volatile").set_volatile(ids_of(), bool(args.get("--volatile")))
+
+
 @command(
-    "up", "up ID...",
+    "up", "up ID... [--volatile|--durable]",
     "start crashed acceptors again on the same port and data",
     "A restarted acceptor reloads the state it acknowledged before the crash. That durability is "
-    "what makes its old promises still binding, and Paxos safe across crashes.",
+    "what makes its old promises still binding, and Paxos safe across crashes. --volatile starts it "
+    "keeping state in memory only (UNSAFE: for the amnesia lesson); --durable undoes that.",
     "up 2",
-    flags={"--server-ids": SERVERS}, positional=(SERVERS,), group="pool",
+    flags={"--server-ids": SERVERS, "--volatile": FLAG, "--durable": FLAG}, positional=(SERVERS,), group="pool",
 )
 def cmd_up(sh: Shell, args: Args) -> int:
+    _durability(sh, args, lambda: _ids(sh, args, "up"))
     return _act(sh, args, "up", LocalPool.up, "up")
 
 
@@ -114,22 +125,25 @@ def _restart(pool: LocalPool, ids: list[int]) -> list[int]:
 
 
 @command(
-    "restart", "restart ID...",
+    "restart", "restart ID... [--volatile|--durable]",
     "crash then restart acceptors (down, then up)",
     "A crash and recovery in one step: the acceptor comes back with every promise and accept it "
-    "acknowledged.",
+    "acknowledged - unless it runs --volatile, in which case it comes back empty, which is how "
+    "Paxos safety is lost.",
     "restart 1 2",
-    flags={"--server-ids": SERVERS}, positional=(SERVERS,), group="pool",
+    flags={"--server-ids": SERVERS, "--volatile": FLAG, "--durable": FLAG}, positional=(SERVERS,), group="pool",
 )
 def cmd_restart(sh: Shell, args: Args) -> int:
+    _durability(sh, args, lambda: _ids(sh, args, "restart"))
     return _act(sh, args, "restart", _restart, "restarted")
 
 
 @command(
     "reset", "reset [ID...]",
     "stop acceptors, wipe their state and start them fresh (default: all)",
-    "Starts a fresh lesson: the acceptors forget every promise and accepted value. Never do this to "
-    "a real pool: an acceptor that forgets its promises can let two different values be chosen.",
+    "Starts a fresh lesson: the acceptors forget every promise and accepted value, and run durable "
+    "again. Never do this to a real pool: an acceptor that forgets its promises can let two different "
+    "values be chosen.",
     "reset",
     flags={"--server-ids": SERVERS}, positional=(SERVERS,), group="pool",
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
@@ -75,3 +75,17 @@ def build_prompt_session(sh: Shell) -> PromptSession:
         mouse_support=False,
         placeholder=HTML("<ansigray>try: prepare, accept, propose VALUE, state, help</ansigray>"),
     )
+
+
+def make_pause() -> Callable[[str], bool]:
+    """Between lesson steps: Enter runs the shown step, q (or Ctrl-C/Ctrl-D) stops the lesson."""
+    session: PromptSession = PromptSession()
+
+    def pause(step: str) -> bool:
+        try:
+            answer = session.prompt(HTML("<b>next:</b> {} <ansigray>[Enter runs it, q stops]</ansigray> ").format(step))
+        except (KeyboardInterrupt, EOFError):
+            return False
+        return answer.strip().lower() not in ("q", "quit", "stop")
+
+    return pause
