@@ -30,6 +30,8 @@ def shell_cmd(*args: str) -> list[str]:
 
 
 def run_shell(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    if "--timeout" not in args:
+        args = (*args, "--timeout", "5")  # generous: an fsync stall under load is not what is tested
     return subprocess.run(shell_cmd(*args), input=stdin, capture_output=True, text=True, timeout=60)
 
 
@@ -192,6 +194,6 @@ class TestModes:
         os.makedirs(cfg_dir)
         with open(os.path.join(cfg_dir, "config"), "w") as f:
             f.write("# my pool\n" + "".join(f"url = {a.id}={a.url}\n" for a in accs) + "timeout = 0.5\n")
-        p = run_shell("--json", "-c", "show")
+        p = subprocess.run(shell_cmd("--json", "-c", "show"), capture_output=True, text=True, timeout=60)
         data = json.loads(p.stdout)
         assert data["acceptors"] == 3 and data["timeout"] == 0.5 and data["urls"]["1"] == accs[0].url

@@ -19,7 +19,7 @@ from paxos_shell.wire import GRANTED, IGNORED, NO_RESPONSE
 from .conftest import dead_url
 
 
-def engine_for(urls: dict[int, str], timeout: float = 1.0) -> Engine:
+def engine_for(urls: dict[int, str], timeout: float = 5.0) -> Engine:
     return Engine(Client(urls, timeout), Session(len(urls)))
 
 

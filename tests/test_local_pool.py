@@ -49,7 +49,7 @@ def pool_pids(child: pexpect.spawn) -> dict[int, int]:
 
 
 def test_crash_and_recovery_lesson(tmp_path: Any) -> None:
-    child = spawn("--timeout", "0.5")
+    child = spawn("--timeout", "5")
     try:
         pids = pool_pids(child)
         assert sorted(pids) == [1, 2, 3]
@@ -105,8 +105,8 @@ def test_no_acceptor_outlives_the_repl(how: str) -> None:
 
 
 def test_dash_c_and_script_modes_leave_nothing_behind(tmp_path: Any) -> None:
-    p = subprocess.run([sys.executable, "-m", "paxos_shell", "--json", "-c", "pool", "-c", "propose v"],
-                       capture_output=True, text=True, timeout=30)
+    p = subprocess.run([sys.executable, "-m", "paxos_shell", "--timeout", "5", "--json", "-c", "pool",
+                        "-c", "propose v"], capture_output=True, text=True, timeout=30)
     objs = [json.loads(ln) for ln in p.stdout.splitlines()]
     assert p.returncode == 0 and objs[1]["consensus"] is True
     pids = [a["pid"] for a in objs[0]["acceptors"].values()]
@@ -117,7 +117,7 @@ def test_dash_c_and_script_modes_leave_nothing_behind(tmp_path: Any) -> None:
 
 def test_local_size_and_kept_data_dir(tmp_path: Any) -> None:
     data = str(tmp_path / "pool")
-    cmd = [sys.executable, "-m", "paxos_shell", "--local", "5", "--data-dir", data, "--json"]
+    cmd = [sys.executable, "-m", "paxos_shell", "--local", "5", "--data-dir", data, "--json", "--timeout", "5"]
     p = subprocess.run([*cmd, "-c", "propose kept"], capture_output=True, text=True, timeout=30)
     assert p.returncode == 0
     assert json.loads(p.stdout)["attempts"][0]["servers"] == [1, 2, 3, 4, 5]

@@ -24,7 +24,7 @@ from .conftest import dead_url
 @pytest.fixture
 def shell(acceptors: Any) -> Iterator[Shell]:
     accs = acceptors(3)
-    sh = Shell(Pool({a.id: a.url for a in accs}, "test pool"), stream=io.StringIO(), colour=False)
+    sh = Shell(Pool({a.id: a.url for a in accs}, "test pool"), timeout=5.0, stream=io.StringIO(), colour=False)
     yield sh
     sh.close()
 

@@ -150,4 +150,7 @@ def _ident(name: str) -> str:
 
 def _text(label: str) -> str:
     """Mermaid ends a message at ';' and reads '#' as an entity: encode both."""
-    return label.replace("#", "#35;").replace(";", "#59;").replace("\n", " ")
+    return label.translate(_MERMAID_ESCAPES)
+
+
+_MERMAID_ESCAPES = {ord("#"): "#35;", ord(";"): "#59;", ord("\n"): " "}
