@@ -256,6 +256,20 @@ def test_faults_refused_without_local_pool_and_on_plain_acceptors(acceptors: Any
     sh.close()
 
 
+def test_fault_endpoint_is_loopback_only_and_off_by_default(acceptors: Any) -> None:
+    from paxos_shell.acceptor.server import admin_allowed
+
+    assert admin_allowed("127.0.0.1") and admin_allowed("127.3.4.5") and admin_allowed("::1")
+    assert not admin_allowed("10.0.0.1") and not admin_allowed("192.168.1.2") and not admin_allowed("junk")
+    (plain,) = acceptors(1)
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", plain.port, timeout=5)
+    conn.request("POST", "/admin/faults?drop_replies=100")
+    assert conn.getresponse().status == 404  # not started with --faults: no such endpoint
+    conn.close()
+
+
 def test_volatile_acceptor_says_it_is_unsafe(tmp_path: Any) -> None:
     from .conftest import Acceptor, free_port
 
