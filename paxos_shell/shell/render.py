@@ -104,7 +104,7 @@ def reply_summary(r: Reply) -> str:
         return f"ignored (promised {r.promised_id}){pair}" if r.promised_id >= 0 else f"ignored{pair}"
     if r.phase == "accept":
         return "accepted" if r.kind == GRANTED else "ignored"
-    return "ok"
+    return f"state {r.promised_id}/{r.accepted_id}" + (f": {show_value(r.accepted_value)}" if pair else "")
 
 
 def reply_json(r: Reply) -> dict[str, Any]:

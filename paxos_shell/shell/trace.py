@@ -12,8 +12,8 @@ from itertools import groupby
 from typing import Iterable, Optional
 
 from ..session import HistoryEntry
-from ..wire import GRANTED, NO_RESPONSE, Reply
-from .render import show_value
+from ..wire import NO_RESPONSE, Reply
+from .render import reply_summary, show_value
 
 MIN_GAP = 10
 
@@ -36,19 +36,6 @@ def request_label(r: Reply) -> str:
     return "state?"
 
 
-def reply_label(r: Reply) -> str:
-    if r.kind == NO_RESPONSE:
-        return f"x {r.cause}"
-    pair = f" (accepted {r.accepted_id}: {show_value(r.accepted_value)})" if r.accepted_id >= 0 else ""
-    if r.phase == "prepare":
-        if r.kind == GRANTED:
-            return f"promise {r.promised_id}{pair}"
-        return f"ignored (promised {r.promised_id})" if r.promised_id >= 0 else "ignored"
-    if r.phase == "accept":
-        return "accepted" if r.kind == GRANTED else "ignored"
-    return f"state {r.promised_id}/{r.accepted_id}" + (f": {show_value(r.accepted_value)}" if pair else "")
-
-
 def rounds(entries: Iterable[HistoryEntry], last: Optional[int] = None) -> list[list[HistoryEntry]]:
     grouped = [list(g) for _, g in groupby(entries, key=lambda e: e.round_no)]
     return grouped[-last:] if last else grouped
@@ -61,7 +48,7 @@ def messages(round_entries: list[HistoryEntry]) -> list[Message]:
         out.append(Message(e.proposer, f"A{e.reply.acceptor}", request_label(e.reply)))
     for e in sorted(round_entries, key=lambda e: e.reply.latency):
         r = e.reply
-        out.append(Message(f"A{r.acceptor}", e.proposer, reply_label(r), lost=r.kind == NO_RESPONSE, reply=True))
+        out.append(Message(f"A{r.acceptor}", e.proposer, reply_summary(r), lost=r.kind == NO_RESPONSE, reply=True))
     return out
 
 
