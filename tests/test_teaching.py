@@ -317,6 +317,7 @@ def test_check_catches_a_volatile_acceptor_forgetting(local: Shell) -> None:
 def test_reset_is_not_amnesia(local: Shell) -> None:
     run(local, "propose A")
     run(local, "reset")
+    assert [local.session.statuses[i].kind for i in (1, 2, 3)] == ["up", "up", "up"]  # the toolbar stays right
     run(local, "propose B")
     code, out = run(local, "check")
     assert code == 0, out

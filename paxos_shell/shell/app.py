@@ -119,14 +119,14 @@ class Shell:
         return sentences
 
     def after_pool_change(self, ids: list[int], action: str) -> None:
+        if action == "reset":
+            self.session.forget(ids)
         for i in ids:
             st = self.session.statuses.setdefault(i, Status())
             st.kind = "down" if action == "down" else "up"
             st.detail = ""
             if action != "down":
                 self.faults.pop(i, None)  # a new process starts without injected faults
-        if action == "reset":
-            self.session.forget(ids)
 
     def lesson_names(self) -> list[str]:
         return teachcmds.lesson_names()
