@@ -161,13 +161,26 @@ class Client:
         return link
 
     def forget(self, acceptor: int) -> None:
-        """Drop a connection, e.g. after the acceptor behind it was restarted."""
+        """Drop a connection, e.g. after the acceptor behind it was restarted.
+
+        A request still in flight on it (an interrupted or timed-out round) is cut
+        short, so its worker thread ends now rather than at the socket timeout.
+        """
         link = self._links.pop(acceptor, None)
-        if link is not None:
-            link.abandoned = True
-            if link.busy.acquire(blocking=False):
-                link.close()
-                link.busy.release()
+        if link is None:
+            return
+        link.abandoned = True
+        if link.busy.acquire(blocking=False):
+            link.close()
+            link.busy.release()
+            return
+        conn = link.conn
+        sock = conn.sock if conn is not None else None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def prepare(self, n: int, servers: Sequence[int]) -> Round:
         return self.round("prepare", servers, {"id": n})
@@ -249,3 +262,6 @@ class Client:
     def close(self) -> None:
         for sid in list(self._links):
             self.forget(sid)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None

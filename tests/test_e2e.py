@@ -131,6 +131,10 @@ def test_ctrl_c_interrupts_a_round_in_flight(acceptors: Any, blackhole: Any) -> 
         assert time.monotonic() - t0 < 3  # far sooner than the 30 s timeout
         child.expect(PROMPT)
         line(child, "state 1", "up")
+        t0 = time.monotonic()
+        child.send("exit\r")
+        child.expect(pexpect.EOF, timeout=10)
+        assert time.monotonic() - t0 < 3  # the abandoned request does not hold the exit for 30 s
     finally:
         child.kill(9)
         child.close()
