@@ -338,3 +338,24 @@ def test_request_log_and_data_dir_from_environment(tmp_path: Any) -> None:
         if p.stderr:
             p.stderr.close()
     assert p.returncode == 0
+
+
+def test_layout_port_and_ctrl_c(tmp_path: Any) -> None:
+    """--id I --count N listens on 8080+I on loopback; Ctrl-C (SIGINT) is a clean exit."""
+    import signal
+
+    p = subprocess.Popen([sys.executable, "-m", "paxos_shell.acceptor", "--id", "7", "--count", "9", "--quiet",
+                          "--data-dir", str(tmp_path)], stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stderr is not None
+        assert "paxos-acceptor 7 listening on http://127.0.0.1:8087" in p.stderr.readline()
+        assert state(8087) == {"promisedId": -1, "acceptedId": -1, "acceptedValue": None}
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=5) == 0
+        assert "Traceback" not in p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        if p.stderr:
+            p.stderr.close()
