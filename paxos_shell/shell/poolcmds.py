@@ -109,7 +109,8 @@ def _durability(sh: Shell, args: Args, ids_of: Callable[[], list[int]]) -> None:
     "start crashed acceptors again on the same port and data",
     "A restarted acceptor reloads the state it acknowledged before the crash. That durability is "
     "what makes its old promises still binding, and Paxos safe across crashes. --volatile starts it "
-    "keeping state in memory only (UNSAFE: for the amnesia lesson); --durable undoes that.",
+    "keeping state in memory only (UNSAFE: for the amnesia lesson); --durable undoes that (the "
+    "acceptor then reloads the state file it had before it went volatile).",
     "up 2",
     flags={"--server-ids": SERVERS, "--volatile": FLAG, "--durable": FLAG}, positional=(SERVERS,), group="pool",
 )
