@@ -231,6 +231,8 @@ def test_dropped_request_leaves_the_acceptor_unchanged(local: Shell) -> None:
     assert code == 1 and "timeout" in out
     _, out = run(local, "pool")
     assert re.search(r"^2 .*drop 100% requests", out, re.M)
+    code, out = run(local, "heal 9")
+    assert code == 1 and out == "error: unknown acceptor 9: the pool is 1..3\n"
     run(local, "heal 2")
     local.out.fmt = "json"
     _, out = run(local, "state 2")
@@ -359,3 +361,16 @@ def test_ping_and_bench(local: Shell) -> None:
     code, out = run(local, "bench 20")
     assert code == 0 and "consensus   20/20" in out and "proposals/s" in out
     assert len(local.session.history) < 30  # bench kept its rounds out of the history
+
+
+@pytest.mark.parametrize("garbage", ["x", "--bogus", "1 2 3 4 5 x", "''", "-1", "999999999999", "--id", "1 x y z"])
+def test_no_command_answers_garbage_with_an_internal_error(local: Shell, garbage: str) -> None:
+    from paxos_shell.shell.registry import REGISTRY
+
+    for name in sorted(set(REGISTRY) - {"exit"}):
+        code, out = run(local, f"{name} {garbage}")
+        assert "internal error" not in out and "Traceback" not in out, (name, garbage, out)
+        if code == 1 and out.startswith("error:"):
+            assert len(out.strip().splitlines()) == 1, (name, garbage, out)
+    code, out = run(local, "state")
+    assert code == 0  # the session and the pool survived all of it

@@ -203,8 +203,9 @@ def cmd_drop(sh: Shell, args: Args) -> int:
     positional=(SERVERS,), group="teach",
 )
 def cmd_heal(sh: Shell, args: Args) -> int:
-    ids = [to_int(x, "acceptor id", 1) for x in args.positional] or sorted(sh.client.urls)
-    if sh.pool.local is not None:
-        ids = [i for i in ids if sh.pool.local.is_up(i) or i not in sh.client.urls]
+    named = [to_int(x, "acceptor id", 1) for x in args.positional]
+    ids = named or sorted(sh.client.urls)
+    if not named and sh.pool.local is not None:
+        ids = [i for i in ids if sh.pool.local.is_up(i)]  # a down acceptor has no faults to heal
     return _faults(sh, ids, "delay_ms=0&drop_requests=0&drop_replies=0")
 
