@@ -92,10 +92,11 @@ def cmd_proposer(sh: Shell, args: Args) -> int:
                     f"{p.number:02d}); next id {s.next_id()}.")
     rows = [[("* " if n == s.active else "  ") + n, "-" if p.number is None else str(p.number),
              "-" if p.current_id is None else str(p.current_id), show_value(p.client_value),
-             str(sorted(p.promises))] for n, p in s.proposers.items()]
-    sh.out.table(("proposer", "number", "id", "value", "promised by"), rows)
+             str(sorted(p.promises)), str(sorted(p.accepts))] for n, p in s.proposers.items()]
+    sh.out.table(("proposer", "number", "id", "value", "promised by", "accepted by"), rows)
     sh.out.emit({"command": "proposer", "active": s.active, "proposers": {
-        n: {"number": p.number, "id": p.current_id, "value": p.client_value} for n, p in s.proposers.items()}})
+        n: {"number": p.number, "id": p.current_id, "value": p.client_value, "promisedBy": sorted(p.promises),
+            "acceptedBy": sorted(p.accepts)} for n, p in s.proposers.items()}})
     return 0
 
 
