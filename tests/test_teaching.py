@@ -207,6 +207,17 @@ def test_proposers_have_their_own_ids_that_never_collide(local: Shell) -> None:
             ids.add(n)
     assert {n % 100 for n in ids} == {0, 1, 2}
     assert local.session.proposers["A"].promises and local.session.proposers["B"].current_id is not None
+    # A prepared last in each turn, so only A still holds the highest promises and can accept.
+    code, out = run(local, "accept v")
+    assert code == 1 and "refused: only 0 promise(s)" in out  # main's promises were all overtaken
+    run(local, "proposer A")
+    code, out = run(local, "accept v")
+    assert code == 0, out
+    local.out.fmt = "json"
+    _, out = run(local, "proposer")
+    data = json.loads(out)
+    assert data["active"] == "A" and data["proposers"]["A"]["acceptedBy"] == [1, 2, 3]
+    assert data["proposers"]["main"]["acceptedBy"] == [] and data["proposers"]["main"]["promisedBy"] == []
 
 
 # -- fault injection ----------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Optional
 from ..paxos import MAX_ID, ProposeOutcome
 from ..proposer import AcceptResult, Attempt, PrepareResult, StateResult
 from ..wire import NO_RESPONSE, OK
-from .registry import COUNT, FLAG, ID, SERVERS, VALUE, Args, UsageError, command, is_int, to_int
+from .registry import COUNT, FLAG, ID, SERVERS, VALUE, Args, UsageError, command, is_int, quote, to_int
 from .render import REPLY_HEADERS, ms, reply_json, reply_rows, show_value
 
 if TYPE_CHECKING:
@@ -152,8 +152,6 @@ def prepare_advice(sh: Shell, res: PrepareResult) -> str:
 
 
 def _q(value: Optional[str]) -> str:
-    from .registry import quote
-
     return quote(value or "")
 
 

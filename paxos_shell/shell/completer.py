@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Callable, Iterable, Optional
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
+from ..paxos import choose_value
 from . import registry as reg
+from .admin import SETTABLE
 from .render import FORMATS
 
 if TYPE_CHECKING:
@@ -177,12 +179,8 @@ def view_of(sh: Shell) -> View:
         metas[i] = f"{url} · {st.kind} · promised {st.promised_id}{pair}"
     p = s.proposer
     required = None
-    from ..paxos import choose_value
-
     if p.current_id is not None:
         ch = choose_value([x for x in p.promise_list() if x.promised_id == p.current_id], None)
         required = ch.value if ch.forced_by else None
-    from .admin import SETTABLE
-
     return View(metas, p.current_id, s.next_id(), list(s.values_seen), required, dict(SETTABLE),
                 list(s.proposers), sh.lesson_names())
