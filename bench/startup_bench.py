@@ -26,15 +26,25 @@ from paxos_shell.pool import LocalPool
 ENV = dict(os.environ, TERM="xterm", NO_COLOR="1", PROMPT_TOOLKIT_NO_CPR="1")
 
 
-def to_prompt(*args: str) -> float:
-    t0 = time.perf_counter()
+def start_shell(*args: str) -> pexpect.spawn:
+    """The REPL in a pseudo-terminal, returned once its first render is complete."""
     child = pexpect.spawn(sys.executable, ["-m", "paxos_shell", *args], env=ENV, encoding="utf-8",
                           timeout=20, dimensions=(40, 200))
-    child.expect_exact("state, help")  # the end of the placeholder: first render done
-    took = time.perf_counter() - t0
+    child.expect_exact("state, help")  # the end of the placeholder
+    return child
+
+
+def leave(child: pexpect.spawn) -> None:
     child.sendcontrol("d")
     child.expect(pexpect.EOF)
     child.close()
+
+
+def to_prompt(*args: str) -> float:
+    t0 = time.perf_counter()
+    child = start_shell(*args)
+    took = time.perf_counter() - t0
+    leave(child)
     return took
 
 
@@ -60,9 +70,7 @@ def up_time(runs: int) -> float:
 
 
 def memory_after(commands: int, url_args: list[str]) -> float:
-    child = pexpect.spawn(sys.executable, ["-m", "paxos_shell", *url_args], env=ENV, encoding="utf-8",
-                          timeout=20, dimensions=(40, 200))
-    child.expect_exact("state, help")
+    child = start_shell(*url_args)
     time.sleep(0.2)
     cycle = ["prepare", "accept", "state", "history 5"]
     for k in range(commands):
@@ -71,9 +79,7 @@ def memory_after(commands: int, url_args: list[str]) -> float:
         child.expect(r"\]> ")
     child.expect_exact("state, help")
     rss = rss_mb(child.pid)
-    child.sendcontrol("d")
-    child.expect(pexpect.EOF)
-    child.close()
+    leave(child)
     return rss
 
 
