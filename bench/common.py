@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from contextlib import contextmanager
 from typing import Iterator
@@ -16,14 +14,9 @@ from typing import Iterator
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from paxos_shell.pool import healthy
+from tests.conftest import HOST, Blackhole, free_port  # the same doubles the tests use
 
-HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+__all__ = ["HOST", "Blackhole", "acceptors", "fmt", "free_port", "rss_mb", "summary"]
 
 
 @contextmanager
@@ -46,33 +39,6 @@ def acceptors(n: int, *extra: str) -> Iterator[list[tuple[int, subprocess.Popen]
             for _, p in procs:
                 p.kill()
                 p.wait()
-
-
-class Blackhole:
-    """Accepts connections and never answers."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind((HOST, 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.conns: list[socket.socket] = []
-        self.stop = False
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self) -> None:
-        self.sock.settimeout(0.1)
-        while not self.stop:
-            try:
-                self.conns.append(self.sock.accept()[0])
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        self.stop = True
-        for c in self.conns:
-            c.close()
-        self.sock.close()
 
 
 def summary(samples: list[float]) -> dict[str, float]:

@@ -79,7 +79,7 @@ def _one(cfg: dict[str, list[str]], key: str) -> Optional[str]:
 def build_pool(args: argparse.Namespace, cfg: dict[str, list[str]], announce: bool) -> Pool:
     urls_opt = args.url or cfg.get("url")
     count = args.server_count if args.server_count is not None else _opt_int(_one(cfg, "server-count"), "server-count")
-    if args.local is not None and ((urls_opt and args.url) or args.server_count is not None):
+    if args.local is not None and (args.url or args.server_count is not None):
         raise PoolUsageError("--local cannot be combined with --url or --server-count")
     if urls_opt and args.local is None:
         urls = dict(parse_url_option(u) for u in urls_opt)

@@ -38,9 +38,6 @@ class Round:
     elapsed: float = 0.0
     interrupted: bool = False
 
-    def granted(self) -> list[Reply]:
-        return [r for r in self.replies if r.granted]
-
     def ids(self, kind: str) -> list[int]:
         return [r.acceptor for r in self.replies if r.kind == kind]
 
@@ -84,18 +81,14 @@ class _Link:
         else:
             self.conn.sock.settimeout(timeout)
         try:
-            self.conn.request(method, target, headers={"Content-Length": "0"} if method == "POST" else {})
-            resp = self.conn.getresponse()
-            body = resp.read()
+            resp, body = self._exchange(method, target)
         except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
             self.close()
             if not stale:
                 raise
             # The server dropped an idle connection before reading our request.
             self.conn = self._connect(timeout)
-            self.conn.request(method, target, headers={"Content-Length": "0"} if method == "POST" else {})
-            resp = self.conn.getresponse()
-            body = resp.read()
+            resp, body = self._exchange(method, target)
         except BaseException:
             self.close()
             raise
@@ -103,6 +96,12 @@ class _Link:
             self.close()
         self.last_used = time.monotonic()
         return resp.status, body
+
+    def _exchange(self, method: str, target: str) -> tuple[http.client.HTTPResponse, bytes]:
+        assert self.conn is not None
+        self.conn.request(method, target, headers={"Content-Length": "0"} if method == "POST" else {})
+        resp = self.conn.getresponse()
+        return resp, resp.read()
 
     def close(self) -> None:
         if self.conn is not None:
@@ -150,10 +149,6 @@ class Client:
         self._links: dict[int, _Link] = {}
         self._executor: Optional[ThreadPoolExecutor] = None
 
-    def set_urls(self, urls: Mapping[int, str]) -> None:
-        self.close()
-        self.urls = dict(urls)
-
     def _link(self, acceptor: int) -> _Link:
         link = self._links.get(acceptor)
         if link is None or link.abandoned:
@@ -193,11 +188,7 @@ class Client:
 
     def round(self, phase: str, servers: Sequence[int], params: dict) -> Round:
         """Ask each server concurrently; Ctrl-C returns at once with what came."""
-        method, path = {
-            "prepare": ("POST", wire.PREPARE),
-            "accept": ("POST", wire.ACCEPT),
-            "state": ("GET", wire.STATE),
-        }[phase]
+        method, path = wire.PHASES[phase]
         query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in params.items())
         target = path + (f"?{query}" if query else "")
         rnd = Round(phase, dict(params))

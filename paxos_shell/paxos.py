@@ -168,10 +168,6 @@ def next_id(seen: Iterable[int], proposer: Optional[int] = None) -> int:
     return candidate
 
 
-def owns_id(n: int, proposer: Optional[int]) -> bool:
-    return proposer is None or n % ID_STRIDE == proposer
-
-
 @dataclass(frozen=True)
 class Safety:
     """Whether an accept(n, value) is one Paxos allows after the last promises."""

@@ -219,8 +219,9 @@ class Engine:
                 continue
             assert prep.choice is not None
             chosen_value = prep.choice.value if prep.choice.value is not None else value
-            acc = self._send_accept(prep.n, chosen_value, prep.promised,
-                                    paxos.Safety(True, prep.choice.value, prep.choice.reason), False)
+            safety = paxos.accept_safety(prep.n, chosen_value, self.session.proposer.promise_list(),
+                                         self.session.pool_size)
+            acc = self._send_accept(prep.n, chosen_value, prep.promised, safety, False)
             att.accept = acc
             step("accept", att)
             result.verdict, result.reason = acc.outcome.verdict, acc.outcome.reason

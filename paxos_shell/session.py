@@ -46,12 +46,10 @@ class Status:
     """The last thing an acceptor told us, for the toolbar, `pool` and completion."""
 
     kind: str = "unknown"
-    detail: str = ""
     latency: Optional[float] = None
     promised_id: int = NONE
     accepted_id: int = NONE
     accepted_value: Optional[str] = None
-    at: float = 0.0
 
 
 @dataclass
@@ -141,13 +139,12 @@ class Session:
 
     def _learn(self, r: Reply) -> None:
         st = self.statuses.setdefault(r.acceptor, Status())
-        st.at, st.latency = r.at, r.latency
+        st.latency = r.latency
         if r.kind == NO_RESPONSE:
             cause = r.cause or ""
             st.kind = "down" if "refused" in cause else "timeout" if cause == "timeout" else "error"
-            st.detail = cause
             return
-        st.kind, st.detail = "up", ""
+        st.kind = "up"
         if r.kind in (OK, IGNORED) or r.phase == "prepare":
             if r.promised_id != NONE:
                 st.promised_id = r.promised_id

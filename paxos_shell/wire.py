@@ -33,6 +33,13 @@ ROUTES: dict[str, str] = {
     BROADCAST_ACCEPT: "POST",
 }
 
+PHASES: dict[str, tuple[str, str]] = {
+    "prepare": ("POST", PREPARE),
+    "accept": ("POST", ACCEPT),
+    "state": ("GET", STATE),
+}
+"""The requests a proposer (or the shell) sends, by phase: method and path."""
+
 MAX_REQUEST_LINE = 8192
 
 REASONS = {
@@ -155,12 +162,6 @@ class Reply:
     def accepted_value(self) -> Optional[str]:
         v = (self.body or {}).get("acceptedValue")
         return v if v is None or isinstance(v, str) else json.dumps(v)
-
-    @property
-    def state(self) -> Optional[AcceptorState]:
-        if self.kind != OK:
-            return None
-        return AcceptorState(self.promised_id, self.accepted_id, self.accepted_value)
 
 
 def interpret(acceptor: int, phase: str, status: int, raw: bytes) -> Reply:

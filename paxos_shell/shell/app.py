@@ -124,7 +124,6 @@ class Shell:
         for i in ids:
             st = self.session.statuses.setdefault(i, Status())
             st.kind = "down" if action == "down" else "up"
-            st.detail = ""
             if action != "down":
                 self.faults.pop(i, None)  # a new process starts without injected faults
 

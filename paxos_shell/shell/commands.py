@@ -25,6 +25,15 @@ def _id(text: object) -> int:
     return to_int(text, "id", 0, MAX_ID)
 
 
+def _take_id(args: Args, pos: list[str]) -> Optional[int]:
+    """--id N, or an integer first positional ("an integer first argument is the id")."""
+    if args.get("--id") is not None:
+        return _id(args.get("--id"))
+    if pos and is_int(pos[0]):
+        return _id(pos.pop(0))
+    return None
+
+
 # -- state ----------------------------------------------------------------------
 
 
@@ -93,9 +102,7 @@ def chosen_line(sh: Shell) -> str:
 )
 def cmd_prepare(sh: Shell, args: Args) -> int:
     pos = list(args.positional)
-    n: Optional[int] = _id(args.get("--id")) if args.get("--id") is not None else None
-    if n is None and pos and is_int(pos[0]):
-        n = _id(pos.pop(0))
+    n = _take_id(args, pos)
     servers = sh.engine.servers(_servers(args, pos))
     n = sh.session.next_id() if n is None else n
     sh.out.line(f"Contacting servers: {servers}")  # before the round: the wait has a context
@@ -171,9 +178,7 @@ def _q(value: Optional[str]) -> str:
 )
 def cmd_accept(sh: Shell, args: Args) -> int:
     pos = list(args.positional)
-    n: Optional[int] = _id(args.get("--id")) if args.get("--id") is not None else None
-    if n is None and pos and is_int(pos[0]):
-        n = _id(pos.pop(0))
+    n = _take_id(args, pos)
     value = args.get("--value")
     if value is None and pos:
         value = pos.pop(0)

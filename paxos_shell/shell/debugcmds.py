@@ -97,7 +97,7 @@ def cmd_bench(sh: Shell, args: Args) -> int:
     scratch.proposer.seen = max(sh.session.highest_seen, sh.session.proposer.seen)
     eng = Engine(sh.client, scratch)
     times, ok = [], 0
-    bar = not sh.out.json and sh.out.stream.isatty() if hasattr(sh.out.stream, "isatty") else False
+    bar = not sh.out.json and getattr(sh.out.stream, "isatty", lambda: False)()
     started = time.perf_counter()
     try:
         for k in range(count):
