@@ -21,7 +21,7 @@ from typing import Mapping, Optional, Sequence
 from urllib.parse import quote, urlsplit
 
 from . import wire
-from .wire import NO_RESPONSE, Reply
+from .wire import NO_RESPONSE, Phase, Reply
 
 STALE_AFTER = 1.0
 """A connection idle this long may have been closed by the server (Tomcat: 20 s,
@@ -32,7 +32,7 @@ ours: 60 s); a failure on it before any reply byte is retried once on a new one.
 class Round:
     """The replies of one round, in the order the acceptors were named."""
 
-    phase: str
+    phase: Phase
     params: dict
     replies: list[Reply] = field(default_factory=list)
     elapsed: float = 0.0
@@ -121,6 +121,11 @@ def _dropped(conn: http.client.HTTPConnection) -> bool:
     return bool(readable)
 
 
+def _unreached(e: BaseException) -> bool:
+    """A failure to connect: the request never left, so the acceptor did not act on it."""
+    return isinstance(e, (ConnectionRefusedError, socket.gaierror))
+
+
 def describe_error(e: BaseException) -> str:
     """The cause of a missing reply in the words a user debugging a pool needs."""
     if isinstance(e, ConnectionRefusedError):
@@ -178,15 +183,15 @@ class Client:
                 pass
 
     def prepare(self, n: int, servers: Sequence[int]) -> Round:
-        return self.round("prepare", servers, {"id": n})
+        return self.round(Phase.PREPARE, servers, {"id": n})
 
     def accept(self, n: int, value: str, servers: Sequence[int]) -> Round:
-        return self.round("accept", servers, {"id": n, "value": value})
+        return self.round(Phase.ACCEPT, servers, {"id": n, "value": value})
 
     def state(self, servers: Sequence[int]) -> Round:
-        return self.round("state", servers, {})
+        return self.round(Phase.STATE, servers, {})
 
-    def round(self, phase: str, servers: Sequence[int], params: dict) -> Round:
+    def round(self, phase: Phase, servers: Sequence[int], params: dict) -> Round:
         """Ask each server concurrently; Ctrl-C returns at once with what came."""
         method, path = wire.PHASES[phase]
         query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in params.items())
@@ -221,14 +226,14 @@ class Client:
         rnd.elapsed = time.perf_counter() - started
         return rnd
 
-    def _one(self, sid: int, phase: str, method: str, target: str, params: dict) -> Reply:
+    def _one(self, sid: int, phase: Phase, method: str, target: str, params: dict) -> Reply:
         t0 = time.perf_counter()
         at = time.time()
         try:
             status, raw = self._link(sid).call(method, target, self.timeout)
             reply = wire.interpret(sid, phase, status, raw)
         except Exception as e:
-            reply = Reply(sid, phase, NO_RESPONSE, cause=describe_error(e))
+            reply = Reply(sid, phase, NO_RESPONSE, cause=describe_error(e), reached=not _unreached(e))
         reply.latency = time.perf_counter() - t0
         reply.params = params
         reply.at = at

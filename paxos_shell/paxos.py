@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Iterable, Optional
 
 NONE = -1
@@ -197,15 +198,22 @@ def accept_safety(n: int, value: Optional[str], promises: Iterable[Promise], poo
     return Safety(True, choice.value if choice.forced_by else value, choice.reason)
 
 
-@dataclass(frozen=True)
-class ProposeOutcome:
+class Verdict(str, Enum):
     """Chosen, not chosen, or unknown: the three honest answers of a proposer."""
 
     CHOSEN = "chosen"
     NOT_CHOSEN = "not chosen"
     UNKNOWN = "unknown"
 
-    verdict: str
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class ProposeOutcome:
+    """A verdict on one accept round, with its reason."""
+
+    verdict: Verdict
     reason: str
     accepted_by: tuple[int, ...] = field(default_factory=tuple)
 
@@ -220,15 +228,15 @@ def accept_outcome(accepted: Iterable[int], unanswered: Iterable[int], pool_size
     silent = set(unanswered) - set(got)
     need = quorum(pool_size)
     if len(got) >= need:
-        return ProposeOutcome(ProposeOutcome.CHOSEN, f"{len(got)} accepts, quorum is {need}", got)
+        return ProposeOutcome(Verdict.CHOSEN, f"{len(got)} accepts, quorum is {need}", got)
     if len(got) + len(silent) >= need:
         return ProposeOutcome(
-            ProposeOutcome.UNKNOWN,
+            Verdict.UNKNOWN,
             f"{len(got)} accepts and {len(silent)} unanswered, quorum is {need}: "
             "the silent acceptors may have accepted",
             got,
         )
-    return ProposeOutcome(ProposeOutcome.NOT_CHOSEN, f"{len(got)} accepts, quorum is {need}", got)
+    return ProposeOutcome(Verdict.NOT_CHOSEN, f"{len(got)} accepts, quorum is {need}", got)
 
 
 def pick_servers(pool: Iterable[int], count: Optional[int], rng: Optional[random.Random] = None) -> list[int]:

@@ -14,9 +14,9 @@ from typing import Callable, Optional, Sequence
 
 from . import paxos
 from .client import Client, Round
-from .paxos import Chosen, ProposeOutcome, Safety, ValueChoice
+from .paxos import Chosen, ProposeOutcome, Safety, ValueChoice, Verdict
 from .session import Session
-from .wire import GRANTED, IGNORED, NO_RESPONSE
+from .wire import GRANTED, IGNORED
 
 
 class ProposerError(Exception):
@@ -66,7 +66,7 @@ class Attempt:
 @dataclass
 class ProposeResult:
     client_value: str
-    verdict: str
+    verdict: Verdict
     reason: str
     proposal_id: Optional[int] = None
     value: Optional[str] = None
@@ -75,7 +75,7 @@ class ProposeResult:
 
     @property
     def ok(self) -> bool:
-        return self.verdict == ProposeOutcome.CHOSEN
+        return self.verdict == Verdict.CHOSEN
 
 
 Step = Callable[[str, object], None]
@@ -163,7 +163,8 @@ class Engine:
     def _send_accept(self, n: int, value: str, targets: list[int], safety: Safety, forced: bool) -> AcceptResult:
         rnd = self.client.accept(n, value, targets)
         self.session.record(rnd)
-        outcome = paxos.accept_outcome(rnd.ids(GRANTED), rnd.ids(NO_RESPONSE), self.session.pool_size)
+        silent = [r.acceptor for r in rnd.replies if r.may_have_acted]
+        outcome = paxos.accept_outcome(rnd.ids(GRANTED), silent, self.session.pool_size)
         return AcceptResult(rnd, n, value, safety, forced, outcome, self.session.chosen())
 
     # -- the whole proposer flow --------------------------------------------
@@ -177,8 +178,14 @@ class Engine:
         retry: int = 0,
         on_step: Optional[Step] = None,
         rng: Optional[random.Random] = None,
+        early_stop: bool = True,
     ) -> ProposeResult:
-        """Prepare, choose the value Paxos requires, accept; retry if refused."""
+        """Prepare, choose the value Paxos requires, accept; retry if refused.
+
+        With early_stop, a prepare whose promises already show a quorum holding
+        one accepted pair ends the proposal there (the value is known chosen);
+        without it, phase 2 always runs, as a benchmark of full rounds needs.
+        """
         step = on_step or (lambda kind, data: None)
         pool = self.servers(servers)
         if contact_count is not None and not 1 <= contact_count <= len(self.client.urls):
@@ -189,7 +196,7 @@ class Engine:
             raise ProposerError("bad retry count: it must be 0 or more")
         self.session.proposer.client_value = value
         self.session.note_value(value)
-        result = ProposeResult(value, ProposeOutcome.NOT_CHOSEN, "")
+        result = ProposeResult(value, Verdict.NOT_CHOSEN, "")
         for attempt in range(retry + 1):
             if attempt:
                 pause = paxos.backoff(attempt, rng)
@@ -203,17 +210,17 @@ class Engine:
             result.attempts.append(att)
             step("prepare", att)
             if prep.round.interrupted:
-                result.verdict, result.reason = ProposeOutcome.UNKNOWN, "interrupted during prepare"
+                result.verdict, result.reason = Verdict.UNKNOWN, "interrupted during prepare"
                 return result
-            if prep.prior_chosen is not None:
+            if prep.prior_chosen is not None and early_stop:
                 c = prep.prior_chosen
-                result.verdict, result.early = ProposeOutcome.CHOSEN, True
+                result.verdict, result.early = Verdict.CHOSEN, True
                 result.proposal_id, result.value = c.proposal_id, c.value
                 result.reason = f"acceptors {list(c.acceptors)} already accepted id {c.proposal_id}, a quorum"
                 step("early", c)
                 return result
             if not prep.reached:
-                result.verdict = ProposeOutcome.NOT_CHOSEN
+                result.verdict = Verdict.NOT_CHOSEN
                 result.reason = f"{len(prep.promised)} promises, quorum is {prep.quorum}"
                 result.proposal_id = prep.n
                 continue
@@ -226,7 +233,7 @@ class Engine:
             step("accept", att)
             result.verdict, result.reason = acc.outcome.verdict, acc.outcome.reason
             result.proposal_id, result.value = prep.n, acc.value
-            if acc.outcome.verdict == ProposeOutcome.CHOSEN or acc.round.interrupted:
+            if acc.outcome.verdict == Verdict.CHOSEN or acc.round.interrupted:
                 return result
         return result
 

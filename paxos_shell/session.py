@@ -16,7 +16,7 @@ from typing import Iterable, Optional
 from . import paxos
 from .client import Round
 from .paxos import NONE, Promise
-from .wire import GRANTED, IGNORED, NO_RESPONSE, OK, Reply
+from .wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, OK, Reply
 
 HISTORY_LIMIT = 10_000
 """Replies kept for `history` and `trace`; older ones fall off so memory stays flat."""
@@ -140,7 +140,7 @@ class Session:
     def _learn(self, r: Reply) -> None:
         st = self.statuses.setdefault(r.acceptor, Status())
         st.latency = r.latency
-        if r.kind == NO_RESPONSE:
+        if r.kind in (NO_RESPONSE, ERROR):
             cause = r.cause or ""
             st.kind = "down" if "refused" in cause else "timeout" if cause == "timeout" else "error"
             return

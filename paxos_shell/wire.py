@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Optional
 
 from .paxos import MAX_ID, NONE, AcceptorState, Transition
@@ -33,10 +34,21 @@ ROUTES: dict[str, str] = {
     BROADCAST_ACCEPT: "POST",
 }
 
-PHASES: dict[str, tuple[str, str]] = {
-    "prepare": ("POST", PREPARE),
-    "accept": ("POST", ACCEPT),
-    "state": ("GET", STATE),
+class Phase(str, Enum):
+    """The requests a proposer (or the shell) sends; the value is the word users see."""
+
+    PREPARE = "prepare"
+    ACCEPT = "accept"
+    STATE = "state"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+PHASES: dict[Phase, tuple[str, str]] = {
+    Phase.PREPARE: ("POST", PREPARE),
+    Phase.ACCEPT: ("POST", ACCEPT),
+    Phase.STATE: ("GET", STATE),
 }
 """The requests a proposer (or the shell) sends, by phase: method and path."""
 
@@ -123,10 +135,30 @@ def error_reply(status: int, message: str, path: str) -> dict[str, Any]:
 
 # --- replies the client reads --------------------------------------------------
 
-GRANTED = "granted"
-IGNORED = "ignored"
-OK = "ok"
-NO_RESPONSE = "no response"
+class ReplyKind(str, Enum):
+    """How one request ended, as the client classifies it.
+
+    ERROR is an answer that is not a protocol reply (an HTTP error status): the
+    acceptor did not act on it. NO_RESPONSE is no answer at all; `Reply.reached`
+    says whether the request may have reached the acceptor (a timeout) or surely
+    did not (connection refused).
+    """
+
+    GRANTED = "granted"
+    IGNORED = "ignored"
+    OK = "ok"
+    ERROR = "error"
+    NO_RESPONSE = "no response"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+GRANTED = ReplyKind.GRANTED
+IGNORED = ReplyKind.IGNORED
+OK = ReplyKind.OK
+ERROR = ReplyKind.ERROR
+NO_RESPONSE = ReplyKind.NO_RESPONSE
 
 
 @dataclass
@@ -134,13 +166,20 @@ class Reply:
     """One acceptor's answer to one request, or why there was none."""
 
     acceptor: int
-    phase: str
-    kind: str
+    phase: Phase
+    kind: ReplyKind
     body: Optional[dict] = None
     cause: Optional[str] = None
     latency: float = 0.0
     params: Optional[dict] = None
     at: float = 0.0
+    reached: bool = True
+    """False when the request surely never reached the acceptor (connection refused)."""
+
+    @property
+    def may_have_acted(self) -> bool:
+        """Silence after the request left: the acceptor may have changed state."""
+        return self.kind == NO_RESPONSE and self.reached
 
     @property
     def granted(self) -> bool:
@@ -164,7 +203,7 @@ class Reply:
         return v if v is None or isinstance(v, str) else json.dumps(v)
 
 
-def interpret(acceptor: int, phase: str, status: int, raw: bytes) -> Reply:
+def interpret(acceptor: int, phase: Phase, status: int, raw: bytes) -> Reply:
     """Classify an HTTP answer. Granted means exactly: 200, a JSON object, and
     `ignored` is the JSON value false. Anything else is never counted."""
     if status != 200:
@@ -175,14 +214,14 @@ def interpret(acceptor: int, phase: str, status: int, raw: bytes) -> Reply:
                 detail = f": {body['message']}"
         except ValueError:
             pass
-        return Reply(acceptor, phase, NO_RESPONSE, cause=f"HTTP {status}{detail}")
+        return Reply(acceptor, phase, ERROR, cause=f"HTTP {status}{detail}")
     try:
         body = json.loads(raw)
     except ValueError:
         return Reply(acceptor, phase, NO_RESPONSE, cause="reply is not JSON")
     if not isinstance(body, dict):
         return Reply(acceptor, phase, NO_RESPONSE, cause="reply is not a JSON object")
-    if phase == "state":
+    if phase == Phase.STATE:
         if not isinstance(body.get("promisedId"), int):
             return Reply(acceptor, phase, NO_RESPONSE, body, cause="state reply lacks promisedId")
         return Reply(acceptor, phase, OK, body)

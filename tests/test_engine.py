@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from paxos_shell.client import Client
-from paxos_shell.paxos import ProposeOutcome
+from paxos_shell.paxos import Verdict
 from paxos_shell.proposer import Engine, ProposerError
 from paxos_shell.session import Session
 from paxos_shell.wire import GRANTED, IGNORED, NO_RESPONSE
@@ -99,7 +99,7 @@ class TestDecisions:
         """prepare 7 to 1,2; accept test-val; propose BAD is overridden; already chosen."""
         assert three.prepare(7, [1, 2]).reached
         acc = three.accept(7, "test-val", [1, 2])
-        assert acc.outcome.verdict == ProposeOutcome.CHOSEN and acc.outcome.accepted_by == (1, 2)
+        assert acc.outcome.verdict == Verdict.CHOSEN and acc.outcome.accepted_by == (1, 2)
         res = three.propose("BAD", n=9)
         assert res.ok and res.early and res.value == "test-val" and res.proposal_id == 7
         ch = res.attempts[0].prepare.choice
@@ -125,7 +125,7 @@ class TestDecisions:
 
     def test_minority_contact_cannot_choose(self, three: Engine) -> None:
         res = three.propose("v", contact_count=1)
-        assert res.verdict == ProposeOutcome.NOT_CHOSEN and "1 promises, quorum is 2" in res.reason
+        assert res.verdict == Verdict.NOT_CHOSEN and "1 promises, quorum is 2" in res.reason
         assert len(res.attempts[0].servers) == 1 and res.attempts[0].accept is None
 
     def test_unknown_outcome_when_an_accept_goes_unanswered(self, acceptors: Any, blackhole: Any) -> None:
@@ -135,7 +135,7 @@ class TestDecisions:
         eng.client.urls[2] = eng.client.urls[3]  # acceptor 2 hangs from now on
         eng.client.forget(2)
         acc = eng.accept(1, "v", [1, 2])
-        assert acc.outcome.verdict == ProposeOutcome.UNKNOWN and acc.outcome.accepted_by == (1,)
+        assert acc.outcome.verdict == Verdict.UNKNOWN and acc.outcome.accepted_by == (1,)
         eng.client.close()
 
     def test_refused_propose_retries_with_higher_id(self, three: Engine) -> None:

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from paxos_shell import paxos
-from paxos_shell.paxos import AcceptorState, Promise, ProposeOutcome
+from paxos_shell.paxos import AcceptorState, Promise, Verdict
 
 FRESH = AcceptorState()
 
@@ -136,15 +136,15 @@ class TestSafety:
 
 class TestAcceptOutcome:
     def test_quorum_of_accepts_is_chosen(self) -> None:
-        assert paxos.accept_outcome([1, 2], [], 3).verdict == ProposeOutcome.CHOSEN
+        assert paxos.accept_outcome([1, 2], [], 3).verdict == Verdict.CHOSEN
 
     def test_silent_acceptors_that_could_complete_a_quorum_make_it_unknown(self) -> None:
         o = paxos.accept_outcome([1], [2], 3)
-        assert o.verdict == ProposeOutcome.UNKNOWN and "unanswered" in o.reason
+        assert o.verdict == Verdict.UNKNOWN and "unanswered" in o.reason
 
     def test_too_few_even_with_silent_ones_is_not_chosen(self) -> None:
-        assert paxos.accept_outcome([1], [], 3).verdict == ProposeOutcome.NOT_CHOSEN
-        assert paxos.accept_outcome([], [4], 5).verdict == ProposeOutcome.NOT_CHOSEN
+        assert paxos.accept_outcome([1], [], 3).verdict == Verdict.NOT_CHOSEN
+        assert paxos.accept_outcome([], [4], 5).verdict == Verdict.NOT_CHOSEN
 
 
 def test_pick_servers_random_subset() -> None:

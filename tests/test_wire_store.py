@@ -60,7 +60,8 @@ class TestInterpret:
 
     def test_non_200_never_counts(self) -> None:
         r = wire.interpret(1, "accept", 500, b'{"ignored": false, "message": "disk full"}')
-        assert r.kind == wire.NO_RESPONSE and r.cause == "HTTP 500: disk full"
+        assert r.kind == wire.ERROR and r.cause == "HTTP 500: disk full"
+        assert not r.granted and not r.may_have_acted  # an error answer: the acceptor did not act
 
     def test_not_json_and_not_object(self) -> None:
         assert wire.interpret(1, "prepare", 200, b"<html>").cause == "reply is not JSON"

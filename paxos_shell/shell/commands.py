@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
-from ..paxos import MAX_ID, ProposeOutcome
+from ..paxos import MAX_ID, Verdict
 from ..proposer import AcceptResult, Attempt, PrepareResult, StateResult
 from ..wire import NO_RESPONSE, OK
 from .registry import COUNT, FLAG, ID, SERVERS, VALUE, Args, UsageError, command, is_int, quote, to_int
@@ -186,7 +186,7 @@ def cmd_accept(sh: Shell, args: Args) -> int:
                            force=bool(args.get("--force")))
     sh.remember(res)
     render_accept(sh, res, header=True)
-    return 0 if res.outcome.verdict == ProposeOutcome.CHOSEN else 1
+    return 0 if res.outcome.verdict == Verdict.CHOSEN else 1
 
 
 def render_accept(sh: Shell, res: AcceptResult, header: bool) -> None:
@@ -203,13 +203,13 @@ def render_accept(sh: Shell, res: AcceptResult, header: bool) -> None:
         out.line("Interrupted: acceptors that had not answered are marked 'interrupted'.", "warn")
     out.line(f"Received accepts from: {list(res.outcome.accepted_by)}")
     verdict = res.outcome.verdict
-    if verdict == ProposeOutcome.CHOSEN:
+    if verdict == Verdict.CHOSEN:
         out.line(f"Chosen: {show_value(res.value)} at id {res.n} ({res.outcome.reason}).", "good")
-    elif verdict == ProposeOutcome.UNKNOWN:
+    elif verdict == Verdict.UNKNOWN:
         out.line(f"Outcome unknown: {res.outcome.reason}.", "warn")
     else:
         out.line(f"Not chosen by this round: {res.outcome.reason}.", "bad")
-    if verdict != ProposeOutcome.CHOSEN and res.chosen:
+    if verdict != Verdict.CHOSEN and res.chosen:
         out.line(chosen_line(sh))
     out.emit({
         "command": "accept", "id": res.n, "value": res.value, "servers": servers,
@@ -290,11 +290,11 @@ def cmd_propose(sh: Shell, args: Args) -> int:
             out.line(f"Accept attempts sent to servers: {[r.acceptor for r in last.accept.round.replies]}")
             out.line(f"Accepts received from servers: {list(last.accept.outcome.accepted_by)}")
         out.line("")
-        if res.verdict == ProposeOutcome.CHOSEN:
+        if res.verdict == Verdict.CHOSEN:
             out.line("Consensus Reached", "good")
             out.line(f"  proposalId={res.proposal_id}")
             out.line(f"  value={show_value(res.value)}")
-        elif res.verdict == ProposeOutcome.UNKNOWN:
+        elif res.verdict == Verdict.UNKNOWN:
             out.line("Outcome unknown", "warn")
             out.line(f"  {res.reason}")
         else:

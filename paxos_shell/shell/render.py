@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any, Optional, Sequence, TextIO
 
-from ..wire import GRANTED, IGNORED, NO_RESPONSE, OK, Reply
+from ..wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, OK, Reply
 
 FORMATS = ("table", "plain", "json")
 
@@ -21,6 +21,7 @@ COLOURS = {
     OK: "\x1b[32m",
     IGNORED: "\x1b[33m",
     NO_RESPONSE: "\x1b[31m",
+    ERROR: "\x1b[31m",
     "good": "\x1b[1;32m",
     "bad": "\x1b[1;31m",
     "warn": "\x1b[1;33m",
@@ -95,7 +96,7 @@ def show_value(v: Optional[str]) -> str:
 
 def reply_summary(r: Reply) -> str:
     """What an acceptor said, in Paxos words: promise, accepted, ignored, no response."""
-    if r.kind == NO_RESPONSE:
+    if r.kind in (NO_RESPONSE, ERROR):
         return f"x {r.cause}"
     pair = f" (accepted {r.accepted_id}: {show_value(r.accepted_value)})" if r.accepted_id >= 0 else ""
     if r.phase == "prepare":

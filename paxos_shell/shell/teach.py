@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..paxos import ProposeOutcome
+from ..paxos import Verdict
 from ..proposer import AcceptResult, PrepareResult, ProposeResult, StateResult
 from ..wire import IGNORED, NO_RESPONSE
 from .render import show_value
@@ -62,11 +62,11 @@ def accept(res: AcceptResult) -> list[str]:
         out.append(f"This accept was forced against Paxos ({res.safety.reason}): "
                    "it can overwrite a value that is already chosen.")
     got = list(res.outcome.accepted_by)
-    if res.outcome.verdict == ProposeOutcome.CHOSEN:
+    if res.outcome.verdict == Verdict.CHOSEN:
         out.append(f"A quorum {got} accepted {_v(res.value)} at id {res.n}, so it is chosen.")
         out.append("It can never change: any later proposer's prepare reaches one of these acceptors, "
                    "learns the value, and must propose it again.")
-    elif res.outcome.verdict == ProposeOutcome.UNKNOWN:
+    elif res.outcome.verdict == Verdict.UNKNOWN:
         out.append(f"Only {len(got)} accept(s) came back, but some acceptors did not answer: they may have "
                    "accepted and lost only their reply.")
         out.append("The value may be chosen without this proposer knowing; a new prepare (or state) will tell.")
@@ -92,7 +92,7 @@ def propose(res: ProposeResult) -> list[str]:
                    "pause, which is what stops two proposers from overtaking each other forever.")
     if res.ok:
         out.append(f"{_v(res.value)} is chosen at id {res.proposal_id}; from now on every proposal carries it.")
-    elif res.verdict == ProposeOutcome.UNKNOWN:
+    elif res.verdict == Verdict.UNKNOWN:
         out.append("Some accepts went unanswered: the value may be chosen without this proposer knowing.")
     else:
         out.append(f"No consensus: {res.reason}. Paxos stays safe by doing nothing rather than guessing.")

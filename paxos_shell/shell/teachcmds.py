@@ -9,7 +9,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Optional
 
 from ..check import check
-from ..paxos import ProposeOutcome
+from ..paxos import Verdict
 from ..proposer import AcceptResult, PrepareResult, ProposeResult
 from .registry import LESSON, NUMBER, PATH, PROPOSER, TEXT, VALUE, Args, UsageError, command, to_int
 from .render import show_value
@@ -135,7 +135,7 @@ def cmd_expect(sh: Shell, args: Args) -> int:
         ok, saw = len(values) >= 2, f"chosen: {values or 'nothing'}"
     elif what == "outcome" and len(rest) == 1:
         want = rest[0].replace("-", " ")
-        if want not in (ProposeOutcome.CHOSEN, ProposeOutcome.NOT_CHOSEN, ProposeOutcome.UNKNOWN):
+        if want not in (Verdict.CHOSEN, Verdict.NOT_CHOSEN, Verdict.UNKNOWN):
             raise UsageError("expect outcome: chosen, not-chosen or unknown")
         got = _last_verdict(sh)
         ok, saw = got == want, f"last outcome: {got}"
