@@ -53,7 +53,7 @@ def check(
         a = r.acceptor
         if e.round_no <= epochs.get(a, 0):
             continue  # before a wipe by `reset`: another acceptor as far as Paxos goes
-        n = (r.params or {}).get("id")
+        n: int = (r.params or {}).get("id", NONE)
         prev = bound.get(a)
         promised = r.promised_id if "promisedId" in (r.body or {}) else None
         aid = r.accepted_id if "acceptedId" in (r.body or {}) else None

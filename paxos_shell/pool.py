@@ -20,17 +20,20 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 from .acceptor.store import STATE_FILE
+from .errors import UserError
 
 START_TIMEOUT = 10.0
 LAYOUT_BASE_PORT = 8081
 
 
-class PoolError(Exception):
+class PoolError(UserError):
     """A pool that cannot be built or changed; one line for the user."""
 
 
 class PoolUsageError(PoolError):
     """The pool was described wrongly (bad size, port or URL): a usage error, exit code 2."""
+
+    usage = True
 
 
 def layout(count: int, host: str = "localhost", base_port: int = LAYOUT_BASE_PORT) -> dict[int, str]:

@@ -10,16 +10,18 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 
 from . import paxos
 from .client import Client, Round
+from .errors import UserError
 from .paxos import Chosen, ProposeOutcome, Safety, ValueChoice, Verdict
 from .session import Session
+from .text import span
 from .wire import GRANTED, IGNORED
 
 
-class ProposerError(Exception):
+class ProposerError(UserError):
     """A request the proposer refuses to send; its text is one line for the user."""
 
 
@@ -78,7 +80,44 @@ class ProposeResult:
         return self.verdict == Verdict.CHOSEN
 
 
-Step = Callable[[str, object], None]
+# -- progress events of a propose, shown as they happen (h11-style events) -------
+
+
+@dataclass(frozen=True)
+class Started:
+    """An attempt begins: these acceptors, this id."""
+
+    targets: tuple[int, ...]
+    n: int
+
+
+@dataclass(frozen=True)
+class Prepared:
+    attempt: Attempt
+
+
+@dataclass(frozen=True)
+class AlreadyChosen:
+    """The promises show a quorum holding one accepted pair: that value is chosen."""
+
+    chosen: Chosen
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """Phase 2 ran for this attempt (its accept round is attempt.accept)."""
+
+    attempt: Attempt
+
+
+@dataclass(frozen=True)
+class Retrying:
+    attempt: int
+    pause: float
+
+
+ProposeEvent = Union[Started, Prepared, AlreadyChosen, Accepted, Retrying]
+Step = Callable[[ProposeEvent], None]
 
 
 class Engine:
@@ -97,7 +136,7 @@ class Engine:
         unknown = [i for i in ids if i not in self.client.urls]
         if unknown:
             raise ProposerError(
-                f"unknown acceptor {unknown[0]}: the pool is {_span(pool)}"
+                f"unknown acceptor {unknown[0]}: the pool is {span(pool)}"
             )
         return list(dict.fromkeys(ids))
 
@@ -186,59 +225,60 @@ class Engine:
         one accepted pair ends the proposal there (the value is known chosen);
         without it, phase 2 always runs, as a benchmark of full rounds needs.
         """
-        step = on_step or (lambda kind, data: None)
+        step: Step = on_step or (lambda event: None)
         pool = self.servers(servers)
-        if contact_count is not None and not 1 <= contact_count <= len(self.client.urls):
-            raise ProposerError(f"bad contact count {contact_count}: choose 1 to {len(self.client.urls)}")
-        if n is not None:
-            self._check_id(n)
-        if retry < 0:
-            raise ProposerError("bad retry count: it must be 0 or more")
+        self._check_propose(n, contact_count, retry)
         self.session.proposer.client_value = value
         self.session.note_value(value)
         result = ProposeResult(value, Verdict.NOT_CHOSEN, "")
         for attempt in range(retry + 1):
             if attempt:
                 pause = paxos.backoff(attempt, rng)
-                step("retry", (attempt, pause))
+                step(Retrying(attempt, pause))
                 time.sleep(pause)
             targets = paxos.pick_servers(pool, contact_count, rng)
             n_try = n if attempt == 0 and n is not None else self.session.next_id()
-            step("start", (targets, n_try))
-            prep = self.prepare(n_try, targets)
-            att = Attempt(targets, prep)
-            result.attempts.append(att)
-            step("prepare", att)
-            if prep.round.interrupted:
-                result.verdict, result.reason = Verdict.UNKNOWN, "interrupted during prepare"
-                return result
-            if prep.prior_chosen is not None and early_stop:
-                c = prep.prior_chosen
-                result.verdict, result.early = Verdict.CHOSEN, True
-                result.proposal_id, result.value = c.proposal_id, c.value
-                result.reason = f"acceptors {list(c.acceptors)} already accepted id {c.proposal_id}, a quorum"
-                step("early", c)
-                return result
-            if not prep.reached:
-                result.verdict = Verdict.NOT_CHOSEN
-                result.reason = f"{len(prep.promised)} promises, quorum is {prep.quorum}"
-                result.proposal_id = prep.n
-                continue
-            assert prep.choice is not None
-            chosen_value = prep.choice.value if prep.choice.value is not None else value
-            safety = paxos.accept_safety(prep.n, chosen_value, self.session.proposer.promise_list(),
-                                         self.session.pool_size)
-            acc = self._send_accept(prep.n, chosen_value, prep.promised, safety, False)
-            att.accept = acc
-            step("accept", att)
-            result.verdict, result.reason = acc.outcome.verdict, acc.outcome.reason
-            result.proposal_id, result.value = prep.n, acc.value
-            if acc.outcome.verdict == Verdict.CHOSEN or acc.round.interrupted:
-                return result
+            if self._attempt(result, targets, n_try, step, early_stop):
+                break
         return result
 
+    def _check_propose(self, n: Optional[int], contact_count: Optional[int], retry: int) -> None:
+        if contact_count is not None and not 1 <= contact_count <= len(self.client.urls):
+            raise ProposerError(f"bad contact count {contact_count}: choose 1 to {len(self.client.urls)}")
+        if n is not None:
+            self._check_id(n)
+        if retry < 0:
+            raise ProposerError("bad retry count: it must be 0 or more")
 
-def _span(ids: list[int]) -> str:
-    if ids and ids == list(range(ids[0], ids[-1] + 1)):
-        return f"{ids[0]}..{ids[-1]}"
-    return ", ".join(map(str, ids))
+    def _attempt(self, result: ProposeResult, targets: list[int], n: int, step: Step, early_stop: bool) -> bool:
+        """One prepare (and, with a quorum, one accept); True when the proposal is over."""
+        step(Started(tuple(targets), n))
+        prep = self.prepare(n, targets)
+        att = Attempt(targets, prep)
+        result.attempts.append(att)
+        step(Prepared(att))
+        result.proposal_id = prep.n
+        if prep.round.interrupted:
+            result.verdict, result.reason = Verdict.UNKNOWN, "interrupted during prepare"
+            return True
+        if prep.prior_chosen is not None and early_stop:
+            c = prep.prior_chosen
+            result.verdict, result.early = Verdict.CHOSEN, True
+            result.proposal_id, result.value = c.proposal_id, c.value
+            result.reason = f"acceptors {list(c.acceptors)} already accepted id {c.proposal_id}, a quorum"
+            step(AlreadyChosen(c))
+            return True
+        if not prep.reached:
+            result.verdict = Verdict.NOT_CHOSEN
+            result.reason = f"{len(prep.promised)} promises, quorum is {prep.quorum}"
+            return False
+        assert prep.choice is not None  # a quorum of promises always yields a choice
+        chosen_value = prep.choice.value if prep.choice.value is not None else result.client_value
+        safety = paxos.accept_safety(prep.n, chosen_value, self.session.proposer.promise_list(),
+                                     self.session.pool_size)
+        acc = self._send_accept(prep.n, chosen_value, prep.promised, safety, False)
+        att.accept = acc
+        step(Accepted(att))
+        result.verdict, result.reason = acc.outcome.verdict, acc.outcome.reason
+        result.value = acc.value
+        return acc.outcome.verdict == Verdict.CHOSEN or acc.round.interrupted

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Iterable, Optional
 
 from . import paxos
@@ -41,11 +42,24 @@ class Proposer:
         ]
 
 
+class AcceptorStatus(str, Enum):
+    """An acceptor's condition as far as the shell knows it (toolbar, `pool`, `state`)."""
+
+    UNKNOWN = "unknown"
+    UP = "up"
+    DOWN = "down"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass
 class Status:
     """The last thing an acceptor told us, for the toolbar, `pool` and completion."""
 
-    kind: str = "unknown"
+    kind: AcceptorStatus = AcceptorStatus.UNKNOWN
     latency: Optional[float] = None
     promised_id: int = NONE
     accepted_id: int = NONE
@@ -71,6 +85,8 @@ class Session:
         self.values_seen: dict[str, None] = {}
         self.accepted_facts: set[tuple[int, int, Optional[str]]] = set()
         self.statuses: dict[int, Status] = {}
+        self.faults: dict[int, str] = {}
+        """Faults injected on each acceptor (delay, drops), as the acceptor reported them."""
         self.epochs: dict[int, int] = {}
         """Round number at which an acceptor's state was wiped by `reset`: `check`
         judges only what came after, since a wipe is a new acceptor, not amnesia."""
@@ -141,10 +157,9 @@ class Session:
         st = self.statuses.setdefault(r.acceptor, Status())
         st.latency = r.latency
         if r.kind in (NO_RESPONSE, ERROR):
-            cause = r.cause or ""
-            st.kind = "down" if "refused" in cause else "timeout" if cause == "timeout" else "error"
+            st.kind = _status_of_failure(r)
             return
-        st.kind = "up"
+        st.kind = AcceptorStatus.UP
         if r.kind in (OK, IGNORED) or r.phase == "prepare":
             if r.promised_id != NONE:
                 st.promised_id = r.promised_id
@@ -177,3 +192,35 @@ class Session:
             self.highest_seen = NONE
             for p in self.proposers.values():
                 p.current_id, p.seen = None, NONE
+
+
+    def pool_changed(self, ids: Iterable[int], action: PoolAction) -> None:
+        """After `down`, `up`, `restart` or `reset`: statuses, faults and wiped state."""
+        ids = list(ids)
+        if action == PoolAction.RESET:
+            self.forget(ids)
+        for i in ids:
+            st = self.statuses.setdefault(i, Status())
+            st.kind = AcceptorStatus.DOWN if action == PoolAction.DOWN else AcceptorStatus.UP
+            if action != PoolAction.DOWN:
+                self.faults.pop(i, None)  # a new process starts without injected faults
+
+
+class PoolAction(str, Enum):
+    """What the shell did to acceptors of its local pool."""
+
+    DOWN = "down"
+    UP = "up"
+    RESTART = "restart"
+    RESET = "reset"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _status_of_failure(r: Reply) -> AcceptorStatus:
+    if not r.reached:
+        return AcceptorStatus.DOWN
+    if r.kind == NO_RESPONSE and r.cause == "timeout":
+        return AcceptorStatus.TIMEOUT
+    return AcceptorStatus.ERROR

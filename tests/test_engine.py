@@ -16,7 +16,7 @@ from paxos_shell.proposer import Engine, ProposerError
 from paxos_shell.session import Session
 from paxos_shell.wire import GRANTED, IGNORED, NO_RESPONSE
 
-from .conftest import dead_url
+from .helpers import dead_url
 
 
 def engine_for(urls: dict[int, str], timeout: float = 5.0) -> Engine:

@@ -88,7 +88,7 @@ class AcceptorServer(ThreadingHTTPServer):
 
 def _peer_call(base_url: str, path: str, query: str) -> Any:
     parts = urlsplit(base_url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=PEER_TIMEOUT)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=PEER_TIMEOUT)
     try:
         method = wire.ROUTES[path]
         conn.request(method, parts.path.rstrip("/") + path + (f"?{query}" if query else ""))

@@ -11,8 +11,8 @@ from typing import Optional
 
 from ..paxos import Verdict
 from ..proposer import AcceptResult, PrepareResult, ProposeResult, StateResult
+from ..text import show_value
 from ..wire import IGNORED, NO_RESPONSE
-from .render import show_value
 
 
 def _v(value: Optional[str]) -> str:

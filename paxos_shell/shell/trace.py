@@ -12,8 +12,9 @@ from itertools import groupby
 from typing import Iterable, Optional
 
 from ..session import HistoryEntry
+from ..text import show_value
 from ..wire import NO_RESPONSE, Reply
-from .render import reply_summary, show_value
+from .formats import reply_summary
 
 MIN_GAP = 10
 

@@ -11,13 +11,19 @@ from prompt_toolkit.formatted_text import HTML, FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 
 from ..dirs import state_dir
+from ..session import AcceptorStatus
 from .completer import ShellCompleter, view_of
 from .registry import ALIASES, REGISTRY, Command, names
 
 if TYPE_CHECKING:
-    from .app import Shell
+    from .context import Context
 
-STATUS_STYLE = {"up": "ansigreen", "down": "ansired", "timeout": "ansiyellow", "error": "ansired"}
+STATUS_STYLE = {
+    AcceptorStatus.UP: "ansigreen",
+    AcceptorStatus.DOWN: "ansired",
+    AcceptorStatus.TIMEOUT: "ansiyellow",
+    AcceptorStatus.ERROR: "ansired",
+}
 
 
 def make_history() -> History:
@@ -33,12 +39,12 @@ def make_history() -> History:
     return FileHistory(path)
 
 
-def toolbar_text(sh: Shell, typed: str) -> FormattedText:
+def toolbar_text(sh: Context, typed: str) -> FormattedText:
     """Each acceptor's last known status, the quorum, and the syntax being typed."""
     parts: list[tuple[str, str]] = []
     for i in sorted(sh.client.urls):
         st = sh.session.statuses.get(i)
-        kind = st.kind if st else "unknown"
+        kind = st.kind if st else AcceptorStatus.UNKNOWN
         parts.append((f"bg:ansiblack fg:{STATUS_STYLE.get(kind, 'ansigray')}", f" {i}:{kind} "))
     parts.append(("", f"  quorum {sh.session.quorum}  "))
     cmd = typed_command(typed)
@@ -59,7 +65,7 @@ def typed_command(typed: str) -> Optional[Command]:
     return REGISTRY[fits.pop()] if len(fits) == 1 else None
 
 
-def build_prompt_session(sh: Shell) -> PromptSession:
+def build_prompt_session(sh: Context) -> PromptSession:
     def toolbar() -> FormattedText:
         from prompt_toolkit.application.current import get_app
 
@@ -77,15 +83,15 @@ def build_prompt_session(sh: Shell) -> PromptSession:
     )
 
 
-def make_pause() -> Callable[[str], bool]:
+def make_pause() -> Callable[[str], str]:
     """Between lesson steps: Enter runs the shown step, q (or Ctrl-C/Ctrl-D) stops the lesson."""
     session: PromptSession = PromptSession()
 
-    def pause(step: str) -> bool:
+    def pause(step: str) -> str:
         try:
             answer = session.prompt(HTML("<b>next:</b> {} <ansigray>[Enter runs it, q stops]</ansigray> ").format(step))
         except (KeyboardInterrupt, EOFError):
-            return False
-        return answer.strip().lower() not in ("q", "quit", "stop")
+            return "q"
+        return "q" if answer.strip().lower() in ("q", "quit", "stop") else ""
 
     return pause
