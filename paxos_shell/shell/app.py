@@ -85,8 +85,8 @@ class Shell:
                 self._add_explanation(result)
             self.out.render(result)
             return result.status
-        except Exit:
-            raise
+        except (Exit, BrokenPipeError):
+            raise  # leaving, or the reader of our output left: the run ends (cli.py)
         except UserError as e:
             self.out.error(str(e), name)
             return exit_status(False)

@@ -44,6 +44,8 @@ ELLIPSIS = "…"
 GAP = 2
 """Spaces between table columns (tabulate's simple and plain formats)."""
 MIN_CELL = 6
+HEADER_PAD = 2
+"""tabulate pads each header by two (its MIN_PADDING): a column is at least that wide."""
 
 
 def colour_wanted(stream: TextIO) -> bool:
@@ -170,7 +172,8 @@ class Renderer:
         columns = list(table.columns)
         cells = [[visible(c.text(rec)) for c in columns] for rec in table.records]
         while True:
-            widths = [max([width_of(c.title)] + [width_of(row[i]) for row in cells]) for i, c in enumerate(columns)]
+            widths = [max([width_of(c.title) + HEADER_PAD] + [width_of(row[i]) for row in cells])
+                      for i, c in enumerate(columns)]
             excess = sum(widths) + GAP * (len(columns) - 1) - self.width
             if excess <= 0:
                 return columns, cells
@@ -187,11 +190,11 @@ class Renderer:
     def _shrink(self, columns: list[Column], cells: list[list[str]], widths: list[int], excess: int) -> bool:
         """Shorten the widest shrinkable column by up to `excess`; False if none can."""
         candidates = [i for i, c in enumerate(columns)
-                      if c.shrink and widths[i] > max(MIN_CELL, width_of(c.title))]
+                      if c.shrink and widths[i] > max(MIN_CELL, width_of(c.title) + HEADER_PAD)]
         if not candidates:
             return False
         i = max(candidates, key=lambda k: widths[k])
-        target = max(MIN_CELL, width_of(columns[i].title), widths[i] - excess)
+        target = max(MIN_CELL, width_of(columns[i].title) + HEADER_PAD, widths[i] - excess)
         for row in cells:
             row[i] = shorten(row[i], target)
         return True

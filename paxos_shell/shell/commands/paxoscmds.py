@@ -72,9 +72,9 @@ STATE_COLUMNS = (
     Column("promisedId", "promisedId"),
     Column("acceptedId", "acceptedId"),
     Column("acceptedValue", "acceptedValue", fmt=show_value, shrink=True),
-    Column("latencyMs", "latency", keep=2,
-           cell=lambda rec: rec.get("error") or ms((rec.get("latencyMs") or 0) / 1000)),
+    Column("latencyMs", "latency", keep=2, fmt=lambda v: "-" if v is None else ms(v / 1000)),
 )
+"""A failed acceptor's cause is a line under the table, so a narrow screen never hides it."""
 
 
 @command(
@@ -96,6 +96,9 @@ def state_result(ctx: Context, res: StateResult) -> Result:
     records = tuple(_state_record(ctx, r) for r in res.round.replies)
     out = Result("state", ok=any(r.kind == ReplyKind.OK for r in res.round.replies))
     out.show(Table("acceptors", STATE_COLUMNS, records, by="server"))
+    for rec in records:
+        if rec.get("error"):
+            out.say(f"acceptor {rec['server']}: {rec['error']}", Style.BAD)
     out.say(chosen_line(ctx))
     out.data["chosen"] = [{"proposalId": c.proposal_id, "value": c.value, "acceptors": list(c.acceptors)}
                           for c in ctx.session.chosen()]
