@@ -11,12 +11,12 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Iterable, Optional
 
 from . import paxos
 from .client import Round
 from .paxos import NONE, Promise
+from .vocab import Word
 from .wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, OK, Reply
 
 HISTORY_LIMIT = 10_000
@@ -42,7 +42,7 @@ class Proposer:
         ]
 
 
-class AcceptorStatus(str, Enum):
+class AcceptorStatus(Word):
     """An acceptor's condition as far as the shell knows it (toolbar, `pool`, `state`)."""
 
     UNKNOWN = "unknown"
@@ -50,9 +50,6 @@ class AcceptorStatus(str, Enum):
     DOWN = "down"
     TIMEOUT = "timeout"
     ERROR = "error"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass
@@ -206,16 +203,13 @@ class Session:
                 self.faults.pop(i, None)  # a new process starts without injected faults
 
 
-class PoolAction(str, Enum):
+class PoolAction(Word):
     """What the shell did to acceptors of its local pool."""
 
     DOWN = "down"
     UP = "up"
     RESTART = "restart"
     RESET = "reset"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 def _status_of_failure(r: Reply) -> AcceptorStatus:

@@ -13,19 +13,19 @@ from __future__ import annotations
 import difflib
 import shlex
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import TYPE_CHECKING, Callable, Optional, Union
 
 from ..errors import UserError
 from ..options import FORMATS
 from ..paxos import MAX_ID
+from ..vocab import Word
 
 if TYPE_CHECKING:
     from .context import Context
     from .results import Result
 
 
-class ArgKind(str, Enum):
+class ArgKind(Word):
     """What kind of value an argument takes: drives parsing and completion."""
 
     ID = "id"
@@ -45,7 +45,7 @@ class ArgKind(str, Enum):
     CHOICE = "choice"
 
 
-class Group(str, Enum):
+class Group(Word):
     """Sections of `help`, in the order they are listed."""
 
     PAXOS = "Paxos"

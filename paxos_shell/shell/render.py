@@ -14,22 +14,19 @@ import os
 import shutil
 import sys
 import textwrap
-from enum import Enum
 from typing import Optional, Sequence, TextIO
 
 from wcwidth import wcswidth
 
 from ..text import json_dumps, visible
+from ..vocab import Word
 from .results import Block, Column, Result, Style, Table, Text
 
 
-class Format(str, Enum):
+class Format(Word):
     TABLE = "table"
     PLAIN = "plain"
     JSON = "json"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 COLOURS = {

@@ -10,13 +10,13 @@ and no command builds its JSON by hand beside its table. One renderer
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, Callable, Optional, Union
 
 from ..errors import ExitStatus, exit_status
+from ..vocab import Word
 
 
-class Style(str, Enum):
+class Style(Word):
     """How a piece of text is emphasised; colour is the renderer's business."""
 
     PLAIN = "plain"
