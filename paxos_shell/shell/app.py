@@ -49,6 +49,8 @@ class Shell:
         self._fresh = False
         self.expectations: list[bool] = []
         self.pause: Optional[Callable[[str], str]] = None
+        self.listeners: list[Callable[[str], None]] = []
+        """Called with the command line after every command (the live view listens here)."""
         if pool.local is not None:
             for i in pool.urls:
                 self.session.statuses[i] = Status(kind=AcceptorStatus.UP)
@@ -84,6 +86,7 @@ class Shell:
             if self.teach and self._fresh:
                 self._add_explanation(result)
             self.out.render(result)
+            self._notify(line)
             return result.status
         except (Exit, BrokenPipeError):
             raise  # leaving, or the reader of our output left: the run ends (cli.py)
@@ -96,6 +99,10 @@ class Shell:
         except Exception as e:  # never a traceback on screen: one line, details in a log
             self.out.error(f"internal error: {type(e).__name__}: {e} (details in {self._log_crash()})", name)
             return exit_status(False)
+
+    def _notify(self, line: str) -> None:
+        for listener in list(self.listeners):
+            listener(line)
 
     def run_lines(self, lines: Iterable[str], echo: bool = False) -> ExitStatus:
         """Every line runs even after one fails (a lesson goes on); returns the worst status."""

@@ -29,6 +29,8 @@ class Context(Protocol):
     """Outcomes of `expect` lines since the current lesson began."""
     pause: Optional[Callable[[str], str]]
     """Set by the REPL: asks the teacher what to do at a lesson step."""
+    listeners: list[Callable[[str], None]]
+    """Called with the command line after every command that ran (the live view)."""
 
     @property
     def client(self) -> Client: ...
