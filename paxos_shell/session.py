@@ -61,6 +61,8 @@ class Status:
     promised_id: int = NONE
     accepted_id: int = NONE
     accepted_value: Optional[str] = None
+    volatile: bool = False
+    """Started with --volatile by this shell: it keeps its state in memory only."""
 
 
 @dataclass
@@ -69,6 +71,17 @@ class HistoryEntry:
     proposer: str
     round_no: int
     reply: Reply
+
+
+@dataclass(frozen=True)
+class Marker:
+    """Something the shell did to acceptors between rounds (a crash, a reset, a fault):
+    `trace` draws it on their lifelines after round `after_round`."""
+
+    at: float
+    after_round: int
+    acceptors: tuple[int, ...]
+    what: str
 
 
 class Session:
@@ -83,6 +96,7 @@ class Session:
         self.accepted_facts: set[tuple[int, int, Optional[str]]] = set()
         self.statuses: dict[int, Status] = {}
         self.faults: dict[int, str] = {}
+        self.markers: deque[Marker] = deque(maxlen=HISTORY_LIMIT)
         """Faults injected on each acceptor (delay, drops), as the acceptor reported them."""
         self.epochs: dict[int, int] = {}
         """Round number at which an acceptor's state was wiped by `reset`: `check`
@@ -188,19 +202,37 @@ class Session:
         if not self.accepted_facts and len(gone) >= self.pool_size:
             self.highest_seen = NONE
             for p in self.proposers.values():
-                p.current_id, p.seen = None, NONE
+                p.current_id, p.seen, p.client_value = None, NONE, None
 
 
-    def pool_changed(self, ids: Iterable[int], action: PoolAction) -> None:
-        """After `down`, `up`, `restart` or `reset`: statuses, faults and wiped state."""
+    def mark(self, acceptors: Iterable[int], what: str) -> None:
+        self.markers.append(Marker(time.time(), self.rounds, tuple(acceptors), what))
+
+    def pool_changed(self, ids: Iterable[int], action: PoolAction, volatile: Optional[bool] = None) -> None:
+        """After `down`, `up`, `restart` or `reset`: statuses, faults, wiped state, and a marker."""
         ids = list(ids)
+        if not ids:
+            return
         if action == PoolAction.RESET:
             self.forget(ids)
         for i in ids:
             st = self.statuses.setdefault(i, Status())
             st.kind = AcceptorStatus.DOWN if action == PoolAction.DOWN else AcceptorStatus.UP
+            if volatile is not None and action != PoolAction.DOWN:
+                st.volatile = volatile
             if action != PoolAction.DOWN:
                 self.faults.pop(i, None)  # a new process starts without injected faults
+        self.mark(ids, f"{action}{' --volatile' if volatile and action != PoolAction.DOWN else ''}")
+
+    def faults_changed(self, acceptor: int, text: str) -> None:
+        """After `delay`, `drop` or `heal`: what the acceptor reported, and a marker if it changed."""
+        before = self.faults.get(acceptor, "")
+        if text:
+            self.faults[acceptor] = text
+        else:
+            self.faults.pop(acceptor, None)
+        if text != before:
+            self.mark([acceptor], f"faults: {text}" if text else "healed")
 
 
 class PoolAction(Word):

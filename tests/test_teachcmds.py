@@ -126,3 +126,15 @@ def test_proposers_have_their_own_ids_that_never_collide(local: Shell) -> None:
 
 
 NOTES = {name: " ".join(n for s in load_lesson(name).steps for n in s.notes) for name in lesson_names()}
+
+
+def test_reset_starts_a_new_instance_with_nothing_carried_over(local: Shell) -> None:
+    run(local, "set teach on")
+    run(local, "prepare 1")
+    run(local, "accept 1 'hello world'")
+    run(local, "reset")
+    code, out = run(local, "explain")
+    assert code == 1 and out == "error: explain: nothing to explain yet (run prepare, accept, propose or state)\n"
+    run(local, "prepare 1")
+    code, out = run(local, "accept")  # no value left over from before the reset
+    assert code == 1 and "hello world" not in out and "missing value" in out

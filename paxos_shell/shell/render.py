@@ -140,6 +140,8 @@ class Renderer:
         """A paragraph wrapped at word boundaries; a blank Text is a blank line."""
         if not block.text:
             return [""]
+        if not block.wrap:
+            return [self.paint(visible(line), block.style) for line in block.text.split("\n")]
         first, rest = " " * block.indent, " " * (block.indent + block.hang)
         out: list[str] = []
         for para in block.text.split("\n"):

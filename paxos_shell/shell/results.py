@@ -36,6 +36,8 @@ class Text:
     indent: int = 0
     hang: int = 0
     """Extra indent of continuation lines: help's descriptions line up after the syntax."""
+    wrap: bool = True
+    """False for preformatted lines (diagrams, Mermaid): shown as they are, escaped only."""
 
 
 Format = Callable[[Any], str]

@@ -189,10 +189,7 @@ def _faults(ctx: Context, ids: list[int], query: str) -> Result:
         except (OSError, ValueError) as e:
             raise UsageError(f"acceptor {i}: {e}") from None
         text = _describe_faults(f)
-        if text:
-            ctx.session.faults[i] = text
-        else:
-            ctx.session.faults.pop(i, None)
+        ctx.session.faults_changed(i, text)
         out.data["acceptors"][str(i)] = f
         out.say(f"Acceptor {i}: {text or 'no faults'}")
     return out

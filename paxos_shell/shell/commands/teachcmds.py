@@ -11,7 +11,7 @@ from ...text import show_value
 from ..context import Context
 from ..lessons import Lesson, lesson_names, load_lesson
 from ..registry import ArgKind, Args, Group, UsageError, command, to_int
-from ..results import Column, Result, Style, Table
+from ..results import Column, Result, Style, Table, Text
 from ..teach import explain
 from ..trace import diagram, mermaid
 
@@ -21,9 +21,10 @@ K = ArgKind
 @command(
     "trace", "trace [N] [--mermaid FILE]",
     "a sequence diagram of the last N rounds (default 3); --mermaid writes it for slides",
-    "Draws the proposer(s) and each acceptor as columns, with one arrow per request and per reply "
-    "(replies in the order they arrived; x where none came). With --mermaid FILE the same rounds "
-    "are written as a Mermaid sequenceDiagram.",
+    "Draws the proposers (P:name) and each acceptor (A1, A2...) as columns, with one arrow per "
+    "request and per reply (replies in the order they arrived; x where none came), and marks on "
+    "the acceptors' lifelines where the shell crashed, restarted, reset or faulted them. With "
+    "--mermaid FILE the same rounds are written as a Mermaid sequenceDiagram ('-' for stdout).",
     "trace 2",
     flags={"--mermaid": K.PATH}, positional=(K.NUMBER,), group=Group.TEACH,
 )
@@ -32,21 +33,30 @@ def cmd_trace(ctx: Context, args: Args) -> Result:
     entries = list(ctx.session.history)
     if not entries:
         raise UsageError("trace: no rounds yet (run prepare, accept or propose first)")
+    markers = list(ctx.session.markers)
     path = args.text("--mermaid")
     if path:
-        text = mermaid(entries, ctx.client.urls, n)
-        try:
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(text)
-        except OSError as e:
-            raise UsageError(f"cannot write {path}: {e.strerror}") from None
-        return Result("trace", data={"mermaid": path, "text": text}).say(
-            f"Wrote the last {n} round(s) as a Mermaid sequenceDiagram to {path}")
-    lines = diagram(entries, ctx.client.urls, ctx.out.width, n)
+        text = mermaid(entries, ctx.client.urls, n, markers)
+        out = Result("trace", data={"mermaid": path, "text": text})
+        if path == "-":
+            out.blocks.append(Text(text.rstrip("\n"), wrap=False))
+            return out
+        write_file(path, text)
+        return out.say(f"Wrote the last {n} round(s) as a Mermaid sequenceDiagram to {path}")
+    lines = diagram(entries, ctx.client.urls, ctx.out.width, n, markers)
     out = Result("trace", data={"lines": lines})
     for line in lines:
-        out.say(line)
+        out.blocks.append(Text(line, wrap=False))
     return out
+
+
+def write_file(path: str, text: str) -> None:
+    """Write a file the user named, or one line saying why not."""
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror}") from None
 
 
 @command(
