@@ -87,9 +87,29 @@ class Store:
             data = record.encode_slot(seq, state, self._slot_bytes)
         except record.ValueTooLarge as e:
             raise OSError(errno.EFBIG, str(e)) from None
-        diskio.write_all(self._fd, data, record.slot_offset(seq, self._slot_bytes))
-        diskio.datasync(self._fd)
+        at = record.slot_offset(seq, self._slot_bytes)
+        try:
+            diskio.write_all(self._fd, data, at)
+            diskio.datasync(self._fd)
+        except OSError:
+            self._void(at)
+            raise
         self._seq = seq
+
+    def _void(self, at: int) -> None:
+        """Blank a slot whose save failed, so a restart does not load a state never granted.
+
+        Best effort: the write may have landed whole before fdatasync failed. If
+        blanking fails too, the slot may load after a crash; it holds a state the
+        rules allowed and that was refused only for want of a disk, never one
+        acknowledged, which is as harmless as a lost reply.
+        """
+        assert self._fd is not None
+        try:
+            diskio.write_all(self._fd, bytes(len(record.MAGIC)), at)
+            diskio.datasync(self._fd)
+        except OSError:
+            pass
 
     def close(self) -> None:
         for name in ("_fd", "_legacy_lock_fd", "_dir_fd"):
