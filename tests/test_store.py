@@ -109,7 +109,7 @@ class TestRecord:
         for i in (0, 1):
             flip_byte(tmp_path / STATE_FILE, i * record.SLOT_BYTES + 30)
         refusal(tmp_path, str(tmp_path / STATE_FILE), "refusing to start", "slot 0: checksum mismatch",
-                "slot 1: checksum mismatch", "--init starts empty")
+                "slot 1: checksum mismatch", "--init to start empty")
 
     @pytest.mark.parametrize("size", [0, 100, record.RECORD_BYTES - 1])
     def test_cut_off_record_refuses_to_start(self, tmp_path: Path, size: int) -> None:
@@ -212,7 +212,8 @@ class TestDirectory:
     def test_missing_state_file_refuses_and_init_starts_empty(self, tmp_path: Path) -> None:
         saved(tmp_path, A).close()
         os.remove(tmp_path / STATE_FILE)
-        refusal(tmp_path, str(tmp_path / STATE_FILE), "is missing", "forget the promises", "--init starts empty")
+        refusal(tmp_path, str(tmp_path / STATE_FILE), "is missing", "forget this acceptor's promises",
+                "--init to start empty")
         os.remove(tmp_path / MARKER_FILE)  # the tombstone of format 1 still says the directory was used
         refusal(tmp_path, str(tmp_path / STATE_FILE), "is missing")
         s = Store(str(tmp_path))

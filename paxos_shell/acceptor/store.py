@@ -33,7 +33,7 @@ LEGACY_LOCK = "lock"
 _LEFTOVERS = frozenset({LEGACY_LOCK, *(name + diskio.TMP for name in (STATE_FILE, MARKER_FILE, LEGACY_FILE))})
 """What a directory may hold and still count as brand-new: nothing ever acknowledged."""
 
-_INIT_HINT = "--init starts empty on purpose, only if this acceptor's promises may be forgotten"
+_INIT_HINT = "start with --init to start empty on purpose, only if this acceptor's promises may be forgotten"
 
 
 class StoreError(Exception):
@@ -147,9 +147,9 @@ class Store:
         legacy = self._read_optional(LEGACY_FILE)
         if marker is not None or (legacy is not None and record.is_tombstone(legacy)):
             raise StoreError(
-                f"state file {visible(self.path)} is missing, but {visible(MARKER_FILE)} says this "
-                "directory holds an acceptor's state; starting empty would forget the promises it made "
-                f"and could let two values be chosen; restore the file ({_INIT_HINT})")
+                f"state file {visible(self.path)} is missing although this directory has held acceptor "
+                "state; starting empty would forget this acceptor's promises and could let two values be "
+                f"chosen; restore the file, or {_INIT_HINT}")
         if legacy is not None:
             return self._initialise(self._decode_legacy(legacy))
         self._check_brand_new()
@@ -216,7 +216,7 @@ class Store:
             marker = record.decode_marker(data)
         except ValueError as e:
             raise StoreError(f"marker file {where} is corrupt ({visible(str(e))}); refusing to start; "
-                             f"restore it ({_INIT_HINT})") from None
+                             f"restore it, or {_INIT_HINT}") from None
         if marker.format > record.FORMAT:
             raise StoreError(f"{where} says format {marker.format}, written by a newer paxos-acceptor "
                              f"(this one reads format {record.FORMAT}); refusing to start")
@@ -242,7 +242,7 @@ class Store:
         if others:
             shown = ", ".join(visible(n) for n in others[:3]) + (", ..." if len(others) > 3 else "")
             raise StoreError(f"{visible(self.directory)} is not empty ({shown}) and holds no acceptor "
-                             "state; refusing to initialise it; use an empty directory (--init starts empty here on purpose)")
+                             "state; refusing to initialise it; use an empty directory, or --init to start here")
 
     # --- helpers ---------------------------------------------------------------
 
@@ -268,9 +268,8 @@ class Store:
 
     def _corrupt(self, path: str, why: str) -> StoreError:
         return StoreError(
-            f"state file {visible(path)} is unreadable or corrupt ({why}); refusing to start with an "
-            "empty state, which could break promises already made; restore it from a backup "
-            f"({_INIT_HINT})")
+            f"state file {visible(path)} is unreadable or corrupt ({why}); refusing to start, since "
+            f"starting empty would forget this acceptor's promises; restore it from a backup, or {_INIT_HINT}")
 
     @contextmanager
     def _failing(self, what: str) -> Iterator[None]:
