@@ -11,6 +11,9 @@ import errno
 import fcntl
 import json
 import os
+import pwd
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -244,9 +247,12 @@ class TestDirectory:
 
     @pytest.mark.parametrize("content", [b"", b"{", b'{"format": "x"}', b'{"format": 2, "acceptorId": true}'])
     def test_corrupt_marker_refuses(self, tmp_path: Path, content: bytes) -> None:
-        saved(tmp_path).close()
+        saved(tmp_path, A).close()
         (tmp_path / MARKER_FILE).write_bytes(content)
-        refusal(tmp_path, str(tmp_path / MARKER_FILE), "is corrupt")
+        refusal(tmp_path, str(tmp_path / MARKER_FILE), "is corrupt", "remove it")
+        os.remove(tmp_path / MARKER_FILE)
+        assert reopen(tmp_path) == A
+        assert record.decode_marker((tmp_path / MARKER_FILE).read_bytes()).format == record.FORMAT
 
     def test_newer_format_refuses(self, tmp_path: Path) -> None:
         saved(tmp_path).close()
@@ -338,14 +344,47 @@ class TestStartupFailures:
         monkeypatch.undo()
         assert reopen(d) == AcceptorState()  # nothing half-made stands in the way
 
-    @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions, so chmod cannot "
-                        "make a directory read-only; the injected EACCES/EROFS cases above still run")
-    def test_read_only_directory_is_one_line(self, tmp_path: Path) -> None:
-        d = tmp_path / "ro"
-        d.mkdir()
-        d.chmod(0o555)
+    def test_read_only_directory_is_one_line(self) -> None:
+        """chmod 0o555 on a fresh directory. Root ignores directory permissions, so as root the
+        store is opened in a forked child that has become `nobody`, in a directory under /tmp
+        that `nobody` can reach (pytest's tmp_path is private to root)."""
+        root = Path(tempfile.mkdtemp(prefix="paxos-ro-"))
+        d = root / "acceptor-1"
         try:
-            refusal(d, str(d), "cannot initialise", os.strerror(errno.EACCES))
-            refusal(d / "sub", str(d / "sub"), os.strerror(errno.EACCES))
+            root.chmod(0o755)
+            d.mkdir()
+            d.chmod(0o555)
+            text = open_in_child(d, drop_root=os.geteuid() == 0)
+            assert text.startswith("StoreError: ") and "\n" not in text, text
+            assert f"cannot initialise state directory {d}" in text and os.strerror(errno.EACCES) in text
+            assert os.listdir(d) == []
         finally:
             d.chmod(0o755)
+            shutil.rmtree(root)
+
+
+def open_in_child(directory: Path, drop_root: bool) -> str:
+    """What Store.open raised in a forked child (as `nobody` if `drop_root`): 'StoreError: <text>'."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report through the pipe, never return into pytest
+        try:
+            os.close(r)
+            if drop_root:
+                nobody = pwd.getpwnam("nobody")
+                os.setgroups([])
+                os.setgid(nobody.pw_gid)
+                os.setuid(nobody.pw_uid)
+            try:
+                Store(str(directory)).open()
+                result = "opened"
+            except StoreError as e:
+                result = f"StoreError: {e}"
+            os.write(w, result.encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        out = f.read().decode()
+    os.waitpid(pid, 0)
+    return out

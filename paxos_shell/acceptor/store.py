@@ -216,7 +216,7 @@ class Store:
             marker = record.decode_marker(data)
         except ValueError as e:
             raise StoreError(f"marker file {where} is corrupt ({visible(str(e))}); refusing to start; "
-                             f"restore it, or {_INIT_HINT}") from None
+                             f"remove it, and the next start rewrites it from {STATE_FILE}") from None
         if marker.format > record.FORMAT:
             raise StoreError(f"{where} says format {marker.format}, written by a newer paxos-acceptor "
                              f"(this one reads format {record.FORMAT}); refusing to start")
