@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from .acceptor.store import STATE_FILE
+from .acceptor.store import Store, StoreError
 from .errors import UserError
 
 START_TIMEOUT = 10.0
@@ -235,9 +235,13 @@ class LocalPool:
         self.down(ids)
         self.set_volatile(ids, False)
         for i in ids:
-            path = os.path.join(self.state_dir(i), STATE_FILE)
-            if os.path.exists(path):
-                os.remove(path)
+            store = Store(self.state_dir(i), acceptor_id=i)
+            try:
+                store.open(init=True)  # the explicit wipe: a missing state file would be refused
+            except StoreError as e:
+                raise PoolError(f"acceptor {i} cannot be reset: {e}") from None
+            finally:
+                store.close()
         self.up(ids)
         return ids
 

@@ -20,7 +20,7 @@ from paxos_shell.acceptor.node import AcceptorNode, PersistError
 from paxos_shell.acceptor.store import STATE_FILE, Store
 from paxos_shell.paxos import AcceptorState
 
-from .store_helpers import A, B, C, refusal, reopen, saved
+from .helpers import A, B, C, refusal, reopen, saved
 
 
 def slots(directory: Path) -> list[record.Slot]:

@@ -29,7 +29,7 @@ from paxos_shell.acceptor.store import LEGACY_LOCK, STATE_FILE
 from paxos_shell.paxos import AcceptorState
 from paxos_shell.pool import healthy
 
-from .conftest import HOST, Acceptor, free_port
+from .helpers import HOST, Acceptor, free_port
 
 Op = tuple[str, int, Optional[str]]
 """A request the client sent: ("prepare", id, None) or ("accept", id, value)."""

@@ -22,7 +22,7 @@ from paxos_shell.acceptor import record
 from paxos_shell.acceptor.store import LEGACY_FILE, LEGACY_LOCK, MARKER_FILE, STATE_FILE, Store, StoreError
 from paxos_shell.paxos import AcceptorState
 
-from .store_helpers import A, B, refusal, reopen, saved
+from .helpers import A, B, refusal, reopen, saved
 
 
 class TestDirectory:

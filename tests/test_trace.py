@@ -107,7 +107,7 @@ def test_trace_marks_what_the_shell_did_to_acceptors(local: Shell) -> None:
     titles = [ln.strip("~ ").split() for ln in lines if ln.startswith("~~")]
     assert titles[:4] == [["down", "A2"], ["up", "A2"], ["A3", "faults:", "drop", "100%", "replies"],
                           ["reset", "A1", "A2", "A3"]]
-    down_row = lines[[i for i, ln in enumerate(lines) if ln.startswith("~~ down")][0] + 1]
+    down_row = lines[next(i for i, ln in enumerate(lines) if ln.startswith("~~ down")) + 1]
     columns = {name: lines[0].index(name) + len(name) // 2 for name in ("A1", "A2", "A3")}
     assert down_row[columns["A2"]] == "X" and down_row[columns["A1"]] == "|"  # on A2's lifeline only
     # the refused-looking prepare 0 comes after the reset, so it is no mystery
