@@ -39,8 +39,8 @@ class Shell:
         err: Optional[TextIO] = None,
     ) -> None:
         self.pool = pool
-        self.session = Session(pool.size)
-        self.session.proposer.number = proposer_number
+        self.proposer_number = proposer_number
+        self.session = self._fresh_session()
         self.engine = Engine(Client(pool.urls, timeout), self.session)
         self.out = Renderer(stream, Format(fmt), colour, err)
         self.teach = False
@@ -51,9 +51,19 @@ class Shell:
         self.pause: Optional[Callable[[str], str]] = None
         self.listeners: list[Callable[[str], None]] = []
         """Called with the command line after every command (the live view listens here)."""
-        if pool.local is not None:
-            for i in pool.urls:
-                self.session.statuses[i] = Status(kind=AcceptorStatus.UP)
+
+    def _fresh_session(self) -> Session:
+        session = Session(self.pool.size)
+        session.proposer.number = self.proposer_number
+        if self.pool.local is not None:
+            for i, m in self.pool.local.members.items():
+                session.statuses[i] = Status(kind=AcceptorStatus.UP if m.pid else AcceptorStatus.DOWN,
+                                             volatile=m.volatile)
+        return session
+
+    def new_session(self) -> None:
+        self.session = self.engine.session = self._fresh_session()
+        self.last = None
 
     @property
     def client(self) -> Client:
@@ -163,7 +173,7 @@ class Shell:
         from .ui import build_prompt_session, make_pause
 
         prompt = build_prompt_session(self)
-        self.pause = make_pause()
+        self.pause = make_pause(self)
         self.show([Text("Type 'help' for commands, Tab to complete, Ctrl-D to leave.", Style.DIM)])
         while True:
             try:

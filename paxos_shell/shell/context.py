@@ -45,3 +45,6 @@ class Context(Protocol):
         """Run one lesson step as if typed; a step meant to fail is the lesson, not an error."""
 
     def lesson_names(self) -> list[str]: ...
+
+    def new_session(self) -> None:
+        """Forget every proposer, promise and reply: a lesson going back starts over."""

@@ -10,11 +10,13 @@ in JSON mode each command prints exactly one object, errors included.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import sys
 import textwrap
-from typing import Optional, Sequence, TextIO
+from contextlib import contextmanager
+from typing import Iterator, Optional, Sequence, TextIO
 
 from wcwidth import wcswidth
 
@@ -41,6 +43,8 @@ ELLIPSIS = "…"
 GAP = 2
 """Spaces between table columns (tabulate's simple and plain formats)."""
 MIN_CELL = 6
+MIN_WRAP = 16
+"""Narrower than this, wrapped prose in a cell becomes a column of single words."""
 HEADER_PAD = 2
 """tabulate pads each header by two (its MIN_PADDING): a column is at least that wide."""
 
@@ -64,6 +68,10 @@ def screen_width(stream: TextIO) -> int:
 def width_of(text: str) -> int:
     w = wcswidth(text)
     return w if w >= 0 else len(text)
+
+
+def _cell_width(text: str) -> int:
+    return max(width_of(line) for line in text.split("\n"))
 
 
 def shorten(text: str, width: int) -> str:
@@ -95,6 +103,16 @@ class Renderer:
     @property
     def width(self) -> int:
         return self.fixed_width or screen_width(self.stream)
+
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Nothing is shown inside (a lesson replaying its steps to go back)."""
+        saved = self.stream, self.err
+        self.stream = self.err = io.StringIO()
+        try:
+            yield
+        finally:
+            self.stream, self.err = saved
 
     def paint(self, text: str, style: Style) -> str:
         if not self.colour or style not in COLOURS:
@@ -171,7 +189,7 @@ class Renderer:
         columns = list(table.columns)
         cells = [[visible(c.text(rec)) for c in columns] for rec in table.records]
         while True:
-            widths = [max([width_of(c.title) + HEADER_PAD] + [width_of(row[i]) for row in cells])
+            widths = [max([width_of(c.title) + HEADER_PAD] + [_cell_width(row[i]) for row in cells])
                       for i, c in enumerate(columns)]
             excess = sum(widths) + GAP * (len(columns) - 1) - self.width
             if excess <= 0:
@@ -189,11 +207,14 @@ class Renderer:
     def _shrink(self, columns: list[Column], cells: list[list[str]], widths: list[int], excess: int) -> bool:
         """Shorten the widest shrinkable column by up to `excess`; False if none can."""
         candidates = [i for i, c in enumerate(columns)
-                      if c.shrink and widths[i] > max(MIN_CELL, width_of(c.title) + HEADER_PAD)]
+                      if (c.shrink or c.wrap) and widths[i] > max(MIN_WRAP if c.wrap else MIN_CELL,
+                                                                  width_of(c.title) + HEADER_PAD)]
         if not candidates:
             return False
         i = max(candidates, key=lambda k: widths[k])
-        target = max(MIN_CELL, width_of(columns[i].title) + HEADER_PAD, widths[i] - excess)
+        floor = MIN_WRAP if columns[i].wrap else MIN_CELL
+        target = max(floor, width_of(columns[i].title) + HEADER_PAD, widths[i] - excess)
         for row in cells:
-            row[i] = shorten(row[i], target)
+            row[i] = ("\n".join(textwrap.wrap(row[i], target, break_long_words=False)) if columns[i].wrap
+                      else shorten(row[i], target))
         return True

@@ -65,6 +65,8 @@ class Column:
     shrink: bool = False
     cell: Optional[Callable[[dict[str, Any]], str]] = None
     """Draws the cell from the whole record, when one field is not enough."""
+    wrap: bool = False
+    """Prose: when the screen is narrow, wrap it inside the cell instead of shortening it."""
 
     def text(self, record: dict[str, Any]) -> str:
         return self.cell(record) if self.cell else self.fmt(record.get(self.key))

@@ -12,8 +12,10 @@ from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 
 from ..dirs import state_dir
 from ..session import AcceptorStatus
+from ..text import visible
 from .completer import ShellCompleter, view_of
 from .registry import ALIASES, REGISTRY, Command, names
+from .runner import HELP as STEP_HELP
 
 if TYPE_CHECKING:
     from .context import Context
@@ -75,7 +77,8 @@ def build_prompt_session(sh: Context) -> PromptSession:
         history=make_history(),
         completer=ShellCompleter(lambda: view_of(sh)),
         complete_while_typing=True,
-        auto_suggest=AutoSuggestFromHistory(),
+        # Greyed suggestions look typed when there is no colour (NO_COLOR): then there are none.
+        auto_suggest=AutoSuggestFromHistory() if sh.out.colour else None,
         enable_history_search=False,
         bottom_toolbar=toolbar,
         mouse_support=False,
@@ -83,15 +86,16 @@ def build_prompt_session(sh: Context) -> PromptSession:
     )
 
 
-def make_pause() -> Callable[[str], str]:
-    """Between lesson steps: Enter runs the shown step, q (or Ctrl-C/Ctrl-D) stops the lesson."""
-    session: PromptSession = PromptSession()
+def make_pause(sh: Context) -> Callable[[str], str]:
+    """At a lesson step: what the teacher typed (Enter is ""; Ctrl-C or Ctrl-D stop the lesson).
+    Commands typed there complete like at the main prompt."""
+    session: PromptSession = PromptSession(completer=ShellCompleter(lambda: view_of(sh)),
+                                           complete_while_typing=True)
 
     def pause(step: str) -> str:
         try:
-            answer = session.prompt(HTML("<b>next:</b> {} <ansigray>[Enter runs it, q stops]</ansigray> ").format(step))
+            return session.prompt(HTML("<b>next:</b> {} <ansigray>[{}]</ansigray> ").format(visible(step), STEP_HELP))
         except (KeyboardInterrupt, EOFError):
             return "q"
-        return "q" if answer.strip().lower() in ("q", "quit", "stop") else ""
 
     return pause
