@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import sys
+import textwrap
 from typing import Callable, NoReturn, Optional, Sequence, TypeVar
 
 from . import __version__
@@ -38,6 +40,8 @@ def build_parser(kind: type[argparse.ArgumentParser] = argparse.ArgumentParser) 
                    help="run CMD and exit (repeatable)")
     p.add_argument("--json", action="store_true", help="each command prints one JSON object")
     p.add_argument("--format", type=_checked(parse_format), help="table (default), plain or json")
+    p.add_argument("--present", action="store_true",
+                   help="presenter mode for a projector: spacing, no latencies, a pause and an explanation per round")
     p.add_argument("--version", action="version", version=f"paxos-shell {__version__}")
     g = p.add_argument_group("pool")
     g.add_argument("--server-count", type=int, help="a pool of N in the paxos-server layout (no local pool)")
@@ -130,9 +134,16 @@ def _local_pool(args: argparse.Namespace, announce: bool) -> Pool:
         taken = ""
         if ports[0] != LAYOUT_BASE_PORT:
             taken = f" (ports {span(range(LAYOUT_BASE_PORT, LAYOUT_BASE_PORT + n))} were taken)"
-        print(f"{desc}{taken}, state in {where}. Use --local N for another size, --server-count N for an "
-              "existing pool.", file=sys.stderr, flush=True)
+        banner(f"{desc}{taken}, state in {where}. Use --local N for another size, --server-count N for an "
+               "existing pool.")
     return Pool(local.urls, desc + f", state in {local.data_dir}", local)
+
+
+def banner(text: str) -> None:
+    """A start-up line on stderr, wrapped at word boundaries to the terminal (never mid-option)."""
+    width = shutil.get_terminal_size((80, 24)).columns if sys.stderr.isatty() else 80
+    print(textwrap.fill(text, max(40, width), break_long_words=False, break_on_hyphens=False),
+          file=sys.stderr, flush=True)
 
 
 def _on_signal(signum: int, frame: object) -> None:
@@ -173,6 +184,8 @@ def _run(args: argparse.Namespace, pool: Pool, script_lines: Optional[list[str]]
             pool.local.wait_started()
         fmt = Format.JSON if args.json else Format(args.format or "table")
         shell = Shell(pool, args.timeout if args.timeout is not None else 1.0, fmt, args.proposer_number)
+        if args.present:
+            shell.out.present = shell.teach = True
     except BaseException as e:
         pool.close()
         if isinstance(e, UserError):

@@ -117,7 +117,12 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("value", "the client value propose and accept fall back on"),
     Setting("id", "the current proposal id"),
     Setting("teach", "on or off: explain each command in Paxos terms", ("on", "off")),
+    Setting("present", "on or off: presenter mode for a projector (spacing, no latencies, a pause and "
+                       "an explanation after each round)", ("on", "off")),
+    Setting("raw", "on or off: always show the raw JSON reply of each acceptor", ("on", "off")),
 )}
+SWITCHES = ("teach", "present", "raw")
+"""Settings that are on or off."""
 
 REGISTRY: dict[str, Command] = {}
 ALIASES: dict[str, str] = {}

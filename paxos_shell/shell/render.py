@@ -95,6 +95,10 @@ class Renderer:
         self.fmt = fmt
         self.colour = colour_wanted(self.stream) if colour is None else colour
         self.fixed_width = width
+        self.present = False
+        """Presenter mode: a blank line between blocks, no debugging details, for a projector."""
+        self.raw = False
+        """Show raw protocol replies even where a column must be dropped for them."""
 
     @property
     def json(self) -> bool:
@@ -135,6 +139,10 @@ class Renderer:
         lines: list[str] = []
         for b in blocks:
             lines.extend(self.text_lines(b) if isinstance(b, Text) else self.table_lines(b))
+            if self.present and isinstance(b, Table):
+                lines.append("")  # room to breathe on a projector
+        if self.present and lines and lines[-1]:
+            lines.append("")
         if lines:
             self._write(self.stream, "\n".join(lines))
 
@@ -186,7 +194,7 @@ class Renderer:
 
     def _fit(self, table: Table) -> tuple[list[Column], list[list[str]]]:
         """Columns and cell texts that fit the screen: drop, then shorten."""
-        columns = list(table.columns)
+        columns = [c for c in table.columns if self._wanted(c)]
         cells = [[visible(c.text(rec)) for c in columns] for rec in table.records]
         while True:
             widths = [max([width_of(c.title) + HEADER_PAD] + [_cell_width(row[i]) for row in cells])
@@ -194,7 +202,7 @@ class Renderer:
             excess = sum(widths) + GAP * (len(columns) - 1) - self.width
             if excess <= 0:
                 return columns, cells
-            droppable = [i for i, c in enumerate(columns) if c.keep > 0]
+            droppable = [i for i, c in enumerate(columns) if c.keep > 0 and not (c.raw and self.raw)]
             if droppable:
                 i = max(droppable, key=lambda k: columns[k].keep)
                 del columns[i]
@@ -203,6 +211,11 @@ class Renderer:
                 continue
             if not self._shrink(columns, cells, widths, excess):
                 return columns, cells
+
+    def _wanted(self, c: Column) -> bool:
+        if c.raw and self.raw:
+            return True
+        return not (self.present and c.detail)
 
     def _shrink(self, columns: list[Column], cells: list[list[str]], widths: list[int], excess: int) -> bool:
         """Shorten the widest shrinkable column by up to `excess`; False if none can."""

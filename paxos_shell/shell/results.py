@@ -67,6 +67,10 @@ class Column:
     """Draws the cell from the whole record, when one field is not enough."""
     wrap: bool = False
     """Prose: when the screen is narrow, wrap it inside the cell instead of shortening it."""
+    detail: bool = False
+    """A debugging detail (latency, the raw reply): left out in presenter mode."""
+    raw: bool = False
+    """The raw protocol reply: shown when it fits, and always with `set raw on`."""
 
     def text(self, record: dict[str, Any]) -> str:
         return self.cell(record) if self.cell else self.fmt(record.get(self.key))

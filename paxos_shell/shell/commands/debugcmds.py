@@ -5,14 +5,14 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from ...check import check
 from ...proposer import Engine
 from ...session import Session
 from ...wire import ReplyKind
 from ..context import Context
-from ..formats import ms, to_ms
+from ..formats import latency_cell, ms, to_ms
 from ..registry import ArgKind, Args, Group, UsageError, command, to_int
 from ..results import Column, Result, Style, Table
 
@@ -46,16 +46,12 @@ def cmd_check(ctx: Context, args: Args) -> Result:
     return out
 
 
-def _ms_cell(v: Optional[float]) -> str:
-    return ms(None if v is None else v / 1000)
-
-
 PING_COLUMNS = (
     Column("server", "server"),
     Column("replies", "replies", cell=lambda r: f"{r['replies']}/{r['sent']}"),
-    Column("minMs", "min", fmt=_ms_cell),
-    Column("medianMs", "median", fmt=_ms_cell),
-    Column("maxMs", "max", fmt=_ms_cell),
+    Column("minMs", "min", fmt=latency_cell),
+    Column("medianMs", "median", fmt=latency_cell),
+    Column("maxMs", "max", fmt=latency_cell),
     Column("error", "last error", fmt=lambda v: v or "", shrink=True),
 )
 

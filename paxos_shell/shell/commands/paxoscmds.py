@@ -26,9 +26,10 @@ from ...proposer import (
 from ...text import show_value
 from ...wire import ReplyKind
 from ..context import Context
-from ..formats import REPLY_COLUMNS, ms, reply_rows, to_ms
+from ..formats import REPLY_COLUMNS, latency_cell, reply_rows, to_ms
 from ..registry import ArgKind, Args, UsageError, command, is_int, quote, to_id, to_int
 from ..results import Column, Result, Style, Table, Text
+from ..teach import explain
 
 K = ArgKind
 
@@ -72,7 +73,7 @@ STATE_COLUMNS = (
     Column("promisedId", "promisedId"),
     Column("acceptedId", "acceptedId"),
     Column("acceptedValue", "acceptedValue", fmt=show_value, shrink=True),
-    Column("latencyMs", "latency", keep=2, fmt=lambda v: "-" if v is None else ms(v / 1000)),
+    Column("latencyMs", "latency", keep=2, fmt=latency_cell, detail=True),
 )
 """A failed acceptor's cause is a line under the table, so a narrow screen never hides it."""
 
@@ -272,9 +273,20 @@ def cmd_propose(ctx: Context, args: Args) -> Result:
     retry = to_int(args.text("--retry") or 0, "retry count", 0, 100)
     servers = servers_of(args, pos)
     res = ctx.engine.propose(value, servers, n, to_int(count, "contact count", 1) if count is not None else None,
-                             retry, lambda event: ctx.show(progress_blocks(ctx, event, value)))
+                             retry, lambda event: _progress(ctx, event, value))
     ctx.remember(res)
     return propose_result(res)
+
+
+def _progress(ctx: Context, event: ProposeEvent, value: str) -> None:
+    """Show a propose as it runs; in presenter mode, explain each round and wait for the teacher."""
+    ctx.show(progress_blocks(ctx, event, value))
+    if not ctx.out.present or not isinstance(event, (Prepared, Accepted)):
+        return
+    round_result = event.attempt.prepare if isinstance(event, Prepared) else event.attempt.accept
+    ctx.show([Text(s, Style.DIM, indent=2) for s in explain(round_result)])
+    if ctx.pause is not None:
+        ctx.pause("Enter for the next round")
 
 
 def progress_blocks(ctx: Context, event: ProposeEvent, value: str) -> list[Any]:

@@ -7,7 +7,7 @@ from typing import Any, Callable
 from ...pool import LocalPool
 from ...session import AcceptorStatus, PoolAction
 from ..context import Context
-from ..formats import ms, to_ms
+from ..formats import latency_cell, to_ms
 from ..registry import ArgKind, Args, Group, UsageError, command, to_int
 from ..results import Column, Result, Style, Table
 
@@ -24,7 +24,7 @@ POOL_COLUMNS = (
     Column("url", "url", shrink=True),
     Column("pid", "pid", keep=2),
     Column("status", "status", style=_status_style),
-    Column("latencyMs", "last latency", fmt=lambda v: ms(None if v is None else v / 1000), keep=3),
+    Column("latencyMs", "last latency", fmt=latency_cell, keep=3, detail=True),
     Column("faults", "faults", keep=1, shrink=True),
 )
 """On a narrow screen the latency goes first, the faults (VOLATILE among them) last."""
