@@ -225,7 +225,9 @@ class Session:
         self.mark(ids, f"{action}{' --volatile' if volatile and action != PoolAction.DOWN else ''}")
 
     def faults_changed(self, acceptor: int, text: str) -> None:
-        """After `delay`, `drop` or `heal`: what the acceptor reported, and a marker if it changed."""
+        """After `delay`, `drop` or `heal`: the acceptor answered (so it is up), what it reported,
+        and a marker if that changed."""
+        self.statuses.setdefault(acceptor, Status()).kind = AcceptorStatus.UP
         before = self.faults.get(acceptor, "")
         if text:
             self.faults[acceptor] = text

@@ -47,12 +47,23 @@ def toolbar_text(sh: Context, typed: str) -> FormattedText:
     for i in sorted(sh.client.urls):
         st = sh.session.statuses.get(i)
         kind = st.kind if st else AcceptorStatus.UNKNOWN
-        parts.append((f"bg:ansiblack fg:{STATUS_STYLE.get(kind, 'ansigray')}", f" {i}:{kind} "))
+        parts.append((f"bg:ansiblack fg:{STATUS_STYLE.get(kind, 'ansigray')}", f" {status_word(sh, i)} "))
     parts.append(("", f"  quorum {sh.session.quorum}  "))
     cmd = typed_command(typed)
     if cmd is not None:
         parts.append(("bold", cmd.syntax))
     return FormattedText(parts)
+
+
+def status_word(sh: Context, i: int) -> str:
+    """`2:up`, `3:down`, `1:up·volatile`, `2:timeout·faults`: what the shell knows of acceptor i."""
+    st = sh.session.statuses.get(i)
+    word = f"{i}:{st.kind if st else AcceptorStatus.UNKNOWN}"
+    if st is not None and st.volatile:
+        word += "·volatile"
+    if i in sh.session.faults:
+        word += "·faults"
+    return word
 
 
 def typed_command(typed: str) -> Optional[Command]:
