@@ -19,10 +19,11 @@ from ..proposer import Engine
 from ..session import AcceptorStatus, Session, Status
 from . import commands  # noqa: F401 - importing the package registers every command
 from .lessons import lesson_names
-from .registry import Exit, lookup, parse, split
+from .registry import Command, Exit, lookup, parse, split
 from .render import Format, Renderer
 from .results import Block, Result, Style, Text
 from .teach import explain
+from .transcript import Transcript
 
 
 class Shell:
@@ -49,6 +50,9 @@ class Shell:
         self._fresh = False
         self.expectations: list[bool] = []
         self.pause: Optional[Callable[[str], str]] = None
+        self.transcript: Optional[Transcript] = None
+        self.executed: list[str] = []
+        """Every command line that ran and changes or reads the pool, for `save`."""
         self.listeners: list[Callable[[str], None]] = []
         """Called with the command line after every command (the live view listens here)."""
 
@@ -84,6 +88,9 @@ class Shell:
 
     def _dispatch(self, line: str) -> Optional[ExitStatus]:
         name: Optional[str] = None
+        recording = self.transcript
+        if recording is not None and line.strip() and not line.lstrip().startswith("#"):
+            recording.begin(self.prompt_text(), line.strip())
         try:
             tokens = split(line)
             if not tokens:
@@ -91,24 +98,38 @@ class Shell:
             name = tokens[0]  # what the user typed, until it names a command
             cmd = lookup(name)
             name = cmd.name
-            self._fresh = False
-            result = cmd.handler(self, parse(cmd, tokens[1:]))
-            if self.teach and self._fresh:
-                self._add_explanation(result)
-            self.out.render(result)
+            result = self._run(cmd, tokens[1:], line)
             self._notify(line)
             return result.status
         except (Exit, BrokenPipeError):
             raise  # leaving, or the reader of our output left: the run ends (cli.py)
         except UserError as e:
-            self.out.error(str(e), name)
-            return exit_status(False)
+            return self._failed(str(e), name, recording)
         except KeyboardInterrupt:
-            self.out.error("interrupted", name)
-            return exit_status(False)
+            return self._failed("interrupted", name, recording)
         except Exception as e:  # never a traceback on screen: one line, details in a log
-            self.out.error(f"internal error: {type(e).__name__}: {e} (details in {self._log_crash()})", name)
-            return exit_status(False)
+            return self._failed(f"internal error: {type(e).__name__}: {e} (details in {self._log_crash()})",
+                                name, recording)
+
+    def _run(self, cmd: Command, tokens: list[str], line: str) -> Result:
+        recording = self.transcript
+        self._fresh = False
+        result = cmd.handler(self, parse(cmd, tokens))
+        if self.teach and self._fresh:
+            self._add_explanation(result)
+        self.out.render(result)
+        if cmd.saved:
+            self.executed.append(result.replay or line.strip())
+        if recording is not None and recording is self.transcript:
+            recording.end(result)
+        return result
+
+    def _failed(self, message: str, name: Optional[str], recording: Optional[Transcript]) -> ExitStatus:
+        self.out.error(message, name)
+        if recording is not None and recording is self.transcript:
+            recording.error(message)
+            recording.end(None)
+        return exit_status(False)
 
     def _notify(self, line: str) -> None:
         for listener in list(self.listeners):
@@ -145,6 +166,8 @@ class Shell:
 
     def show(self, blocks: Sequence[Block]) -> None:
         self.out.show(blocks)
+        if self.transcript is not None:
+            self.transcript.show(blocks)
 
     def lesson_names(self) -> list[str]:
         return lesson_names()
@@ -189,5 +212,7 @@ class Shell:
         return ExitStatus.SUCCESS
 
     def close(self) -> None:
+        if self.transcript is not None:
+            self.transcript.close()
         self.client.close()
         self.pool.close()

@@ -100,6 +100,8 @@ class Command:
     group: Group = Group.PAXOS
     choices: tuple[tuple[str, ...], ...] = ()
     """Fixed words for CHOICE positionals, in order of the CHOICE kinds."""
+    saved: bool = True
+    """Whether `save` keeps it: commands that change or read the pool do, help and the like not."""
 
 
 @dataclass(frozen=True)
@@ -132,13 +134,13 @@ def command(
     name: str, syntax: str, summary: str, about: str, example: str, *,
     aliases: tuple[str, ...] = (), flags: Optional[dict[str, ArgKind]] = None,
     positional: tuple[ArgKind, ...] = (), group: Group = Group.PAXOS,
-    choices: tuple[tuple[str, ...], ...] = (),
+    choices: tuple[tuple[str, ...], ...] = (), saved: bool = True,
 ) -> Callable[[Handler], Handler]:
     """Register a handler; the decorator form keeps the text next to the code."""
 
     def register(fn: Handler) -> Handler:
         REGISTRY[name] = Command(name, syntax, summary, about, example, fn, aliases, flags or {},
-                                 positional, group, choices)
+                                 positional, group, choices, saved)
         for a in aliases:
             ALIASES[a] = name
         return fn

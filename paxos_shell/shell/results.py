@@ -106,6 +106,9 @@ class Result:
     blocks: list[Block] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     ok: bool = True
+    replay: Optional[str] = None
+    """The line `save` writes for this command when the typed one would not replay the same way
+    (a random choice made explicit: the acceptors a propose picked, the seed of a duel)."""
 
     @property
     def status(self) -> ExitStatus:

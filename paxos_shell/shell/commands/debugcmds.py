@@ -28,7 +28,7 @@ K = ArgKind
     "is named with the replies that prove it. Pointed at someone else's acceptors, this is the "
     "debugging tool.",
     "check",
-    group=Group.TEACH,
+    group=Group.TEACH, saved=False,
 )
 def cmd_check(ctx: Context, args: Args) -> Result:
     ctx.engine.state()
@@ -62,7 +62,7 @@ PING_COLUMNS = (
     "Sends N (default 5) state reads to each acceptor, all acceptors at once, and shows the fastest, "
     "median and slowest reply. Not recorded in the history: it is not part of Paxos.",
     "ping 1 2",
-    flags={"--count": K.COUNT}, positional=(K.SERVERS,), group=Group.TEACH,
+    flags={"--count": K.COUNT}, positional=(K.SERVERS,), group=Group.TEACH, saved=False,
 )
 def cmd_ping(ctx: Context, args: Args) -> Result:
     n = to_int(args.text("--count") or 5, "count", 1, 1000)
@@ -141,7 +141,7 @@ def _bench(ctx: Context, count: int) -> BenchRun:
     "progress bar; one Ctrl-C stops it with the figures so far. The proposals are kept out of the "
     "history so they do not bury the lesson.",
     "bench 200",
-    positional=(K.NUMBER,), group=Group.TEACH,
+    positional=(K.NUMBER,), group=Group.TEACH, saved=False,
 )
 def cmd_bench(ctx: Context, args: Args) -> Result:
     count = to_int(args.positional[0], "count", 1, 100_000) if args.positional else 100

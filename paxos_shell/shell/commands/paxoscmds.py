@@ -275,7 +275,12 @@ def cmd_propose(ctx: Context, args: Args) -> Result:
     res = ctx.engine.propose(value, servers, n, to_int(count, "contact count", 1) if count is not None else None,
                              retry, lambda event: _progress(ctx, event, value))
     ctx.remember(res)
-    return propose_result(res)
+    out = propose_result(res)
+    if count is not None and len(res.attempts) == 1:
+        # `save` replays the acceptors this random pick chose, not a new random pick.
+        picked = " ".join(map(str, res.attempts[0].servers))
+        out.replay = f"propose {quote(value)} {picked}" + (f" --id {n}" if n is not None else "")
+    return out
 
 
 def _progress(ctx: Context, event: ProposeEvent, value: str) -> None:

@@ -51,7 +51,7 @@ def _pool_record(ctx: Context, i: int, url: str) -> dict[str, Any]:
     "The acceptors this shell talks to. On the local pool the process ids are the shell's own "
     "children; elsewhere the status is the last thing each acceptor answered.",
     "pool",
-    group=Group.POOL,
+    group=Group.POOL, saved=False,
 )
 def cmd_pool(ctx: Context, args: Args) -> Result:
     rows = tuple(_pool_record(ctx, i, url) for i, url in sorted(ctx.client.urls.items()))

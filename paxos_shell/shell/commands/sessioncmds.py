@@ -63,7 +63,7 @@ HISTORY_COLUMNS = (
     "Every request the shell sent and what came back, oldest first: the record to check when an "
     "acceptor's behaviour looks wrong.",
     "history 10",
-    positional=(K.NUMBER,), group=Group.SESSION,
+    positional=(K.NUMBER,), group=Group.SESSION, saved=False,
 )
 def cmd_history(ctx: Context, args: Args) -> Result:
     n = to_int(args.positional[0], "count", 1) if args.positional else 20
@@ -103,7 +103,7 @@ def _setting_text(key: str, value: Any) -> str:
     "default); 'next id' is what prepare and propose pick when you give none. 'show value' prints "
     "every value the session knows in full, however long (tables shorten long values).",
     "show",
-    positional=(K.CHOICE,), group=Group.SESSION, choices=(("value",),),
+    positional=(K.CHOICE,), group=Group.SESSION, choices=(("value",),), saved=False,
 )
 def cmd_show(ctx: Context, args: Args) -> Result:
     if args.positional:
@@ -171,7 +171,7 @@ def cmd_set(ctx: Context, args: Args) -> Result:
     "Without a name, lists every command. With one, shows its syntax, what the phase means in "
     "Paxos, and an example.",
     "help prepare",
-    positional=(K.COMMAND,), group=Group.SESSION,
+    positional=(K.COMMAND,), group=Group.SESSION, saved=False,
 )
 def cmd_help(ctx: Context, args: Args) -> Result:
     if args.positional:
@@ -224,7 +224,7 @@ def _help_one(cmd: Command) -> Result:
     "Leaves the shell. Acceptors the shell started are stopped; their data directory is removed "
     "unless --data-dir was given.",
     "exit",
-    aliases=("quit",), group=Group.SESSION,
+    aliases=("quit",), group=Group.SESSION, saved=False,
 )
 def cmd_exit(ctx: Context, args: Args) -> Result:
     raise Exit()

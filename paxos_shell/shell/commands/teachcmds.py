@@ -12,7 +12,7 @@ from ...proposer import AcceptResult, PrepareResult, ProposeResult
 from ...text import show_value, span
 from ..context import Context
 from ..lessons import lesson_names, load_lesson
-from ..registry import ArgKind, Args, Group, UsageError, command, to_int
+from ..registry import ArgKind, Args, Group, UsageError, command, quote, to_int
 from ..results import Column, Result, Style, Table, Text
 from ..runner import Runner
 from ..teach import explain
@@ -29,7 +29,7 @@ K = ArgKind
     "the acceptors' lifelines where the shell crashed, restarted, reset or faulted them. With "
     "--mermaid FILE the same rounds are written as a Mermaid sequenceDiagram ('-' for stdout).",
     "trace 2",
-    flags={"--mermaid": K.PATH}, positional=(K.NUMBER,), group=Group.TEACH,
+    flags={"--mermaid": K.PATH}, positional=(K.NUMBER,), group=Group.TEACH, saved=False,
 )
 def cmd_trace(ctx: Context, args: Args) -> Result:
     n = to_int(args.positional[0], "round count", 1) if args.positional else 3
@@ -47,7 +47,7 @@ def cmd_trace(ctx: Context, args: Args) -> Result:
         write_file(path, text)
         return out.say(f"Wrote the last {n} round(s) as a Mermaid sequenceDiagram to {path}")
     lines = diagram(entries, ctx.client.urls, ctx.out.width, n, markers)
-    out = Result("trace", data={"lines": lines})
+    out = Result("trace", data={"lines": lines, "mermaidText": mermaid(entries, ctx.client.urls, n, markers)})
     for line in lines:
         out.blocks.append(Text(line, wrap=False))
     return out
@@ -69,7 +69,7 @@ def write_file(path: str, text: str) -> None:
     "quorum, what is chosen and why it can never change, what to do next. `set teach on` shows "
     "them after every command.",
     "explain",
-    group=Group.TEACH,
+    group=Group.TEACH, saved=False,
 )
 def cmd_explain(ctx: Context, args: Args) -> Result:
     if ctx.last is None:
@@ -154,8 +154,9 @@ def cmd_duel(ctx: Context, args: Args) -> Result:
     if len(args.positional) != 2:
         raise UsageError("duel: expected VALUE_A VALUE_B, e.g. 'duel a-value b-value'")
     turns = to_int(args.text("--turns") or 40, "turn count", 2, MAX_TURNS)
-    seed = args.text("--seed")
-    rng = random.Random(to_int(seed, "seed") if seed is not None else None)
+    given = args.text("--seed")
+    seed = to_int(given, "seed") if given is not None else random.SystemRandom().randrange(1 << 31)
+    rng = random.Random(seed)
     backoff = not args.switch("--no-backoff")
     a, b = args.positional
     res = duel(ctx.engine, (("A", a), ("B", b)), turns, backoff, rng,
@@ -165,7 +166,8 @@ def cmd_duel(ctx: Context, args: Args) -> Result:
         ctx.remember(last)
     out = Result("duel", ok=res.winner is not None, data={
         "backoff": backoff, "turns": len(res.turns), "winner": res.winner, "value": res.value,
-        "proposalId": res.proposal_id})
+        "proposalId": res.proposal_id, "seed": seed})
+    out.replay = f"duel {quote(a)} {quote(b)} --turns {turns} --seed {seed}" + ("" if backoff else " --no-backoff")
     if res.winner is None:
         return out.say(f"Nothing chosen in {turns} turns: each prepare overtook the other's accept "
                        "(livelock). Paxos stayed safe, but made no progress.", Style.BAD)
@@ -249,7 +251,7 @@ EXPECTATIONS: dict[str, Check] = {
     "'two-chosen' judge every accept the session has seen; 'outcome' the last accept or propose; "
     "'promises' the last prepare; 'violations' runs check.",
     "expect chosen A",
-    positional=(K.CHOICE, K.TEXT), group=Group.TEACH, choices=(tuple(EXPECTATIONS),),
+    positional=(K.CHOICE, K.TEXT), group=Group.TEACH, choices=(tuple(EXPECTATIONS),), saved=False,
 )
 def cmd_expect(ctx: Context, args: Args) -> Result:
     if not args.positional:
@@ -284,7 +286,7 @@ LESSON_COLUMNS = (
     "command (state, trace, explain...) runs without moving on. Elsewhere it runs straight through. "
     "Explanations are on while it runs.",
     "lesson 1",
-    positional=(K.LESSON,), group=Group.TEACH,
+    positional=(K.LESSON,), group=Group.TEACH, saved=False,
 )
 def cmd_lesson(ctx: Context, args: Args) -> Result:
     if not args.positional:
