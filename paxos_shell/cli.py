@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
 import sys
-import textwrap
 from typing import Callable, NoReturn, Optional, Sequence, TypeVar
 
 from . import __version__
@@ -141,9 +139,9 @@ def _local_pool(args: argparse.Namespace, announce: bool) -> Pool:
 
 def banner(text: str) -> None:
     """A start-up line on stderr, wrapped at word boundaries to the terminal (never mid-option)."""
-    width = shutil.get_terminal_size((80, 24)).columns if sys.stderr.isatty() else 80
-    print(textwrap.fill(text, max(40, width), break_long_words=False, break_on_hyphens=False),
-          file=sys.stderr, flush=True)
+    from .shell.render import screen_width, wrap
+
+    print("\n".join(wrap(text, screen_width(sys.stderr))), file=sys.stderr, flush=True)
 
 
 def _on_signal(signum: int, frame: object) -> None:

@@ -16,6 +16,7 @@ import shutil
 import sys
 import textwrap
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Iterator, Optional, Sequence, TextIO
 
 from wcwidth import wcswidth
@@ -52,6 +53,20 @@ HEADER_PAD = 2
 def colour_wanted(stream: TextIO) -> bool:
     """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
     return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
+
+
+def wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
+    """Lines of at most `width` cells, broken at spaces (never at hyphens); only a word longer
+    than a whole line (a long path) is cut, since it cannot fit anywhere."""
+    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=True, break_on_hyphens=False)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def screen_width(stream: TextIO) -> int:
@@ -147,11 +162,14 @@ class Renderer:
             self._write(self.stream, "\n".join(lines))
 
     def error(self, line: str, command: Optional[str] = None) -> None:
-        """One line on stderr; in JSON mode also the command's one object, on stdout."""
+        """One message on stderr (one line to a pipe, wrapped on a terminal); in JSON mode also
+        the command's one object, on stdout."""
         if self.json:
             self._write(self.stream, json_dumps({"command": command, "error": line}))
-        self._write(self.err, self.paint(f"error: {visible(line)}", Style.BAD) if self._err_colour()
-                    else f"error: {visible(line)}")
+        text = f"error: {visible(line)}"
+        if _isatty(self.err):
+            text = "\n".join(wrap(text, screen_width(self.err), rest="  "))
+        self._write(self.err, self.paint(text, Style.BAD) if self._err_colour() else text)
 
     def _err_colour(self) -> bool:
         return self.colour and colour_wanted(self.err)
@@ -171,8 +189,7 @@ class Renderer:
         first, rest = " " * block.indent, " " * (block.indent + block.hang)
         out: list[str] = []
         for para in block.text.split("\n"):
-            wrapped = textwrap.wrap(visible(para), self.width, initial_indent=first, subsequent_indent=rest,
-                                    break_long_words=False, break_on_hyphens=False) or [first]
+            wrapped = wrap(visible(para), self.width, first, rest) or [first]
             out.extend(self.paint(w, block.style) for w in wrapped)
         return out
 
@@ -196,12 +213,17 @@ class Renderer:
         """Columns and cell texts that fit the screen: drop, then shorten."""
         columns = [c for c in table.columns if self._wanted(c)]
         cells = [[visible(c.text(rec)) for c in columns] for rec in table.records]
+        shortened = False
         while True:
             widths = [max([width_of(c.title) + HEADER_PAD] + [_cell_width(row[i]) for row in cells])
                       for i, c in enumerate(columns)]
             excess = sum(widths) + GAP * (len(columns) - 1) - self.width
             if excess <= 0:
                 return columns, cells
+            if not shortened and any(c.short for c in columns):
+                columns = [replace(c, title=c.short) if c.short else c for c in columns]
+                shortened = True
+                continue
             droppable = [i for i, c in enumerate(columns) if c.keep > 0 and not (c.raw and self.raw)]
             if droppable:
                 i = max(droppable, key=lambda k: columns[k].keep)
@@ -228,6 +250,6 @@ class Renderer:
         floor = MIN_WRAP if columns[i].wrap else MIN_CELL
         target = max(floor, width_of(columns[i].title) + HEADER_PAD, widths[i] - excess)
         for row in cells:
-            row[i] = ("\n".join(textwrap.wrap(row[i], target, break_long_words=False)) if columns[i].wrap
+            row[i] = ("\n".join(wrap(row[i], target)) if columns[i].wrap
                       else shorten(row[i], target))
         return True

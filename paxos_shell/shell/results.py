@@ -67,6 +67,8 @@ class Column:
     """Draws the cell from the whole record, when one field is not enough."""
     wrap: bool = False
     """Prose: when the screen is narrow, wrap it inside the cell instead of shortening it."""
+    short: Optional[str] = None
+    """A shorter title, used before anything is dropped when the screen is narrow."""
     detail: bool = False
     """A debugging detail (latency, the raw reply): left out in presenter mode."""
     raw: bool = False

@@ -68,11 +68,11 @@ def _state_style(record: dict[str, Any]) -> Style:
 
 
 STATE_COLUMNS = (
-    Column("server", "server"),
+    Column("server", "server", short="id"),
     Column("status", "status", style=_state_style),
-    Column("promisedId", "promisedId"),
-    Column("acceptedId", "acceptedId"),
-    Column("acceptedValue", "acceptedValue", fmt=show_value, shrink=True),
+    Column("promisedId", "promisedId", short="promised"),
+    Column("acceptedId", "acceptedId", short="accepted"),
+    Column("acceptedValue", "acceptedValue", fmt=show_value, shrink=True, short="value"),
     Column("latencyMs", "latency", keep=2, fmt=latency_cell, detail=True),
 )
 """A failed acceptor's cause is a line under the table, so a narrow screen never hides it."""

@@ -83,11 +83,11 @@ def cmd_explain(ctx: Context, args: Args) -> Result:
 
 PROPOSER_COLUMNS = (
     Column("name", "proposer", cell=lambda r: ("* " if r["active"] else "  ") + r["name"]),
-    Column("number", "number"),
+    Column("number", "number", short="#"),
     Column("id", "id"),
     Column("value", "value", fmt=show_value, shrink=True),
-    Column("promisedBy", "promised by"),
-    Column("acceptedBy", "accepted by"),
+    Column("promisedBy", "promised by", short="promised"),
+    Column("acceptedBy", "accepted by", short="accepted"),
 )
 
 
@@ -137,6 +137,10 @@ def _turn_text(t: Turn) -> str:
     return f"turn {t.number:<3} P:{t.proposer:<6} " + "; ".join(parts)
 
 
+TURN_HANG = 18
+"""Continuation lines of a duel turn line up after `turn N   P:name`."""
+
+
 @command(
     "duel", "duel VALUE_A VALUE_B [--turns N] [--no-backoff] [--seed S]",
     "proposers A and B take turns against the pool: livelock, and the backoff that ends it",
@@ -160,7 +164,7 @@ def cmd_duel(ctx: Context, args: Args) -> Result:
     backoff = not args.switch("--no-backoff")
     a, b = args.positional
     res = duel(ctx.engine, (("A", a), ("B", b)), turns, backoff, rng,
-               lambda t: ctx.show([Text(_turn_text(t), wrap=False)]))
+               lambda t: ctx.show([Text(_turn_text(t), hang=TURN_HANG)]))
     last = next((t.accept for t in reversed(res.turns) if t.accept is not None), None)
     if last is not None:
         ctx.remember(last)
