@@ -186,7 +186,8 @@ def _faults(ctx: Context, ids: list[int], query: str) -> Result:
             raise UsageError(f"acceptor {i}: {e}") from None
         text = _describe_faults(f)
         ctx.session.faults_changed(i, text)
-        out.data["acceptors"][str(i)] = f
+        out.data["acceptors"][str(i)] = {"delayMs": f.get("delay_ms"), "dropRequests": f.get("drop_requests"),
+                                         "dropReplies": f.get("drop_replies"), "faults": text or None}
         out.say(f"Acceptor {i}: {text or 'no faults'}")
     return out
 
