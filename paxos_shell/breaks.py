@@ -51,6 +51,8 @@ class Violation:
     evidence: tuple[Observation, ...] = ()
     acceptors: tuple[int, ...] = ()
     proposal_id: Optional[int] = None
+    subject: tuple[object, ...] = ()
+    """What makes two records the same violation, when the words may differ."""
 
     def sentence(self) -> str:
         return f"{self.situation}: {self.rule}"
@@ -58,7 +60,8 @@ class Violation:
     @property
     def key(self) -> tuple[object, ...]:
         """Two records of one violation share this key (`check` lists it once)."""
-        return (self.rule, self.acceptors, self.proposal_id, self.situation)
+        return (self.rule, *self.subject) if self.subject else (self.rule, self.acceptors, self.proposal_id,
+                                                                 self.situation)
 
 
 @dataclass
@@ -237,9 +240,11 @@ def two_values(n: int, first: tuple[Optional[str], Evidence], second: tuple[Opti
 def two_chosen(chosen: Sequence[tuple[int, Optional[str], tuple[int, ...]]],
                proof: tuple[Observation, ...]) -> Violation:
     said = " and ".join(f"{show_value(v)} at id {n} by {names(who)}" for n, v, who in chosen)
-    return Violation(Breach.TWO_CHOSEN, f"two different values were chosen: {said}", proof)
+    values = tuple(sorted({v or "" for _, v, _ in chosen}))
+    return Violation(Breach.TWO_CHOSEN, f"two different values were chosen: {said}", proof, subject=values)
 
 
-def amnesia(a: int, how: str, lost: str) -> Violation:
+def amnesia(a: int, how: str, lost: str, epoch: int, certain: bool = True) -> Violation:
     """An acceptor lost state it had acknowledged: `how` it happened, what was `lost`."""
-    return Violation(Breach.AMNESIA, f"acceptor {a} {how}: it forgot {lost}", (), (a,))
+    forgot = "it forgot" if certain else "it may have forgotten"
+    return Violation(Breach.AMNESIA, f"acceptor {a} {how}: {forgot} {lost}", (), (a,), subject=(a, epoch))

@@ -158,7 +158,7 @@ class Reason:
 
 
 def _in_quorum_with(others: tuple[int, ...]) -> str:
-    return f" in a quorum with {names(others)}" if others else ""
+    return f" in a quorum with {names(others)}" if others else " in a quorum of its own"
 
 
 def _can_still(r: Reason) -> str:
@@ -179,13 +179,13 @@ def _said_shell(r: Reason) -> str:
 
 
 _SENTENCES = {
-    Rule.CHOSEN: lambda r: (f"{show_value(r.value)} is chosen: {names(r.acceptors)} accepted it at id "
-                            f"{r.proposal_id}, a quorum, and every later proposal must carry it"),
-    Rule.EMPTY_QUORUM: lambda r: (f"{names(r.acceptors)} have accepted nothing and make a quorum: a proposer "
+    Rule.CHOSEN: lambda r: (f"{show_value(r.value)} is chosen ({names(r.acceptors)} accepted it at id "
+                            f"{r.proposal_id}, a quorum) and every later proposal must carry it"),
+    Rule.EMPTY_QUORUM: lambda r: (f"{names(r.acceptors)} have accepted nothing and make a quorum, so a proposer "
                                   "with a fresh id that reaches them may propose any value"),
     Rule.HIGHEST_IN_QUORUM: lambda r: (f"{show_value(r.value)}, accepted at id {r.proposal_id} by acceptor "
-                                       f"{r.acceptors[0]}, is the highest accepted value{_in_quorum_with(r.others)}: "
-                                       "a new proposal reaching them must carry it"),
+                                       f"{r.acceptors[0]}, is the highest accepted value{_in_quorum_with(r.others)}, "
+                                       "so a new proposal reaching that quorum must carry it"),
     Rule.KNOWN_PROPOSAL: lambda r: f"a proposal at id {r.proposal_id} carries {show_value(r.value)}{_can_still(r)}",
     Rule.SHELL_PROMISES: _said_shell,
     Rule.OUTSTANDING: lambda r: (f"{names(r.acceptors)} promised id {r.proposal_id} or more, and whoever holds "
