@@ -17,31 +17,37 @@ does, for the first two).
 
 The rule (Lamport's terms: an acceptor's promise is maxBal, its accepted pair
 its vote; votes only grow; after promising c an acceptor never votes below c).
-Q is a quorum. The answer is ANY when Q known acceptors have no vote (a fresh
-id reaching them may carry anything). Otherwise it is ONLY the union of:
-  V: the value of each vote that is the highest in some quorum;
+Q is a quorum. A chosen value, while the guarantees hold, is the only future
+(Paxos's theorem). Otherwise the answer is ANY when Q known acceptors have no
+vote: a fresh id reaching them may carry anything. Else it is ONLY the union of
+  V: the value of each vote that is the highest in some quorum (a fresh id
+     reaching that quorum must carry it), and
   for each id c at which some acceptor b can still vote (promise <= c) while
-  Q-1 others have no vote or a vote at or below c (so b's vote at c could be
-  chosen, or be the highest of a quorum later): the value(s) known at c (a
-  vote, or an accept this shell sent); else, when this shell holds Q promises
-  for c, every value those promises can require; else, when Q acceptors have
-  promised c or more, "any value" if one of them has a vote at or above c
-  (what it reported when it promised c is hidden) or Q of them have no vote:
-  whoever holds those promises may send anything at c. Such a free proposal
-  makes the answer ANY.
+  Q-1 others have no vote or one at or below c (so a vote of b at c could be
+  chosen, or become the highest of a quorum): the value(s) known at c (a vote
+  at c, or an accept sent at c). When none is known, and Q acceptors have
+  promised c or more, one of which votes at or above c, a proposer may hold
+  promises for c whose reports are hidden (what that acceptor had accepted
+  when it promised c is overwritten): it may send anything, and the answer
+  is ANY.
 Why it is sound: let w be chosen at c. If some vote is at or above c, every
 proposal above c carries w (Paxos's theorem), so the highest vote carries w: w
-is in V. Otherwise w is the highest report of c's promise quorum. A report
-that is a current vote is the highest current vote of that quorum (in V); no
-report at all needs Q empty acceptors (ANY); a hidden report needs a vote at d
->= c, whose own Q promisers all promised c or more, so the rule calls c free.
-A report that is a future vote at c' < c, cast by p, means p can vote at c'
-and the quorum's other members have votes at or below c': c' passes the "can
-still vote" test, and the same argument applies to the proposal at c' (known,
-held by this shell, or free), by induction on the id. Only the order of ids
-matters, so testing every id the states mention, and one id inside each gap
-between them, tests them all. Counting replaces enumerating quorums, so pools
-of 99 are cheap.
+is in V. Otherwise w is the highest report of c's promise quorum, whose
+members promised c in the past (their report is their current vote, as they
+have not voted since) or will in the future (their report is their vote then,
+at or above their current one). A report that is a current vote is thus the
+highest current vote of that quorum: in V. No report at all needs Q acceptors
+with no vote: ANY. A report that is a future vote at c' < c, cast by p, means
+p can still vote at c' and the quorum's other members hold no vote above c':
+c' passes the test above, and the proposal at c' is known (its value joins),
+or was made with promises only (by the same argument its value is in V, or
+ANY, or a hidden report at c' makes the rule say ANY: a vote at d >= c' had Q
+promisers, all now promised d or more), or is future (recurse on c' < c).
+Only the order of ids matters, so testing every id the facts mention and the
+id just above each (one per gap between them) tests them all. Counting
+replaces enumerating quorums, so pools of 99 are cheap. A simpler test of V
+alone is not sound: see test_futures.py for a history where it says "only B"
+and W is chosen.
 """
 
 from __future__ import annotations
@@ -72,7 +78,6 @@ class Rule(str, Enum):
     EMPTY_QUORUM = "a quorum accepted nothing"
     HIGHEST_IN_QUORUM = "highest vote of a quorum"
     KNOWN_PROPOSAL = "a known proposal can still win"
-    SHELL_PROMISES = "this shell's promises"
     OUTSTANDING = "outstanding promises"
     STATE_UNKNOWN = "state unknown"
 
@@ -118,8 +123,6 @@ class Snapshot:
     states: Mapping[int, State]
     proposals: Mapping[int, tuple[Optional[str], ...]] = field(default_factory=dict)
     """Values known at an id: an acceptor voted for it there, or this shell sent it."""
-    held: Mapping[int, Mapping[int, Optional[Vote]]] = field(default_factory=dict)
-    """This shell's granted prepares: id -> acceptor -> the vote reported (None: none)."""
     chosen: Optional[Chosen] = None
 
 
@@ -170,14 +173,6 @@ def _can_still(r: Reason) -> str:
             f"{_in_quorum_with(r.others)}")
 
 
-def _said_shell(r: Reason) -> str:
-    held = f"this shell holds promises for id {r.proposal_id} from {names(r.acceptors)}"
-    if r.free:
-        return (f"{held}, none carrying an accepted value: it may still send any value at id "
-                f"{r.proposal_id}{_can_still(r)}")
-    return f"{held}, which may require {show_value(r.value)}{_can_still(r)}"
-
-
 _SENTENCES = {
     Rule.CHOSEN: lambda r: (f"{show_value(r.value)} is chosen ({names(r.acceptors)} accepted it at id "
                             f"{r.proposal_id}, a quorum) and every later proposal must carry it"),
@@ -187,7 +182,6 @@ _SENTENCES = {
                                        f"{r.acceptors[0]}, is the highest accepted value{_in_quorum_with(r.others)}, "
                                        "so a new proposal reaching that quorum must carry it"),
     Rule.KNOWN_PROPOSAL: lambda r: f"a proposal at id {r.proposal_id} carries {show_value(r.value)}{_can_still(r)}",
-    Rule.SHELL_PROMISES: _said_shell,
     Rule.OUTSTANDING: lambda r: (f"{names(r.acceptors)} promised id {r.proposal_id} or more, and whoever holds "
                                  f"those promises may still send any value at id {r.proposal_id}{_can_still(r)}"),
     Rule.STATE_UNKNOWN: lambda r: f"acceptor {r.acceptors[0]} {r.detail}",
@@ -238,7 +232,7 @@ def analyse(s: Snapshot) -> Futures:
         voter = _voter_at(known, q, c)
         if voter is None:
             continue
-        for r in _proposals_at(s, proposals, known, q, c, voter):
+        for r in _proposals_at(proposals, known, q, c, voter):
             if r.free:
                 return Futures(Kind.ANY, reasons=(r,))
             found.setdefault(r.value, r)
@@ -273,7 +267,7 @@ def _ids_to_test(s: Snapshot, known: Mapping[int, Known]) -> list[int]:
     Each test below compares c with these ids (>=, <=, ==), so it has one
     answer on each mentioned id and one on each open gap between two of them.
     """
-    marks = {NONE, *s.proposals, *s.held}
+    marks = {NONE, *s.proposals}
     for st in known.values():
         marks.update((st.promised, st.promised_ever, _vote_id(st)))
     return sorted(c for c in marks | {m + 1 for m in marks} if 0 <= c <= MAX_ID)
@@ -301,37 +295,15 @@ def _with_votes(proposals: Mapping[int, tuple[Optional[str], ...]],
     return merged
 
 
-def _proposals_at(s: Snapshot, proposals: Mapping[int, tuple[Optional[str], ...]], known: Mapping[int, Known],
+def _proposals_at(proposals: Mapping[int, tuple[Optional[str], ...]], known: Mapping[int, Known],
                   q: int, c: int, voter: tuple[int, tuple[int, ...]]) -> Iterator[Reason]:
-    """The values a proposal at id c may carry: known ones, those this shell's
-    promises require, or free when promises held by anyone hide what they reported."""
+    """The values a proposal at id c may carry: the known ones, or any value when
+    promises someone may hold for c hide what the acceptors reported."""
     b, others = voter
     if proposals.get(c):
         for v in proposals[c]:
             yield Reason(Rule.KNOWN_PROPOSAL, v, False, c, (b,), b, others)
         return
-    held = s.held.get(c, {})
-    if len(held) >= q:
-        yield from _required_by(held, q, c, b, others)
-        return
     promised = tuple(a for a in sorted(known) if max(known[a].promised, known[a].promised_ever) >= c)
-    if len(promised) < q:
-        return
-    hidden = [a for a in promised if _vote_id(known[a]) >= c]
-    blank = [a for a in promised if known[a].vote is None]
-    if hidden or len(blank) >= q:
+    if len(promised) >= q and any(_vote_id(known[a]) >= c for a in promised):
         yield Reason(Rule.OUTSTANDING, None, True, c, promised, b, others)
-
-
-def _required_by(held: Mapping[int, Optional[Vote]], q: int, c: int, b: int,
-                 others: tuple[int, ...]) -> Iterator[Reason]:
-    """Values a quorum of this shell's own promises for c may require (the
-    highest vote of any Q of them), or free when Q of them report nothing."""
-    who = tuple(sorted(held))
-    if sum(1 for v in held.values() if v is None) >= q:
-        yield Reason(Rule.SHELL_PROMISES, None, True, c, who, b, others)
-        return
-    for vote in sorted({v for v in held.values() if v is not None}, key=lambda v: (v.proposal_id, v.value or "")):
-        below = sum(1 for x in held.values() if x is None or x.proposal_id <= vote.proposal_id)
-        if below >= q:
-            yield Reason(Rule.SHELL_PROMISES, vote.value, False, c, who, b, others)

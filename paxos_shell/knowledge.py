@@ -55,7 +55,6 @@ class Knowledge:
     def _new_instance(self) -> None:
         self._votes: dict[tuple[int, Optional[str]], dict[int, Observation]] = {}
         self._proposals: dict[int, dict[Optional[str], Evidence]] = {}
-        self._held: dict[int, dict[int, Optional[Vote]]] = {}
         self._silent: dict[tuple[int, Optional[str]], dict[int, Observation]] = {}
         self._refused: dict[int, dict[int, Observation]] = {}
         self._violations: dict[tuple[object, ...], Violation] = {}
@@ -113,7 +112,6 @@ class Knowledge:
             promised = max(n if n is not None else NONE, vote.proposal_id if vote else NONE)
         elif o.outcome == Outcome.GRANTED and n is not None:
             promised = r.promised_id if r.promised_id is not None else n
-            self._held.setdefault(n, {})[o.acceptor] = vote
         else:
             promised = r.promised_id if r.promised_id is not None else NONE
         acc.state = Known(promised, vote)
@@ -239,8 +237,7 @@ class Knowledge:
 
     def snapshot(self, chosen: Optional[Chosen] = None) -> Snapshot:
         return Snapshot(self.pool, {a: self.state_of(a) for a in self.pool},
-                        {n: tuple(vs) for n, vs in self._proposals.items()},
-                        {n: dict(h) for n, h in self._held.items()}, chosen)
+                        {n: tuple(vs) for n, vs in self._proposals.items()}, chosen)
 
     def outlook(self) -> Outlook:
         """Chosen values, possible futures, violations and caveats, together."""
