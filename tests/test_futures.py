@@ -8,16 +8,17 @@ value ever chosen was predicted. The second needs no knowledge of the rule.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Optional
+from typing import Iterable, Optional
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from paxos_shell import paxos
-from paxos_shell.facts import Reset
+from paxos_shell.facts import Outcome, Reset
 from paxos_shell.futures import Kind, Known, Rule, Snapshot, State, Unknown, Vote, analyse
 from paxos_shell.knowledge import Knowledge
 from paxos_shell.outlook import Outlook
@@ -189,7 +190,7 @@ def test_the_module_agrees_with_the_brute_force_oracle(s: Snapshot) -> None:
 
 @dataclass
 class SimProposer:
-    """A correct Paxos proposer: ids k, k+P, k+2P...; a value fixed at its first accept."""
+    """A correct Paxos proposer: ids k, k+P, k+2P...; its value fixed at its first accept."""
 
     k: int
     stride: int
@@ -199,27 +200,25 @@ class SimProposer:
     seen: int = NONE
 
     def fresh_id(self) -> int:
-        top = max(self.seen, self.ballot if self.ballot is not None else NONE)
-        n = top + 1
+        n = max(self.seen, self.ballot if self.ballot is not None else NONE) + 1
         return n + (self.k - n) % self.stride
+
+    def decide(self) -> str:
+        if self.value is None:
+            self.value = paxos.choose_value(self.promises.values(), f"x{self.ballot}").value
+        assert self.value is not None
+        return self.value
 
 
 PROPOSERS = 3
-Step = tuple[int, str, frozenset, frozenset]
-
-
-def steps(n: int) -> st.SearchStrategy[list[Step]]:
-    acceptors = st.frozensets(st.integers(1, n), min_size=1)
-    return st.lists(st.tuples(st.integers(0, PROPOSERS - 1), st.sampled_from(["prepare", "more", "accept"]),
-                              acceptors, st.frozensets(st.integers(1, n), max_size=1)), max_size=24)
 
 
 class Execution:
     """Correct proposers over paxos.py acceptors, remembering every vote ever cast.
-    Proposer 0 may be this shell: then its requests go through a Pool that tells `k`."""
+    Proposer 0 may be this shell: its requests then go through a Pool that tells `k`."""
 
     def __init__(self, n: int, k: Optional[Knowledge]) -> None:
-        self.n = n
+        self.n, self.q = n, n // 2 + 1
         self.pool = Pool(n)
         self.shell = Pool(n, k) if k is not None else None
         if self.shell is not None:
@@ -227,66 +226,115 @@ class Execution:
         self.props = [SimProposer(i, PROPOSERS) for i in range(PROPOSERS)]
         self.votes: set[tuple[int, int, str]] = set()
 
-    def run(self, step: Step) -> None:
-        who, action, targets, lost = step
+    def door(self, who: int) -> Pool:
+        return self.shell if who == 0 and self.shell is not None else self.pool
+
+    def prepare(self, who: int, targets: Iterable[int], lost: Iterable[int] = ()) -> None:
         p = self.props[who]
-        door = self.shell if who == 0 and self.shell is not None else self.pool
-        ids = sorted(targets)
-        if action == "prepare" or (action == "more" and p.ballot is not None):
-            if action == "prepare":
-                p.ballot, p.promises, p.value = p.fresh_id(), {}, None
-            assert p.ballot is not None
-            for o in door.prepare(p.ballot, ids, lost):
-                r = o.reported
-                p.seen = max(p.seen, r.promised_id if r.promised_id is not None else NONE)
-                if o.outcome.value == "granted":
-                    v = r.vote
-                    p.promises[o.acceptor] = Promise(o.acceptor, p.ballot, v.proposal_id if v else NONE,
-                                                     v.value if v else None)
-        elif action == "accept" and p.ballot is not None and len(p.promises) >= self.n // 2 + 1:
-            if p.value is None:
-                p.value = paxos.choose_value(p.promises.values(), f"x{p.ballot}").value
-            assert p.value is not None
-            door.accept(p.ballot, p.value, ids, lost)
-            self.votes |= {(a, p.ballot, p.value) for a in ids
-                           if door.states[a] == AcceptorState(p.ballot, p.ballot, p.value)}
+        p.ballot, p.promises, p.value = p.fresh_id(), {}, None
+        for o in self.door(who).prepare(p.ballot, sorted(targets), lost):
+            r = o.reported
+            p.seen = max(p.seen, r.promised_id if r.promised_id is not None else NONE)
+            if o.outcome == Outcome.GRANTED:
+                v = r.vote
+                p.promises[o.acceptor] = Promise(o.acceptor, p.ballot, v.proposal_id if v else NONE,
+                                                 v.value if v else None)
+
+    def accept(self, who: int, targets: Iterable[int], lost: Iterable[int] = ()) -> None:
+        p = self.props[who]
+        if p.ballot is None or len(p.promises) < self.q:
+            return
+        value = p.decide()
+        door = self.door(who)
+        door.accept(p.ballot, value, sorted(targets), lost)
+        self.votes |= {(a, p.ballot, value) for a in targets
+                       if door.states[a] == AcceptorState(p.ballot, p.ballot, value)}
+
+    def holders(self) -> list[int]:
+        return [i for i, p in enumerate(self.props) if p.ballot is not None and len(p.promises) >= self.q]
 
     def chosen(self) -> set[str]:
         return {v for (_, n, v) in self.votes
-                if len({a for (a, m, w) in self.votes if (m, w) == (n, v)}) >= self.n // 2 + 1}
+                if len({a for (a, m, w) in self.votes if (m, w) == (n, v)}) >= self.q}
 
 
-@st.composite
-def executions(draw: st.DrawFn) -> tuple[int, list[Step], int, bool]:
-    n = draw(st.sampled_from([3, 3, 3, 4, 5]))
-    schedule = draw(steps(n))
-    return n, schedule, draw(st.integers(0, len(schedule))), draw(st.booleans())
+def play_round(run: Execution, data: st.DataObject, shell: bool) -> None:
+    """One proposer's move, drawn among the moves that change something: a fresh
+    prepare to a quorum, or a late accept from a proposer that holds a quorum of
+    promises; after a prepare the proposer may hold its promises, or send its
+    accept to one acceptor or to all that can take it. Holding and partial
+    accepts are drawn more often: old promises are where predictions go wrong."""
+    everyone = list(range(1, run.n + 1))
+    who = data.draw(st.integers(0, PROPOSERS - 1))
+    lost = data.draw(st.frozensets(st.sampled_from(everyone), max_size=1)) if shell and who == 0 else frozenset()
+    if who not in run.holders() or data.draw(st.sampled_from([False, False, True])):
+        run.prepare(who, data.draw(st.sampled_from([set(c) for c in combinations(everyone, run.q)])), lost)
+    p = run.props[who]
+    able = [a for a in everyone if p.ballot is not None and run.pool.states[a].promised_id <= p.ballot]
+    if who in run.holders() and able:
+        how = data.draw(st.sampled_from(["hold", "one", "hold", "one", "all"]))
+        if how != "hold":
+            run.accept(who, able if how == "all" else [data.draw(st.sampled_from(able))], lost)
 
 
-def predict_and_go_on(n: int, schedule: list[Step], cut: int, shell_facts: bool) -> tuple[Outlook, set[str]]:
-    """Run to `cut`, read every acceptor's state, predict; run the rest; return the
-    prediction and the values chosen (at any time) that it did not allow."""
+def adversary(run: Execution) -> set[str]:
+    """Values chosen in some ending from here: each promise holder may send its value
+    to one acceptor or to all, then a fresh proposer runs both phases on a quorum."""
+    found: set[str] = set()
+    everyone = range(1, run.n + 1)
+    sends: list[Optional[tuple[int, list[int]]]] = [None]
+    sends += [(who, u) for who in run.holders() for u in [[a] for a in everyone] + [list(everyone)]]
+    for send in sends:
+        for quorum in combinations(everyone, run.q):
+            states = dict(run.pool.states)
+            votes = set(run.votes)
+            if send is not None:
+                p = run.props[send[0]]
+                value = p.value or paxos.choose_value(p.promises.values(), f"x{p.ballot}").value
+                assert p.ballot is not None and value is not None
+                for a in send[1]:
+                    t = paxos.on_accept(states[a], p.ballot, value)
+                    states[a] = t.state
+                    votes |= {(a, p.ballot, value)} if t.granted else set()
+            b = max(s.promised_id for s in states.values()) + 1
+            heard = [Promise(a, b, states[a].accepted_id, states[a].accepted_value) for a in quorum]
+            value = paxos.choose_value(heard, f"fresh{b}").value
+            assert value is not None
+            votes |= {(a, b, value) for a in quorum}
+            found |= {v for (_, n, v) in votes if len({a for (a, m, w) in votes if (m, w) == (n, v)}) >= run.q}
+    return found
+
+
+def allowed(outlook: Outlook, chosen: set[str]) -> set[str]:
+    return chosen if outlook.futures.kind == Kind.ANY else set(outlook.futures.values)
+
+
+@settings(max_examples=int(os.environ.get("SIM_EXAMPLES", 300)), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_every_value_chosen_after_a_prediction_was_predicted(data: st.DataObject) -> None:
+    """Correct proposers play; after each move the shell reads every state (and, when
+    it is proposer 0, sees its own replies) and predicts. Every value chosen later
+    in the play, or in any ending the adversary tries from there, must be predicted."""
+    n = data.draw(st.sampled_from([3, 3, 4, 5]), label="pool size")
+    shell = data.draw(st.booleans(), label="proposer 0 is the shell")
     k = Knowledge(range(1, n + 1))
     k.add(Reset(0, tuple(range(1, n + 1))))
-    run = Execution(n, k if shell_facts else None)
-    for step in schedule[:cut]:
-        run.run(step)
-    for a, s in sorted(run.pool.states.items()):
-        k.add(state_read(1000, a, s))
-    outlook = k.outlook()
-    for step in schedule[cut:]:
-        run.run(step)
-    allowed = run.chosen() if outlook.futures.kind == Kind.ANY else set(outlook.futures.values)
-    return outlook, run.chosen() - allowed
-
-
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(executions())
-def test_every_value_chosen_after_a_prediction_was_predicted(case: tuple[int, list[Step], int, bool]) -> None:
-    outlook, unpredicted = predict_and_go_on(*case)
-    assert outlook.guaranteed, outlook.sentences()  # correct Paxos breaks no rule
-    assert outlook.futures.kind != Kind.UNKNOWN     # every state was just read
-    assert not unpredicted, f"chosen but not predicted: {unpredicted}; predicted {outlook.sentences()}"
+    run = Execution(n, k if shell else None)
+    predictions: list[Outlook] = []
+    for _ in range(data.draw(st.integers(1, 8), label="moves")):
+        play_round(run, data, shell)
+        for a, s in sorted(run.pool.states.items()):
+            k.add(state_read(1000, a, s))
+        outlook = k.outlook()
+        assert outlook.guaranteed, outlook.sentences()  # correct Paxos breaks no rule
+        assert outlook.futures.kind != Kind.UNKNOWN     # every state was just read
+        ending = adversary(run)
+        assert ending <= allowed(outlook, ending), f"chosen but not predicted: {outlook.sentences()}"
+        predictions.append(outlook)
+    chosen = run.chosen()
+    for outlook in predictions:
+        assert chosen <= allowed(outlook, chosen), f"chosen later but not predicted: {outlook.sentences()}"
 
 
 def test_the_counterexample_run_chooses_a_value_the_quorum_formula_excludes() -> None:
