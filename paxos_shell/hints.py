@@ -10,6 +10,7 @@ no I/O; the shell prints the hint.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from enum import Enum
 from typing import Optional
@@ -79,8 +80,8 @@ def _accept_or_done(k: Knowledge, view: ProposerView) -> Optional[Hint]:
     if view.sent_value is not None:
         outcome = k.outcome(n, view.sent_value)
         if outcome.verdict == Verdict.CHOSEN:
-            return Hint(Step.DONE, None, f"{show_value(view.sent_value)} is chosen at id {n}: {outcome.reason}",
-                        n, view.sent_value)
+            return Hint(Step.DONE, None, f"{outcome.reason}, so {show_value(view.sent_value)} is chosen: nothing is "
+                                         "left to do for this proposal", n, view.sent_value)
     able = [p.acceptor for p in held if k.promise_floor(p.acceptor) <= n]
     if len(able) < k.quorum:
         return None
@@ -91,8 +92,15 @@ def _accept_or_done(k: Knowledge, view: ProposerView) -> Optional[Hint]:
         choice = choose_value(held, view.client_value)
         value = choice.value
         why = _why_value(held, choice.forced_by, value)
-    shown = show_value(value) if value is not None else VALUE_PLACEHOLDER
+    shown = argument(value) if value is not None else VALUE_PLACEHOLDER
     return Hint(Step.ACCEPT, f"accept {n} {shown}", f"{names(able)} promised id {n}, a quorum; {why}", n, value)
+
+
+def argument(value: str) -> str:
+    """A value as one argument of a command line: quoted as the shell's parser
+    (shlex) reads it, or shown with visible escapes when it cannot be typed."""
+    shown = show_value(value)
+    return shown if shown != value else shlex.quote(value)
 
 
 def _why_value(held: list[Promise], forced_by: Optional[Promise], value: Optional[str]) -> str:
@@ -144,19 +152,19 @@ def _exhausted(top: int, holders: tuple[int, ...], view: ProposerView) -> str:
 
 def accept_refusal(k: Knowledge, view: ProposerView, n: int) -> Optional[str]:
     """Why an accept at n cannot be sent as Paxos requires (None when it can), in words
-    that say what happened to the prepare rather than asking to run it again."""
+    that say what happened to prepare n rather than asking to run it again."""
     held = [p for p in view.promises if p.promised_id == n]
     if len(held) >= k.quorum:
         return None
+    then = _prepare(k, view)
+    instead = f"{then.command} first" if then.command else then.reason
     refusals = k.refusals(n)
     if refusals:
-        shown = "; ".join(o.said() for o in refusals)
-        return f"prepare {n} was refused ({shown}), so accept {n} would break Paxos: {_prepare(k, view).sentence()}"
+        return f"prepare {n} was refused: {'; '.join(o.said() for o in refusals)}; {instead}"
     if held:
-        return (f"only {names(p.acceptor for p in held)} promised id {n}, and a quorum is {k.quorum}: "
-                f"{_prepare(k, view).sentence()}")
+        return f"only {names(p.acceptor for p in held)} promised id {n}, and a quorum is {k.quorum}; {instead}"
     ahead = [a for a in k.pool if k.promise_floor(a) >= n]
     if len(k.pool) - len(ahead) < k.quorum:
-        return (f"no acceptor promised id {n} to this proposer, and {names(ahead)} already promised {n} or "
-                f"more: {_prepare(k, view).sentence()}")
+        return (f"no acceptor promised id {n} to this proposer, and {names(ahead)} already promised {n} or more; "
+                f"{instead}")
     return f"no acceptor promised id {n} to this proposer: run 'prepare {n}' first"
