@@ -86,15 +86,16 @@ class Knowledge:
         acc = self._acc.get(o.acceptor)
         if acc is None:
             return
-        if o.request == Request.ACCEPT and o.proposal_id is not None:
-            self._propose(o.proposal_id, o.value, o)  # a proposal exists once it is sent
+        if o.request == Request.ACCEPT and o.proposal_id is not None and o.value is not None:
+            self._propose(o.proposal_id, o.value, Sent(o.round_no, o.proposal_id, o.value))  # exists once sent
         if o.outcome in ANSWERS:
             found = breaks.check(acc.track, o)
             breaks.learn(acc.track, o, bool(found))
             for v in found:
                 self._flag(v)
             self._learn_state(acc, o)
-            self._learn_vote(o)
+            # A reply that misreports its own accept is one break, not also a second value at the id.
+            self._learn_vote(o, propose=not any(v.rule == Breach.ACCEPT_MISREPORTED for v in found))
         elif o.outcome == Outcome.SILENT:
             self._silence(acc, o)
 
@@ -117,13 +118,14 @@ class Knowledge:
         acc.state = Known(promised, vote)
         acc.promised_ever = max(acc.promised_ever, promised)
 
-    def _learn_vote(self, o: Observation) -> None:
+    def _learn_vote(self, o: Observation, propose: bool = True) -> None:
         vote = _vote_of(o)
         if vote is None:
             return
         key = (vote.proposal_id, vote.value)
         self._votes.setdefault(key, {}).setdefault(o.acceptor, o)
-        self._propose(vote.proposal_id, vote.value, o)
+        if propose:
+            self._propose(vote.proposal_id, vote.value, o)
         chosen = self.chosen()
         if len({c.value for c in chosen}) > 1:
             first: dict[Optional[str], ChosenValue] = {}
