@@ -306,7 +306,7 @@ def adversary(run: Execution) -> set[str]:
 
 
 def allowed(outlook: Outlook, chosen: set[str]) -> set[str]:
-    return chosen if outlook.futures.kind == Kind.ANY else set(outlook.futures.values)
+    return chosen if outlook.futures.kind == Kind.ANY else {v for v in outlook.futures.values if v is not None}
 
 
 @settings(max_examples=int(os.environ.get("SIM_EXAMPLES", 300)), deadline=None,
