@@ -230,12 +230,37 @@ class Knowledge:
         return tuple(self._violations.values())
 
     def caveats(self) -> tuple[Caveat, ...]:
+        """Forced accepts that may have broken Paxos, states that cannot all be
+        current, and volatile acceptors: conditions on every answer."""
+        # A forced accept sent while every acceptor was known to promise less than
+        # its id, and taken by a quorum, left the states a correct proposal leaves:
+        # nobody else held that id, and the quorum now blocks every lower one.
         found = [Caveat(Caution.FORCED, sent=s) for s, pristine in self._forced
                  if not (pristine and len(self._votes.get((s.proposal_id, s.value), {})) >= self.quorum)]
+        if not found and not self._violations:
+            found += self._stale()
         volatile = tuple(a for a in self.pool if self._acc[a].volatile)
         if volatile:
             found.append(Caveat(Caution.VOLATILE, volatile))
         return tuple(found)
+
+    def _known_promise(self, a: int) -> Optional[int]:
+        st = self._acc[a].state
+        return st.promised if isinstance(st, Known) else None
+
+    def _stale(self) -> list[Caveat]:
+        """A vote at d needs a quorum of promises at d or above, which only rise:
+        current states of a correct pool always show one. When the known states
+        do not, some were read before others moved on (futures.py assumes they
+        are current), and the first such vote says so."""
+        for a in self.pool:
+            st = self._acc[a].state
+            if isinstance(st, Known) and st.vote is not None:
+                d = st.vote.proposal_id
+                ahead = tuple(b for b in self.pool if (p := self._known_promise(b)) is None or p >= d)
+                if len(ahead) < self.quorum:
+                    return [Caveat(Caution.STALE, (a,), vote=st.vote, others=ahead)]
+        return []
 
     def snapshot(self, chosen: Optional[Chosen] = None) -> Snapshot:
         return Snapshot(self.pool, {a: self.state_of(a) for a in self.pool},

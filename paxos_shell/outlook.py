@@ -13,7 +13,7 @@ from typing import Optional
 
 from .breaks import Violation
 from .facts import Observation, Sent
-from .futures import Futures, names
+from .futures import Futures, Vote, names
 from .text import show_value
 
 
@@ -35,6 +35,7 @@ class Caution(str, Enum):
 
     VOLATILE = "volatile acceptors"
     FORCED = "forced accept"
+    STALE = "states from different moments"
 
     def __str__(self) -> str:
         return self.value
@@ -42,11 +43,22 @@ class Caution(str, Enum):
 
 @dataclass(frozen=True)
 class Caveat:
+    """A condition on what follows: the acceptors, the forced accept, or the vote
+    that no quorum of promises covers (`others` are the acceptors that report one)."""
+
     kind: Caution
     acceptors: tuple[int, ...] = ()
     sent: Optional[Sent] = None
+    vote: Optional[Vote] = None
+    others: tuple[int, ...] = ()
 
     def sentence(self) -> str:
+        if self.vote is not None:
+            v, d = self.vote, self.vote.proposal_id
+            verb = "reports" if len(self.others) == 1 else "report"
+            return (f"acceptor {self.acceptors[0]} accepted {show_value(v.value)} at id {d}, yet only "
+                    f"{names(self.others)} {verb} a promise of {d} or more, not a quorum: these states were not all "
+                    "read at one moment (is another proposer at work?), so what follows is best effort")
         if self.sent is not None:
             s = self.sent
             return (f"accept {s.proposal_id} {show_value(s.value)} was forced in round {s.round_no}: every "
@@ -70,12 +82,18 @@ class Outlook:
         """Paxos's guarantees hold (perhaps conditionally on volatile acceptors)."""
         return not self.violations and not any(c.kind == Caution.FORCED for c in self.caveats)
 
+    @property
+    def best_effort(self) -> bool:
+        """The futures are only as good as states that break an assumption."""
+        return not self.guaranteed or any(c.kind == Caution.STALE for c in self.caveats)
+
     def sentences(self) -> list[str]:
         """Violations first, then what is chosen and what can be, then the caveats."""
         lines = [f"SAFETY VIOLATION: {v.sentence()}." for v in self.violations]
-        lines += [_capital(c.sentence()) for c in self.caveats if c.kind == Caution.FORCED]
+        lines += [_capital(c.sentence()) for c in self.caveats if c.kind in (Caution.FORCED, Caution.STALE)]
         if not self.guaranteed:
             lines += [f"{c.sentence()}." for c in self.chosen]
+        if self.best_effort:
             lines.append(f"Best effort from the current states: {self.futures.sentence()}")
         else:
             lines.append(self.futures.sentence())
