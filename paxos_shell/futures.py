@@ -13,7 +13,7 @@ id); acceptors keep what they acknowledged; and the states given are current:
 nobody changed an acceptor since the shell last heard from it. A forced
 accept, an acceptor that forgets, or another proposer acting behind the
 shell's back breaks an assumption, and the caller must say so (knowledge.py
-does, for the first two).
+does for the first two, and for states that visibly cannot all be current).
 
 The rule (Lamport's terms: an acceptor's promise is maxBal, its accepted pair
 its vote; votes only grow; after promising c an acceptor never votes below c).

@@ -137,6 +137,8 @@ class Knowledge:
     def _propose(self, n: int, value: Optional[str], evidence: Evidence) -> None:
         values = self._proposals.setdefault(n, {})
         if value in values:
+            if isinstance(evidence, Sent) and not isinstance(values[value], Sent):
+                values[value] = evidence  # what this shell sent is the better proof
             return
         values[value] = evidence
         if len(values) > 1:
@@ -214,6 +216,10 @@ class Knowledge:
         """The lowest promise acceptor `a` can hold now, from everything it said this epoch."""
         st, t = self._acc[a].state, self._acc[a].track
         return max(t.promise, st.promised if isinstance(st, Known) else NONE)
+
+    def values_sent(self, n: int) -> tuple[str, ...]:
+        """The values this shell sent at id n (for paxos.accept_safety's `sent`)."""
+        return tuple(e.value for e in self._proposals.get(n, {}).values() if isinstance(e, Sent))
 
     def refusals(self, n: int) -> tuple[Observation, ...]:
         """The refusals of prepare n seen in this instance."""

@@ -43,6 +43,13 @@ class TestIssueObservations:
             "proposal id 5 carries two values: X (sent by this shell in round 2) and Y (sent by this shell in "
             "round 3): one proposal id carries one value"]
 
+    def test_1_the_values_sent_at_an_id_feed_accept_safety(self) -> None:
+        k, pool = fresh()
+        pool.prepare(5)
+        pool.accept(5, "X", [1])
+        k.add(Observation(9, 2, Request.PREPARE, Outcome.IGNORED, 4, None, Reported(5, 5, "Z", True)))
+        assert k.values_sent(5) == ("X",) and k.values_sent(6) == ()
+
     def test_1_and_6_two_chosen_values_lead_every_statement(self) -> None:
         k, pool = fresh()
         pool.prepare(5)
