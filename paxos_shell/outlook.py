@@ -13,7 +13,7 @@ from typing import Optional
 
 from .breaks import Violation
 from .facts import Observation, Sent
-from .futures import Futures, Vote, names
+from .futures import Futures, Rule, Vote, names
 from .text import show_value
 
 
@@ -84,8 +84,10 @@ class Outlook:
 
     @property
     def best_effort(self) -> bool:
-        """The futures are only as good as states that break an assumption."""
-        return not self.guaranteed or any(c.kind == Caution.STALE for c in self.caveats)
+        """The futures rest on states that break an assumption (a chosen value,
+        while the guarantees hold, does not rest on the states)."""
+        from_states = not (self.futures.reasons and self.futures.reasons[0].rule == Rule.CHOSEN)
+        return not self.guaranteed or (from_states and any(c.kind == Caution.STALE for c in self.caveats))
 
     def sentences(self) -> list[str]:
         """Violations first, then what is chosen and what can be, then the caveats."""
