@@ -277,10 +277,9 @@ def _voter_at(known: Mapping[int, Known], q: int, c: int) -> Optional[tuple[int,
     """An acceptor that can still vote at c, and Q-1 others with no vote above c."""
     low = [a for a in sorted(known) if _vote_id(known[a]) <= c]
     for b in sorted(known):
-        if known[b].promised <= c:
-            others = [a for a in low if a != b]
-            if len(others) >= q - 1:
-                return b, tuple(others[: q - 1])
+        # b's own vote may be among `low`; the others are the rest of them.
+        if known[b].promised <= c and len(low) - (b in low) >= q - 1:
+            return b, tuple(a for a in low if a != b)[: q - 1]
     return None
 
 
