@@ -15,16 +15,16 @@ to the pool meanwhile.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import Optional, Sequence, Union
 
 from .facts import Observation, Outcome, Request, Sent
 from .futures import names
 from .paxos import NONE
 from .text import show_value
+from .vocab import Word
 
 
-class Breach(str, Enum):
+class Breach(Word):
     """The rule that was broken; the value is the rule, in words."""
 
     PROMISE_NOT_ABOVE = "a promise needs an id above every earlier promise"
@@ -37,9 +37,6 @@ class Breach(str, Enum):
     AMNESIA = "acceptors must keep what they acknowledged"
     TWO_VALUES_ONE_ID = "one proposal id carries one value"
     TWO_CHOSEN = "at most one value is ever chosen"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

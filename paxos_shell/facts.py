@@ -10,25 +10,22 @@ knowledge.py do).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Optional, Union
 
 from .futures import Vote
 from .text import show_value
+from .vocab import Word
 
 
-class Request(str, Enum):
+class Request(Word):
     """What the shell asked an acceptor."""
 
     PREPARE = "prepare"
     ACCEPT = "accept"
     STATE = "state"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Outcome(str, Enum):
+class Outcome(Word):
     """How a request ended, as far as Paxos is concerned.
 
     GRANTED, IGNORED and ANSWERED (a state read) are protocol answers. ERROR (an
@@ -44,23 +41,17 @@ class Outcome(str, Enum):
     UNREACHED = "unreached"
     SILENT = "silent"
 
-    def __str__(self) -> str:
-        return self.value
-
 
 ANSWERS = (Outcome.GRANTED, Outcome.IGNORED, Outcome.ANSWERED)
 """The outcomes that carry a body: what the acceptor said about itself."""
 
 
-class Recovery(str, Enum):
+class Recovery(Word):
     """What an acceptor holds when it comes back up."""
 
     DURABLE = "with its state"
     EMPTY = "empty"
     OLDER = "with an older state"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

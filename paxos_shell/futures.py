@@ -53,25 +53,22 @@ and W is chosen.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Iterable, Iterator, Mapping, Optional, Union
 
 from .paxos import MAX_ID, NONE, Chosen, quorum
 from .text import show_value
+from .vocab import Word
 
 
-class Kind(str, Enum):
+class Kind(Word):
     """The three honest answers about the future."""
 
     ANY = "any"
     ONLY = "only"
     UNKNOWN = "unknown"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Rule(str, Enum):
+class Rule(Word):
     """Why a value (or any value) can still be chosen, or why nobody can tell."""
 
     CHOSEN = "chosen"
@@ -80,9 +77,6 @@ class Rule(str, Enum):
     KNOWN_PROPOSAL = "a known proposal can still win"
     OUTSTANDING = "outstanding promises"
     STATE_UNKNOWN = "state unknown"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

@@ -12,23 +12,20 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
-from enum import Enum
 from typing import Optional
 
 from .futures import names
 from .knowledge import Knowledge
 from .paxos import NONE, Promise, Verdict, choose_value, id_above, last_id
 from .text import show_value
+from .vocab import Word
 
 
-class Step(str, Enum):
+class Step(Word):
     ACCEPT = "accept"
     PREPARE = "prepare"
     DONE = "done"
     EXHAUSTED = "ids exhausted"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)
@@ -108,8 +105,8 @@ def _why_value(held: list[Promise], forced_by: Optional[Promise], value: Optiona
         return (f"acceptor {forced_by.acceptor} reported {show_value(forced_by.accepted_value)} accepted at id "
                 f"{forced_by.accepted_id}, the highest among the promises, so Paxos requires it")
     if value is None:
-        return "no promise carries an accepted value, so any value is safe: choose one"
-    return "no promise carries an accepted value, so the client value is safe"
+        return "no promise carries an accepted value, so this proposer may send a value of its choice: choose one"
+    return "no promise carries an accepted value, so this proposer may send its own value"
 
 
 def _prepare(k: Knowledge, view: ProposerView) -> Hint:

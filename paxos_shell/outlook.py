@@ -8,13 +8,13 @@ from them, violations always first. Pure data and words; no judgement here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import Optional
 
 from .breaks import Violation
 from .facts import Observation, Sent
-from .futures import Futures, Rule, Vote, names
+from .futures import Futures, Kind, Rule, Vote, alternatives, names
 from .text import show_value
+from .vocab import Word
 
 
 @dataclass(frozen=True)
@@ -30,15 +30,12 @@ class ChosenValue:
         return f"{show_value(self.value)} is chosen: {names(self.acceptors)} accepted it at id {self.proposal_id}"
 
 
-class Caution(str, Enum):
+class Caution(Word):
     """Why a guarantee is conditional although no rule was broken."""
 
     VOLATILE = "volatile acceptors"
     FORCED = "forced accept"
     STALE = "states from different moments"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)
@@ -68,6 +65,17 @@ class Caveat:
                 f"{'it keeps its' if one else 'they keep their'} state in memory only")
 
 
+class Standing(Word):
+    """Where the instance stands, in one word for the toolbar and the live view."""
+
+    BROKEN = "safety violation"
+    CHOSEN = "chosen"
+    OPEN = "nothing chosen yet"
+    """No value is chosen: some quorum has accepted nothing, so none can have been."""
+    UNSURE = "not known to be chosen"
+    """No chosen value is known, but one may have been chosen unseen, or states are unknown."""
+
+
 @dataclass(frozen=True)
 class Outlook:
     """Everything the shell may say about the instance: violations first."""
@@ -88,6 +96,47 @@ class Outlook:
         while the guarantees hold, does not rest on the states)."""
         from_states = not (self.futures.reasons and self.futures.reasons[0].rule == Rule.CHOSEN)
         return not self.guaranteed or (from_states and any(c.kind == Caution.STALE for c in self.caveats))
+
+    @property
+    def standing(self) -> Standing:
+        if self.violations:
+            return Standing.BROKEN
+        if self.chosen:
+            return Standing.CHOSEN
+        # Votes are never taken back: while some quorum has accepted nothing, no quorum can
+        # ever have accepted one value, so nothing was chosen, even unseen.
+        if self.futures.kind == Kind.ANY and not self.best_effort and self._from_empty_quorum():
+            return Standing.OPEN
+        return Standing.UNSURE
+
+    def _from_empty_quorum(self) -> bool:
+        return any(r.rule == Rule.EMPTY_QUORUM for r in self.futures.reasons)
+
+    def headline(self) -> str:
+        """A few words: 'chosen: A', 'nothing chosen yet', 'only A or B', 'unknown', 'SAFETY VIOLATION'."""
+        if self.standing == Standing.BROKEN:
+            return "SAFETY VIOLATION"
+        if self.standing == Standing.CHOSEN:
+            return "chosen: " + ", ".join(dict.fromkeys(show_value(c.value) for c in self.chosen))
+        if self.standing == Standing.OPEN:
+            return "nothing chosen yet"
+        if self.futures.kind == Kind.ONLY:
+            return f"only {alternatives(self.futures.values)}"
+        return "any value" if self.futures.kind == Kind.ANY else "unknown"
+
+    def summary(self, quorum: int, pool_size: int) -> list[str]:
+        """What `state` and `check` print under the table: the standing first, then its reasons."""
+        size = f"quorum is {quorum} of {pool_size}"
+        if self.standing == Standing.BROKEN or self.best_effort:
+            return self.sentences()
+        if self.standing == Standing.CHOSEN:
+            c = self.chosen[-1]
+            head = (f"Chosen: {show_value(c.value)} (accepted at id {c.proposal_id} by acceptors "
+                    f"{list(c.acceptors)}, {size})")
+            return [head] + [_capital(x.sentence()) for x in self.caveats]
+        head = (f"No value is chosen yet ({size})." if self.standing == Standing.OPEN
+                else f"No value is known to be chosen ({size}).")
+        return [head, *self.sentences()]
 
     def sentences(self) -> list[str]:
         """Violations first, then what is chosen and what can be, then the caveats."""

@@ -11,10 +11,10 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Iterable, Optional
 
 from .text import show_value
+from .vocab import Word
 
 NONE = -1
 """The id an acceptor reports when it has promised or accepted nothing."""
@@ -246,15 +246,12 @@ def accept_safety(
     return Safety(True, choice.value if choice.forced_by else value, choice.reason)
 
 
-class Verdict(str, Enum):
+class Verdict(Word):
     """Chosen, not chosen, or unknown: the three honest answers of a proposer."""
 
     CHOSEN = "chosen"
     NOT_CHOSEN = "not chosen"
     UNKNOWN = "unknown"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

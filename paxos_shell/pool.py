@@ -129,6 +129,11 @@ class LocalPool:
         self.members = {i: Member(i, ports[i - 1], volatile=i in vol) for i in range(1, self.count + 1)}
 
     @property
+    def temporary(self) -> bool:
+        """The pool lives in a directory this shell made (and removes): it started empty."""
+        return self._own_dir
+
+    @property
     def urls(self) -> dict[int, str]:
         return {i: f"http://{self.host}:{m.port}" for i, m in self.members.items()}
 

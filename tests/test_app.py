@@ -125,8 +125,8 @@ def test_toolbar_shows_statuses_quorum_and_syntax(shell: Shell) -> None:
     run(shell, "state")
     text = "".join(t for _, t in toolbar_text(shell, "get-state 1"))
     assert "1:up" in text and "3:down" in text and "state [SERVER...]" in text
-    # 'p' fits prepare, propose and proposer: no single syntax to show
-    assert "".join(t for _, t in toolbar_text(shell, "p")).endswith("quorum 2  ")
+    # 'p' fits prepare, propose and proposer: no single syntax to show; the knowledge model's headline ends it
+    assert "".join(t for _, t in toolbar_text(shell, "p")).endswith("quorum 2  nothing chosen yet  ")
 
 
 def test_toolbar_follows_faults_heal_and_volatile_restarts(local: Shell) -> None:

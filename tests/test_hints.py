@@ -48,7 +48,7 @@ def test_a_quorum_of_promises_leads_to_accept_with_the_client_value_quoted() -> 
     pool.prepare(7)
     hint = next_step(k, ProposerView(current_id=7, promises=held(7, 1, 2, 3), client_value="hello world"))
     assert hint.sentence() == ("Next: accept 7 'hello world' (acceptors 1, 2 and 3 promised id 7, a quorum; no "
-                               "promise carries an accepted value, so the client value is safe)")
+                               "promise carries an accepted value, so this proposer may send its own value)")
 
 
 def test_a_reported_value_is_required() -> None:

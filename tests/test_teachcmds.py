@@ -129,7 +129,8 @@ def test_teach_mode_explains_after_each_command(local: Shell) -> None:
     code, out = run(local, "state")
     assert "is chosen: acceptors" not in out
     code, out = run(local, "explain")
-    assert code == 0 and "'first' is chosen: acceptors [1, 2] (a quorum) accepted it at id 3" in out
+    assert code == 0 and ("Only first can ever be chosen: first is chosen (acceptors 1 and 2 accepted it at id 3, "
+                          "a quorum) and every later proposal must carry it.") in " ".join(out.split())
 
 
 def test_proposers_have_their_own_ids_that_never_collide(local: Shell) -> None:

@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Optional, Sequence, TextIO
 
 from ..client import Client
 from ..errors import ExitStatus, UserError, exit_status
+from ..facts import Reset
 from ..pool import Pool
 from ..proposer import Engine
 from ..session import AcceptorStatus, Session, Status
@@ -42,7 +43,7 @@ class Shell:
         self.pool = pool
         self.proposer_number = proposer_number
         self.session = self._fresh_session()
-        self.engine = Engine(Client(pool.urls, timeout), self.session)
+        self.engine = Engine(Client(pool.urls, timeout), self.session, local_pool=pool.local is not None)
         self.out = Renderer(stream, Format(fmt), colour, err)
         self.teach = False
         self.worst = ExitStatus.SUCCESS
@@ -57,12 +58,16 @@ class Shell:
         """Called with the command line after every command (the live view listens here)."""
 
     def _fresh_session(self) -> Session:
-        session = Session(self.pool.size)
+        session = Session(self.pool.urls)
         session.proposer.number = self.proposer_number
-        if self.pool.local is not None:
-            for i, m in self.pool.local.members.items():
+        local = self.pool.local
+        if local is not None:
+            for i, m in local.members.items():
                 session.statuses[i] = Status(kind=AcceptorStatus.UP if m.pid else AcceptorStatus.DOWN,
                                              volatile=m.volatile)
+            if local.temporary:
+                # A pool in a fresh temporary directory holds nothing: a known start, not an unknown one.
+                session.learn(Reset(0, tuple(local.members)))
         return session
 
     def new_session(self) -> None:

@@ -49,6 +49,9 @@ def toolbar_text(sh: Context, typed: str) -> FormattedText:
         kind = st.kind if st else AcceptorStatus.UNKNOWN
         parts.append((f"bg:ansiblack fg:{STATUS_STYLE.get(kind, 'ansigray')}", f" {status_word(sh, i)} "))
     parts.append(("", f"  quorum {sh.session.quorum}  "))
+    outlook = sh.session.outlook()
+    broken = outlook.violations
+    parts.append(("bold fg:ansired" if broken else "bold", f"{visible(outlook.headline())}  "))
     cmd = typed_command(typed)
     if cmd is not None:
         parts.append(("bold", cmd.syntax))

@@ -7,7 +7,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...check import check
 from ...proposer import Engine
 from ...session import Session
 from ...wire import ReplyKind
@@ -32,17 +31,21 @@ K = ArgKind
 )
 def cmd_check(ctx: Context, args: Args) -> Result:
     ctx.engine.state()
-    found = check(ctx.session.history, ctx.session.pool_size, ctx.session.epochs)
+    found = ctx.session.knowledge.violations()
     replies = len(ctx.session.history)
     out = Result("check", ok=not found, data={
         "ok": not found, "replies": replies,
-        "violations": [{"rule": v.rule, "message": v.message, "evidence": v.evidence} for v in found]})
+        "violations": [{"rule": str(v.rule), "sentence": v.sentence(), "evidence": [e.said() for e in v.evidence]}
+                       for v in found]})
     if not found:
         out.say(f"OK: no violation in {replies} replies (quorum {ctx.session.quorum}).", Style.GOOD)
     for v in found:
-        out.say(f"VIOLATION ({v.rule}): {v.message}", Style.BAD)
+        out.say(f"VIOLATION: {v.sentence()}.", Style.BAD)
         for e in v.evidence:
-            out.say(e, indent=4)
+            out.say(f"{e.said()} ({e.asked()})", indent=4)
+    caveats = ctx.session.outlook().caveats
+    for c in caveats:
+        out.say(f"Note: {c.sentence()}.", Style.WARN)
     return out
 
 
@@ -101,7 +104,7 @@ class BenchRun:
 
 def _bench(ctx: Context, count: int) -> BenchRun:
     """COUNT full proposals on a scratch session, so the lesson's history stays readable."""
-    scratch = Session(ctx.session.pool_size)
+    scratch = Session(ctx.session.acceptors)
     scratch.proposer.number = ctx.session.proposer.number
     scratch.proposer.seen = max(ctx.session.highest_seen, ctx.session.proposer.seen)
     eng = Engine(ctx.client, scratch)

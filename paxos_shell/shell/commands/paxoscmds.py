@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from ...breaks import Violation
+from ...outlook import Outlook, Standing
 from ...paxos import Verdict
 from ...proposer import (
     Accepted,
@@ -100,25 +102,44 @@ def state_result(ctx: Context, res: StateResult) -> Result:
     for rec in records:
         if rec.get("error"):
             out.say(f"acceptor {rec['server']}: {rec['error']}", Style.BAD)
-    out.say(chosen_line(ctx))
-    out.data["chosen"] = [{"proposalId": c.proposal_id, "value": c.value, "acceptors": list(c.acceptors)}
-                          for c in ctx.session.chosen()]
+    broken_here(res.breaks, out)
+    standing(ctx, res.outlook, out)
     return out
 
 
-def chosen_line(ctx: Context) -> str:
-    chosen = ctx.session.chosen()
-    s = ctx.session
-    if not chosen:
-        return f"No value is chosen yet (quorum is {s.quorum} of {s.pool_size})."
-    values = {c.value for c in chosen}
-    c = chosen[-1]
-    text = (f"Chosen: {show_value(c.value)} (accepted at id {c.proposal_id} by acceptors "
-            f"{list(c.acceptors)}, quorum {s.quorum})")
-    if len(values) > 1:
-        text += f" - SAFETY VIOLATION: {len(values)} different values were chosen: " + ", ".join(
-            f"{show_value(x.value)}@{x.proposal_id}" for x in chosen)
-    return text
+def standing(ctx: Context, outlook: Outlook, out: Result) -> None:
+    """Where the instance stands, in the knowledge model's words (violations first), and its JSON."""
+    for i, line in enumerate(outlook.summary(ctx.session.quorum, ctx.session.pool_size)):
+        out.say(line, Style.BAD if line.startswith("SAFETY VIOLATION") else Style.GOOD if i == 0 and
+                outlook.standing == Standing.CHOSEN else Style.PLAIN)
+    out.data.update(outlook_json(outlook))
+
+
+def outlook_json(outlook: Outlook) -> dict[str, Any]:
+    return {
+        "standing": str(outlook.standing), "headline": outlook.headline(),
+        "chosen": [{"proposalId": c.proposal_id, "value": c.value, "acceptors": list(c.acceptors)}
+                   for c in outlook.chosen],
+        "futures": {"kind": str(outlook.futures.kind), "values": list(outlook.futures.values),
+                    "unknown": list(outlook.futures.unknown), "sentence": outlook.futures.sentence()},
+        "violations": [v.sentence() for v in outlook.violations],
+        "caveats": [c.sentence() for c in outlook.caveats],
+    }
+
+
+def broken_here(breaks: tuple[Violation, ...], out: Result) -> None:
+    """Rules a reply of this round broke, flagged on the spot, one line each."""
+    for v in breaks:
+        out.say(f"RULE BROKEN: {v.sentence()}.", Style.BAD)
+    out.data["rulesBroken"] = [v.sentence() for v in breaks]
+
+
+def lead_with_violations(outlook: Outlook, breaks: tuple[Violation, ...], out: Result) -> None:
+    """Once safety is broken, a round's output opens with it, never with a guarantee."""
+    earlier = [v for v in outlook.violations if v not in breaks]
+    if earlier:
+        more = f" (and {len(earlier) - 1} more: see 'check')" if len(earlier) > 1 else ""
+        out.say(f"SAFETY VIOLATION: {earlier[0].sentence()}{more}.", Style.BAD)
 
 
 # -- prepare --------------------------------------------------------------------
@@ -149,44 +170,30 @@ def cmd_prepare(ctx: Context, args: Args) -> Result:
 
 def prepare_blocks(ctx: Context, res: PrepareResult, out: Result) -> None:
     """The replies, the quorum verdict and what to do next, plus their JSON."""
+    lead_with_violations(res.outlook, res.breaks, out)
     out.show(Table("replies", REPLY_COLUMNS, reply_rows(res.round.replies)))
     if res.round.interrupted:
         out.say("Interrupted: acceptors that had not answered are marked 'interrupted'.", Style.WARN)
+    broken_here(res.breaks, out)
     out.say(f"Received promise from: {res.promised}")
-    advice = prepare_advice(ctx, res)
     if res.reached:
         out.say(f"Quorum reached: {len(res.promised)} of {ctx.session.pool_size} promised id {res.n} "
                 f"(quorum {res.quorum}).", Style.GOOD)
     else:
         out.say(f"Quorum not reached: {len(res.promised)} promise(s), {res.quorum} needed.", Style.BAD)
-    out.say(advice)
+    if res.prior_chosen is not None:
+        c = res.prior_chosen
+        out.say(f"Already chosen: {show_value(c.value)} at id {c.proposal_id}: acceptors {list(c.acceptors)}, "
+                "a quorum, reported it in their promises, so any accept must carry it.")
+    elif res.reached and res.choice is not None and res.choice.forced_by is not None:
+        out.say(f"Paxos requires value {show_value(res.choice.value)}: {res.choice.reason}.")
+    out.say(res.hint.sentence())
     out.data.update({
         "id": res.n, "servers": [r.acceptor for r in res.round.replies], "promisedBy": res.promised,
         "quorum": res.quorum, "quorumReached": res.reached,
         "requiredValue": res.choice.value if res.choice and res.choice.forced_by else None,
-        "next": advice, "interrupted": res.round.interrupted,
+        "next": res.hint.command, "hint": res.hint.sentence(), "interrupted": res.round.interrupted,
     })
-
-
-def prepare_advice(ctx: Context, res: PrepareResult) -> str:
-    if res.prior_chosen is not None:
-        c = res.prior_chosen
-        return (f"Already chosen: {show_value(c.value)} at id {c.proposal_id} by {list(c.acceptors)}; "
-                f"any accept must carry it. Next: accept {res.n} {_q(c.value)}")
-    if res.reached and res.choice is not None:
-        if res.choice.forced_by is not None:
-            return (f"Paxos requires value {show_value(res.choice.value)}: {res.choice.reason}. "
-                    f"Next: accept {res.n} {_q(res.choice.value)}")
-        value = ctx.session.proposer.client_value
-        return f"No promise carried a value, so any value is safe. Next: accept {res.n} " + (
-            _q(value) if value is not None else "VALUE")
-    if res.higher is not None and res.higher >= res.n:
-        return f"An acceptor has promised {res.higher}; ids at or below it are refused. Next: prepare {res.next_id}"
-    return f"Paxos cannot go on with id {res.n} without a quorum. Next: prepare {res.next_id} (or wait for acceptors)"
-
-
-def _q(value: Optional[str]) -> str:
-    return quote(value or "")
 
 
 # -- accept ---------------------------------------------------------------------
@@ -220,11 +227,13 @@ def cmd_accept(ctx: Context, args: Args) -> Result:
 
 
 def accept_blocks(ctx: Context, res: AcceptResult, out: Result) -> None:
-    if res.forced and not res.safety.safe:
+    lead_with_violations(res.outlook, res.breaks, out)
+    if res.forced:
         out.say(f"WARNING: sent with --force although it is unsafe: {res.safety.reason}", Style.BAD)
     out.show(Table("replies", REPLY_COLUMNS, reply_rows(res.round.replies)))
     if res.round.interrupted:
         out.say("Interrupted: acceptors that had not answered are marked 'interrupted'.", Style.WARN)
+    broken_here(res.breaks, out)
     out.say(f"Received accepts from: {list(res.outcome.accepted_by)}")
     verdict = res.outcome.verdict
     if verdict == Verdict.CHOSEN:
@@ -233,12 +242,15 @@ def accept_blocks(ctx: Context, res: AcceptResult, out: Result) -> None:
         out.say(f"Outcome unknown: {res.outcome.reason}.", Style.WARN)
     else:
         out.say(f"Not chosen by this round: {res.outcome.reason}.", Style.BAD)
-    if verdict != Verdict.CHOSEN and res.chosen:
-        out.say(chosen_line(ctx))
+        if res.outlook.standing == Standing.CHOSEN:
+            out.say(res.outlook.summary(ctx.session.quorum, ctx.session.pool_size)[0])
+    if res.hint.command is not None:
+        out.say(res.hint.sentence())
     out.data.update({
         "id": res.n, "value": res.value, "servers": [r.acceptor for r in res.round.replies],
         "acceptedBy": list(res.outcome.accepted_by), "outcome": str(verdict), "reason": res.outcome.reason,
         "forced": res.forced, "safe": res.safety.safe, "interrupted": res.round.interrupted,
+        "hint": res.hint.sentence(),
     })
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from typing import Callable, Optional
 
-from ...check import check
 from ...duel import MAX_TURNS, Turn, duel
 from ...paxos import Verdict
 from ...proposer import AcceptResult, PrepareResult, ProposeResult
@@ -230,8 +229,8 @@ def _expect_promises(ctx: Context, rest: list[str]) -> tuple[bool, str]:
 
 def _expect_violations(want: bool) -> Check:
     def run(ctx: Context, rest: list[str]) -> tuple[bool, str]:
-        found = check(ctx.session.history, ctx.session.pool_size, ctx.session.epochs)
-        saw = f"{len(found)} violation(s)" + (f": {found[0].message}" if found else "")
+        found = ctx.session.knowledge.violations()
+        saw = f"{len(found)} violation(s)" + (f": {found[0].sentence()}" if found else "")
         return bool(found) == want, saw
     return run
 
