@@ -109,6 +109,11 @@ def _why_value(held: list[Promise], forced_by: Optional[Promise], value: Optiona
     return "no promise carries an accepted value, so this proposer may send its own value"
 
 
+def prepare_hint(k: Knowledge, view: ProposerView) -> Hint:
+    """The prepare to send next (or, at the top of the id space, why there is none)."""
+    return _prepare(k, view)
+
+
 def _prepare(k: Knowledge, view: ProposerView) -> Hint:
     floors = {a: k.promise_floor(a) for a in k.pool}
     top = max([*floors.values(), view.seen, view.current_id if view.current_id is not None else NONE])

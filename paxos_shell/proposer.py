@@ -17,7 +17,7 @@ from . import paxos
 from .breaks import Violation
 from .client import Client, Round
 from .errors import UserError
-from .hints import Hint, ProposerView, accept_refusal, next_step
+from .hints import Hint, ProposerView, accept_refusal, next_step, prepare_hint
 from .outlook import Outlook
 from .paxos import Chosen, ProposeOutcome, Safety, ValueChoice, Verdict
 from .session import Session
@@ -174,7 +174,7 @@ class Engine:
         """The next id this proposer may use, or a ProposerError saying the ids are used up."""
         n = self.session.next_id()
         if n is None:
-            raise ProposerError(self.hint().sentence())
+            raise ProposerError(prepare_hint(self.session.knowledge, self.view(self.local_pool)).sentence())
         return n
 
     # -- the three requests ------------------------------------------------

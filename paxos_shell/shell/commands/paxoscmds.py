@@ -159,7 +159,7 @@ def cmd_prepare(ctx: Context, args: Args) -> Result:
     pos = list(args.positional)
     n = _take_id(args, pos, required_int=True)
     servers = ctx.engine.servers(servers_of(args, pos))
-    n = ctx.session.next_id() if n is None else n
+    n = ctx.engine.fresh_id() if n is None else n
     ctx.show([Text(f"Contacting servers: {servers}"), Text(f"ID: {n}")])  # before the wait: context
     res = ctx.engine.prepare(n, servers)
     ctx.remember(res)

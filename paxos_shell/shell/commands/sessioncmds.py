@@ -131,7 +131,7 @@ def _show_values(ctx: Context) -> Result:
     if not found:
         return out.say("No values yet.")
     for what, value in found:
-        out.say(f"{what}:", Style.HEADING).say(show_value(value), indent=2)
+        out.say(f"{what}:", Style.HEADING).say(show_value(value, limit=None), indent=2)
     return out
 
 
