@@ -183,7 +183,7 @@ def test_7_a_reply_that_breaks_the_rules_is_flagged_on_the_spot(acceptors: Any, 
     accs = acceptors(2)
     sh = shell_on({1: lenient, 2: accs[0].url, 3: accs[1].url})
     run(sh, "prepare 5 1")
-    code, out = run(sh, "prepare 3 1")
+    _, out = run(sh, "prepare 3 1")
     assert ("RULE BROKEN: acceptor 1 promised 3 in round 2, although in round 1 it promised 5: a promise needs an "
             "id above every earlier promise.") in words(out)
     _, out = run(sh, "check")
