@@ -157,6 +157,10 @@ def test_pick_servers_random_subset() -> None:
 def test_backoff_grows_and_is_bounded() -> None:
     rng = random.Random(0)
     assert all(0 <= paxos.backoff(a, rng) <= 0.01 * 2 ** min(a, 6) for a in range(10))
+    # It grows: the mean pause over many draws doubles with each attempt, until the cap at 6.
+    means = [sum(paxos.backoff(a, rng) for _ in range(2000)) / 2000 for a in range(8)]
+    assert all(1.6 < means[a + 1] / means[a] < 2.4 for a in range(5))
+    assert 0.8 < means[7] / means[6] < 1.2  # capped
 
 
 class TestOneValuePerId:
