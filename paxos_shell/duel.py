@@ -16,13 +16,12 @@ import random
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from . import paxos
 from .errors import UserError
 from .paxos import Verdict
 from .proposer import AcceptResult, Engine, PrepareResult
 
 MAX_TURNS = 200
-BACKOFF_CAP = 6
-"""Waits are drawn from 0 .. 2**min(refusals, BACKOFF_CAP) - 1 turns."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,8 @@ def _play(engine: Engine, d: Duelist, number: int, backoff: bool, rng: random.Ra
     if acc.outcome.verdict == Verdict.CHOSEN:
         return Turn(number, d.name, accept=acc)
     d.ready, d.refusals = False, d.refusals + 1
-    d.wait = rng.randrange(2 ** min(d.refusals, BACKOFF_CAP)) if backoff else 0
+    # paxos.backoff in turns instead of seconds: 0 .. 2**refusals - 1, capped as propose --retry is.
+    d.wait = int(paxos.backoff(d.refusals, rng, base=1.0)) if backoff else 0
     if d.wait:
         return Turn(number, d.name, accept=acc, chose_wait=d.wait)
     prep = engine.prepare()  # refused, and straight back in with a higher id: the livelock
