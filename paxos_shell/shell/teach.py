@@ -2,7 +2,7 @@
 
 Each function turns a result the engine already decided into two or three
 sentences: why this value, why no quorum, what is chosen now and whether it
-can change, and what the next step is. Nothing is re-decided here: every
+can change (the next step is the hint the command itself prints). Nothing is re-decided here: every
 claim about what is chosen or can still be chosen comes from the knowledge
 model's Outlook carried by the result, and once safety is broken the first
 sentence says so. "It can never change" is said only while Paxos's guarantees
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ..futures import names
 from ..outlook import Caution, Outlook
 from ..paxos import Verdict
 from ..proposer import AcceptResult, PrepareResult, ProposeResult, StateResult
@@ -38,7 +39,10 @@ def permanence(outlook: Outlook) -> str:
         return "Paxos's guarantees no longer hold here, so even a chosen value is not safe from a second one."
     volatile = [c for c in outlook.caveats if c.kind == Caution.VOLATILE]
     if volatile:
-        return f"It stays chosen only as long as Paxos's assumptions hold: {volatile[0].sentence()}."
+        who = volatile[0].acceptors
+        one = len(who) == 1
+        return (f"It stays chosen only while {names(who)} {'does' if one else 'do'} not restart: "
+                f"{'it keeps its' if one else 'they keep their'} state in memory only, and would forget.")
     return ("It can never change: any later proposer's prepare reaches one of these acceptors, learns the value, "
             "and must propose it again.")
 
@@ -62,7 +66,6 @@ def prepare(res: PrepareResult) -> list[str]:
                        f"{'they' if len(refused) > 1 else 'it'} had promised id {res.higher} already.")
         elif silent:
             out.append(f"Acceptor{'s' if len(silent) > 1 else ''} {silent} did not answer.")
-        out.append(res.hint.sentence())
         return out
     out.append(f"A quorum ({got} promises, {need} needed) promised id {res.n}: none of them will accept a lower id "
                "from now on.")
@@ -74,7 +77,6 @@ def prepare(res: PrepareResult) -> list[str]:
     else:
         out.append(f"No promise carried an accepted value, so no value can have been chosen below id {res.n} "
                    "and this proposer may send its own.")
-    out.append(res.hint.sentence())
     return out
 
 
@@ -96,8 +98,6 @@ def accept(res: AcceptResult) -> list[str]:
         out.append(f"{res.outcome.reason[:1].upper()}{res.outcome.reason[1:]}, so this round chose nothing.")
         if refused:
             out.append(f"Acceptors {refused} refused because they promised a higher id to another proposer.")
-        if res.hint.command is not None:
-            out.append(res.hint.sentence())
     return out
 
 

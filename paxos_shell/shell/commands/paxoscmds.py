@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ...breaks import Violation
+from ...breaks import Breach, Violation
 from ...outlook import Outlook, Standing
 from ...paxos import Verdict
 from ...proposer import (
@@ -127,10 +127,15 @@ def outlook_json(outlook: Outlook) -> dict[str, Any]:
     }
 
 
+POOL_WIDE = (Breach.TWO_CHOSEN, Breach.TWO_VALUES_ONE_ID, Breach.AMNESIA)
+"""Violations of the pool as a whole, not a rule one reply broke."""
+
+
 def broken_here(breaks: tuple[Violation, ...], out: Result) -> None:
     """Rules a reply of this round broke, flagged on the spot, one line each."""
     for v in breaks:
-        out.say(f"RULE BROKEN: {v.sentence()}.", Style.BAD)
+        label = "SAFETY VIOLATION" if v.rule in POOL_WIDE else "RULE BROKEN"
+        out.say(f"{label}: {v.sentence()}.", Style.BAD)
     out.data["rulesBroken"] = [v.sentence() for v in breaks]
 
 

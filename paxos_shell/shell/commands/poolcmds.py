@@ -177,7 +177,9 @@ def _restart(pool: LocalPool, ids: list[int]) -> list[int]:
 )
 def cmd_restart(ctx: Context, args: Args) -> Result:
     _durability(ctx, args, "restart")
-    return _act(ctx, pool_ids(ctx, args, "restart"), PoolAction.RESTART, _restart, "restarted")
+    past = ("restarted volatile: state in memory only (UNSAFE)" if args.switch("--volatile") else
+            "restarted durable" if args.switch("--durable") else "restarted")
+    return _act(ctx, pool_ids(ctx, args, "restart"), PoolAction.RESTART, _restart, past)
 
 
 @command(
