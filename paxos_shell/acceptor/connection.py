@@ -110,11 +110,11 @@ class Connection(asyncio.Protocol):
         """Judge the request line as soon as it is complete: False if refused."""
         room = wire.MAX_REQUEST_LINE + 2 - len(self.line)
         self.line += data[:room]
-        refusal = framing.check_request_line(bytes(self.line).lstrip(b"\r\n"))
+        refusal = framing.check_request_line(bytes(self.line))
         if refusal is not None:
             self.refuse(refusal)
             return False
-        self.line_ok = b"\n" in self.line.lstrip(b"\r\n")
+        self.line_ok = b"\n" in self.line
         return True
 
     def _pump(self) -> None:
@@ -129,7 +129,7 @@ class Connection(asyncio.Protocol):
             if event is h11.NEED_DATA or event is h11.PAUSED:
                 return
             if isinstance(event, h11.Request):
-                refusal = framing.check_request(event, limits.max_body)
+                refusal = framing.check_request(event, limits.max_head, limits.max_body)
                 self.request = event
                 if refusal is not None:
                     return self.refuse(refusal)

@@ -24,6 +24,8 @@ from .. import wire
 REQUEST_LINE = re.compile(rb"[!-~]+ [!-~]+ HTTP/[0-9]\.[0-9]\r?\n")
 """Method, target, version: anything else (HTTP/0.9's two words included) is refused at once."""
 
+_ECHO = re.compile(r": (?:bytearray\(|b['\"])")
+
 JSON = "application/json"
 TEXT = "text/plain"
 
@@ -50,8 +52,18 @@ def check_request_line(start: bytes) -> Optional[Refusal]:
     return None
 
 
-def check_request(request: h11.Request, max_body: int) -> Optional[Refusal]:
-    """Framing h11 accepts but the acceptor must not: smuggling-prone or oversize bodies."""
+def head_size(request: h11.Request) -> int:
+    """The head's size as sent, give or take optional whitespace (h11 checks its buffer only
+    while a head is incomplete, so a whole oversize head arriving at once passes it)."""
+    line = len(request.method) + len(request.target) + len(b"  HTTP/1.1\r\n")
+    return line + sum(len(name) + len(value) + 4 for name, value in request.headers.raw_items()) + 2
+
+
+def check_request(request: h11.Request, max_head: int, max_body: int) -> Optional[Refusal]:
+    """Framing h11 accepts but the acceptor must not: oversize heads, smuggling-prone or
+    oversize bodies, versions it does not speak."""
+    if head_size(request) > max_head:
+        return Refusal(431, "request head is too large")
     if request.http_version != b"1.1" and request.http_version != b"1.0":
         return Refusal(505, f"HTTP/{request.http_version.decode('ascii', 'replace')} is not supported")
     names = [name for name, _ in request.headers]
@@ -68,7 +80,8 @@ def protocol_refusal(error: h11.RemoteProtocolError) -> Refusal:
     status = error.error_status_hint
     if status == 431:
         return Refusal(431, "request head is too large")
-    return Refusal(status if status in wire.REASONS else 400, f"malformed request: {error}")
+    what = _ECHO.split(str(error))[0]  # h11 quotes the offending bytes; the client has them already
+    return Refusal(status if status in wire.REASONS else 400, f"malformed request: {what}")
 
 
 def body_too_large(max_body: int) -> Refusal:

@@ -1,0 +1,147 @@
+"""Bounded resources: the connection table's rules, and a real acceptor under fd exhaustion and slowloris.
+
+Under each attack, the users that matter must still be served: a fresh /health
+(what a pool's monitor or the shell's start-up sends) and an established
+keep-alive client. Every load here is bounded in count and time, on loopback.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import resource
+import select
+import socket
+from pathlib import Path
+
+import pytest
+
+from paxos_shell.acceptor.limits import ConnectionTable, ConnPhase, Limits, fd_budget
+
+from .rawhttp import HOST, AcceptorProcess, state
+
+
+class TestConnectionTable:
+    def test_eviction_order_closing_then_pending_then_longest_idle_never_busy(self) -> None:
+        t = ConnectionTable(Limits(max_connections=5))
+        t.set("idle-old", ConnPhase.IDLE, 1.0)
+        t.set("idle-new", ConnPhase.IDLE, 2.0)
+        t.set("pending-new", ConnPhase.PENDING, 3.0)
+        t.set("busy", ConnPhase.BUSY, 0.5)
+        assert t.victim() == "pending-new"
+        t.set("closing", ConnPhase.CLOSING, 4.0)
+        assert t.full and t.victim() == "closing"
+        t.remove("closing")
+        t.remove("pending-new")
+        assert t.victim() == "idle-old"
+        t.set("idle-old", ConnPhase.PENDING, 5.0)  # its next request began: now the only pending one
+        assert t.victim() == "idle-old"
+        for key in ("idle-old", "idle-new"):
+            t.remove(key)
+        assert t.victim() is None and len(t) == 1  # only a busy connection: nothing to evict
+
+    def test_deadlines_count_from_entering_the_phase(self) -> None:
+        t = ConnectionTable(Limits(head_timeout=10, idle_timeout=60, linger=2))
+        t.set("slow", ConnPhase.PENDING, 0.0)
+        t.set("idle", ConnPhase.IDLE, 0.0)
+        t.set("closing", ConnPhase.CLOSING, 9.0)
+        t.set("busy", ConnPhase.BUSY, 0.0)
+        assert list(t.expired(9.9)) == []
+        assert list(t.expired(10.0)) == [("slow", ConnPhase.PENDING)]
+        assert sorted(k for k, _ in t.expired(61.0)) == ["closing", "idle", "slow"]
+
+    def test_fd_budget_leaves_a_reserve(self) -> None:
+        b = fd_budget(128, 128)
+        assert b.connections + b.peer_calls <= 128 - 32 and b.connections >= 64
+        assert fd_budget(1_000_000, 1_000_000).connections == 10_000
+
+
+def nofile(limit: int):  # type: ignore[no-untyped-def]  # returns a preexec_fn
+    def lower() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+    return lower
+
+
+def keep_alive_client(port: int) -> http.client.HTTPConnection:
+    conn = http.client.HTTPConnection(HOST, port, timeout=20)
+    conn.request("POST", "/api/paxos/prepare?id=1")
+    assert json.loads(conn.getresponse().read())["ignored"] is False
+    return conn
+
+
+def still_served(port: int, conn: http.client.HTTPConnection, n: int) -> None:
+    """A fresh /health answers, and the established client's next request is answered on its own socket."""
+    fresh = http.client.HTTPConnection(HOST, port, timeout=20)
+    fresh.request("GET", "/health")
+    r = fresh.getresponse()
+    assert (r.status, r.read()) == (200, b"UP acceptor 1\n")
+    fresh.close()
+    sock = conn.sock
+    conn.request("POST", f"/api/paxos/prepare?id={n}")
+    assert json.loads(conn.getresponse().read()) == {"ignored": False, "promisedId": n}
+    assert conn.sock is sock  # not evicted and reconnected
+
+
+@pytest.mark.parametrize("cap", [None, "5000"], ids=["budget", "cap-above-fd-limit"])
+def test_more_connections_than_descriptors(tmp_path: Path, cap: str) -> None:
+    """RLIMIT_NOFILE of 128 and 300 silent connections. With its own budget the acceptor
+    evicts before it runs out; with a cap above the limit accept() fails with EMFILE and
+    the acceptor must neither crash nor spin."""
+    args = ["--id", "1", "--port", "0", *(("--max-connections", cap) if cap else ())]
+    with AcceptorProcess(str(tmp_path), *args, preexec_fn=nofile(128)) as acc:
+        conn = keep_alive_client(acc.port)
+        flood = [socket.create_connection((HOST, acc.port), timeout=20) for _ in range(300)]
+        try:
+            still_served(acc.port, conn, 2)
+            flood += [socket.create_connection((HOST, acc.port), timeout=20) for _ in range(100)]
+            still_served(acc.port, conn, 3)
+        finally:
+            for s in flood:
+                s.close()
+            conn.close()
+        assert state(acc.port)["promisedId"] == 3
+        assert acc.proc.poll() is None and "Traceback" not in acc.log()
+        if cap:
+            assert "out of file descriptors" in acc.log()
+
+
+def test_slowloris_is_cut_at_the_head_deadline_while_others_are_served(tmp_path: Path) -> None:
+    """40 connections each trickle a header block a byte at a time, for far longer than the
+    head deadline (2 s here). Each gets a 408 while still sending: bytes do not extend it."""
+    with AcceptorProcess(str(tmp_path), "--id", "1", "--port", "0", "--head-timeout", "2") as acc:
+        conn = keep_alive_client(acc.port)
+        head = b"POST /api/paxos/prepare?id=99 HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"s" * 400
+        socks = [socket.create_connection((HOST, acc.port), timeout=20) for _ in range(40)]
+        answers: dict[int, bytes] = {}
+        try:
+            for i in range(len(head)):  # at most 400 rounds of 0.05 s: bounded at 20 s
+                open_ = [s for s in socks if s.fileno() not in answers]
+                if not open_:
+                    break
+                for s in open_:
+                    s.send(head[i:i + 1])
+                readable, _, _ = select.select(open_, [], [], 0.05)
+                for s in readable:
+                    answers[s.fileno()] = s.recv(4096)
+                if i == 10:
+                    still_served(acc.port, conn, 2)  # during the attack
+            assert len(answers) == len(socks), "a slow head was never cut off"
+            assert all(a.startswith(b"HTTP/1.1 408 ") and b'"status": 408' in a for a in answers.values())
+            still_served(acc.port, conn, 3)
+        finally:
+            for s in socks:
+                s.close()
+            conn.close()
+        assert state(acc.port)["promisedId"] == 3  # id 99 never applied
+
+
+def test_at_the_connection_limit_a_new_client_is_served(tmp_path: Path) -> None:
+    with AcceptorProcess(str(tmp_path), "--id", "1", "--port", "0", "--max-connections", "10") as acc:
+        conn = keep_alive_client(acc.port)
+        silent = [socket.create_connection((HOST, acc.port), timeout=20) for _ in range(30)]
+        try:
+            still_served(acc.port, conn, 2)
+        finally:
+            for s in silent:
+                s.close()
+            conn.close()
