@@ -146,7 +146,8 @@ def test_a_body_within_the_limit_is_read_and_the_request_applied(acc: AcceptorPr
 
 def test_pipelined_requests_are_answered_in_order(acc: AcceptorProcess) -> None:
     data = b"".join(b"POST /api/paxos/prepare?id=%d HTTP/1.1\r\nHost: x\r\n\r\n" % n for n in (5, 3, 8))
-    replies = parse_responses(converse(acc.port, data + b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    last = b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    replies = parse_responses(converse(acc.port, data + last))
     assert [r.body for r in replies] == [b'{"ignored": false, "promisedId": 5}', b'{"ignored": true, "promisedId": 5}',
                                          b'{"ignored": false, "promisedId": 8}', b"UP acceptor 1\n"]
 

@@ -180,7 +180,7 @@ class TestBroadcast:
                 a.kill()
 
     def test_layout_peers_from_count(self, tmp_path: Any) -> None:
-        """With --count and no --peer, peers are looked for at 8080+j; absent ones are left out fast."""
+        """With --count and no --peer, peers are looked for at own port - id + j; absent ones are left out fast."""
         a = Acceptor(1, free_port(), str(tmp_path), extra=("--count", "3"))
         try:
             a.start()
