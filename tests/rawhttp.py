@@ -88,7 +88,8 @@ class _Source:
 
 def parse_responses(data: bytes, methods: tuple[str, ...] = ()) -> list[RawResponse]:
     """Every complete HTTP response in `data`, in order; methods[i] is request i's (HEAD has no body)."""
-    src, out = _Source(data), []
+    src = _Source(data)
+    out: list[RawResponse] = []
     while src.stream.tell() < len(data):
         r = http.client.HTTPResponse(src, method=methods[len(out)] if len(out) < len(methods) else "GET")  # type: ignore[arg-type]  # duck-typed socket
         r.begin()

@@ -19,7 +19,8 @@ from .rawhttp import HOST, AcceptorProcess, get_json
 
 class TestPeersFromTheCommandLine:
     def peers(self, *argv: str) -> dict[int, str]:
-        return parse_args(["--id", "2", *argv]).peers  # type: ignore[no-any-return]
+        peers: dict[int, str] = parse_args(["--id", "2", *argv]).peers
+        return peers
 
     def test_derived_from_own_port_and_id(self) -> None:
         assert self.peers("--count", "3", "--port", "18082") == {1: "http://127.0.0.1:18081",
