@@ -1,18 +1,25 @@
-"""The previous acceptor, checked out from git into a temp dir, as the benchmarks' baseline.
+"""The previous acceptor as the benchmarks' baseline, and acceptor processes of either version.
 
 BASELINE is the last commit with the standard-library server (one thread per
 connection, hand-written framing). `checkout()` extracts its paxos_shell package
 with `git archive`, so the baseline runs the old code exactly, without a copy in
-the tree. Needs git and the repository's history.
+the tree (needs git and the repository's history). `acceptor()` starts one
+acceptor process from this tree (root None) or from such a checkout.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
+import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, Optional
+
+from common import HOST, free_port
+
+from paxos_shell.pool import healthy
 
 BASELINE = "b40f8f920e2c9ec489b7b5ce245dcfc6ac2d726a"
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -26,3 +33,30 @@ def checkout() -> Iterator[str]:
                                  check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
         yield tmp
+
+
+@contextmanager
+def acceptor(root: Optional[str], *extra: str) -> Iterator[tuple[int, subprocess.Popen]]:
+    """One durable, quiet acceptor (id 1) on a free port, from `root` (None: this tree); killed on exit."""
+    env = dict(os.environ, PYTHONPATH=root) if root else dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="paxos-bench-") as data:
+        port = free_port()
+        p = subprocess.Popen([sys.executable, "-m", "paxos_shell.acceptor", "--id", "1", "--port", str(port),
+                              "--data-dir", data, "--quiet", *extra], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while not healthy(HOST, port):
+                if p.poll() is not None:
+                    raise RuntimeError(f"acceptor exited with {p.returncode}")
+                time.sleep(0.01)
+            yield port, p
+        finally:
+            p.kill()
+            p.wait()
+
+
+def store_kind(root: Optional[str]) -> str:
+    """The first line of that tree's store.py docstring: which durability scheme was measured."""
+    env = dict(os.environ, PYTHONPATH=root) if root else dict(os.environ)
+    code = "import paxos_shell.acceptor.store as s; print((s.__doc__ or '?').strip().splitlines()[0])"
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip()

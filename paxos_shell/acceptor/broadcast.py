@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
 import h11
@@ -73,11 +73,10 @@ class Peers:
             raise PeerError(f"HTTP {status}")
         return json.loads(body)
 
-    async def broadcast(self, own_id: int, own: Awaitable[dict], path: str, query: str,
+    async def broadcast(self, own_id: int, mine: dict, path: str, query: str,
                         keep: Callable[[dict], bool]) -> dict[str, Any]:
-        """Apply here first (a failure here fails the request and asks no peer), then at
-        every peer concurrently; keep the answers `keep` accepts, keyed by id in order."""
-        mine = await own
+        """This acceptor's answer `mine` with every peer's, asked concurrently; keep the
+        answers `keep` accepts, keyed by id in order."""
         calls = {pid: asyncio.ensure_future(self.ask(url, path, query))
                  for pid, url in self.urls.items() if pid != own_id}
         results: dict[int, Any] = {own_id: mine} if keep(mine) else {}

@@ -17,7 +17,7 @@ import asyncio
 import socket
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Awaitable, Callable, Optional
 from urllib.parse import urlsplit
 
 import h11
@@ -118,8 +118,10 @@ class Connection(asyncio.Protocol):
         return True
 
     def _pump(self) -> None:
+        """Parse and answer what is buffered; a loop, not recursion, so pipelined requests
+        answered synchronously cannot deepen the stack."""
         limits = self.ctx.limits
-        while not self.closing:
+        while not self.closing and not self.busy:
             try:
                 event = self.h.next_event()
             except h11.RemoteProtocolError as e:
@@ -138,7 +140,7 @@ class Connection(asyncio.Protocol):
                 if self.body > limits.max_body:
                     return self.refuse(framing.body_too_large(limits.max_body))
             elif isinstance(event, h11.EndOfMessage):
-                return self._dispatch()
+                self._dispatch()
             elif isinstance(event, h11.ConnectionClosed):
                 return self._close()
 
@@ -149,19 +151,23 @@ class Connection(asyncio.Protocol):
 
     def _dispatch(self) -> None:
         assert self.transport is not None and self.request is not None
-        self.busy = True
+        method, target = self.request.method.decode("ascii"), self.request.target.decode("ascii")
+        reply = self.ctx.app.handle(method, target, self.client)
+        if isinstance(reply, Reply):
+            return self._answer(method, target, reply)
+        self.busy = True  # a broadcast or an injected delay: read nothing more until it is answered
         self.ctx.table.set(self, ConnPhase.BUSY, time.monotonic())
         self.transport.pause_reading()
-        self.task = asyncio.ensure_future(self._serve(self.request))  # held: the loop keeps only weak refs
+        self.task = asyncio.ensure_future(self._later(method, target, reply))  # held: the loop keeps weak refs
 
-    async def _serve(self, request: h11.Request) -> None:
-        method, target = request.method.decode("ascii"), request.target.decode("ascii")
-        try:
-            reply = await self.ctx.app.handle(method, target, self.client)
-        except Exception as e:  # App.handle answers every failure; this is a last resort
-            reply = Reply(500, wire.error_reply(500, f"internal error: {e!r}", urlsplit(target).path))
-        if self.transport is None or self.transport.is_closing():
-            return
+    async def _later(self, method: str, target: str, reply: Awaitable[Reply]) -> None:
+        answer = await reply
+        if self.transport is not None and not self.transport.is_closing():
+            self._answer(method, target, answer)
+            self._pump()  # requests pipelined behind this one
+
+    def _answer(self, method: str, target: str, reply: Reply) -> None:
+        assert self.transport is not None
         if reply.drop:
             self._log(method, target, "dropped (fault injection)")
             return self._silence()
@@ -175,6 +181,7 @@ class Connection(asyncio.Protocol):
         self._next_request()
 
     def _next_request(self) -> None:
+        """Ready for the next request; bytes of it already buffered start its clock and are judged."""
         assert self.transport is not None
         self.busy = False
         self._reset_request()
@@ -183,8 +190,7 @@ class Connection(asyncio.Protocol):
         self.transport.resume_reading()
         if pending:
             self.started = time.perf_counter()
-            if self._check_line(pending):
-                self._pump()
+            self._check_line(pending)  # a refusal sets `closing`, which ends the caller's loop
 
     def refuse(self, refusal: Refusal) -> None:
         """Answer a request that cannot be trusted, then close (after draining)."""

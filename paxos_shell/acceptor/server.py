@@ -20,7 +20,6 @@ import socket
 import ssl
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Optional
 
 import h11
@@ -97,10 +96,9 @@ class AcceptorServer:
         self.node = node
         self.tls = tls
         self.limits = limits or Limits()
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="node")
         self.peers = Peers(dict(peers or {}), peer_timeout, self.limits.peer_calls)
         self.table = ConnectionTable(self.limits)
-        self.ctx = Context(App(node, self.peers, faults, self._worker), self.table, self.limits, log)
+        self.ctx = Context(App(node, self.peers, faults), self.table, self.limits, log)
         self.log = log
         self._reserve: Optional[int] = os.open(os.devnull, os.O_RDONLY)
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -132,7 +130,6 @@ class AcceptorServer:
 
     def server_close(self) -> None:
         self.socket.close()
-        self._worker.shutdown(wait=False)
         if self._reserve is not None:
             os.close(self._reserve)
             self._reserve = None
