@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 from common import HOST, free_port
 
@@ -38,11 +38,10 @@ def checkout() -> Iterator[str]:
 @contextmanager
 def acceptor(root: Optional[str], *extra: str) -> Iterator[tuple[int, subprocess.Popen]]:
     """One durable, quiet acceptor (id 1) on a free port, from `root` (None: this tree); killed on exit."""
-    env = dict(os.environ, PYTHONPATH=root) if root else dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="paxos-bench-") as data:
         port = free_port()
         p = subprocess.Popen([sys.executable, "-m", "paxos_shell.acceptor", "--id", "1", "--port", str(port),
-                              "--data-dir", data, "--quiet", *extra], env=env,
+                              "--data-dir", data, "--quiet", *extra], **where(root),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             while not healthy(HOST, port):
@@ -55,8 +54,14 @@ def acceptor(root: Optional[str], *extra: str) -> Iterator[tuple[int, subprocess
             p.wait()
 
 
+def where(root: Optional[str]) -> dict[str, Any]:
+    """Popen's env and cwd that import paxos_shell from `root` (None: this tree). The cwd
+    matters: `python -m` and `-c` put it first on sys.path, ahead of PYTHONPATH."""
+    top = root or ROOT
+    return {"env": dict(os.environ, PYTHONPATH=top), "cwd": top}
+
+
 def store_kind(root: Optional[str]) -> str:
     """The first line of that tree's store.py docstring: which durability scheme was measured."""
-    env = dict(os.environ, PYTHONPATH=root) if root else dict(os.environ)
-    code = "import paxos_shell.acceptor.store as s; print((s.__doc__ or '?').strip().splitlines()[0])"
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip()
+    code = "import paxos_shell.acceptor.store as s; print((s.__doc__ or '?').strip().splitlines()[0], s.__file__)"
+    return subprocess.run([sys.executable, "-c", code], **where(root), capture_output=True, text=True).stdout.strip()

@@ -22,9 +22,9 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
-from baseline import checkout
+from baseline import checkout, where
 from common import HOST, fmt, free_port, rss_mb, summary
 
 from paxos_shell.pool import healthy
@@ -32,21 +32,20 @@ from paxos_shell.pool import healthy
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def variants(old_root: str) -> dict[str, tuple[list[str], dict[str, str]]]:
+def variants(old_root: str) -> dict[str, tuple[list[str], dict[str, Any]]]:
     py = sys.executable
-    old_env = dict(os.environ, PYTHONPATH=old_root)
     return {
-        "stdlib threads (previous)": ([py, "-m", "paxos_shell.acceptor", "--id", "1", "--quiet", "--port"], old_env),
-        "h11, inline": ([py, os.path.join(HERE, "stacks", "proto_h11.py")], dict(os.environ)),
-        "h11, worker thread": ([py, os.path.join(HERE, "stacks", "proto_h11.py"), "--thread"], dict(os.environ)),
-        "aiohttp, inline": ([py, os.path.join(HERE, "stacks", "proto_aiohttp.py")], dict(os.environ)),
-        "aiohttp, worker thread": ([py, os.path.join(HERE, "stacks", "proto_aiohttp.py"), "--thread"],
-                                   dict(os.environ)),
+        "stdlib threads (previous)": ([py, "-m", "paxos_shell.acceptor", "--id", "1", "--quiet", "--port"],
+                                      where(old_root)),
+        "h11, inline": ([py, os.path.join(HERE, "stacks", "proto_h11.py")], where(None)),
+        "h11, worker thread": ([py, os.path.join(HERE, "stacks", "proto_h11.py"), "--thread"], where(None)),
+        "aiohttp, inline": ([py, os.path.join(HERE, "stacks", "proto_aiohttp.py")], where(None)),
+        "aiohttp, worker thread": ([py, os.path.join(HERE, "stacks", "proto_aiohttp.py"), "--thread"], where(None)),
     }
 
 
 @contextmanager
-def server(cmd: list[str], env: dict[str, str]) -> Iterator[tuple[int, subprocess.Popen, float]]:
+def server(cmd: list[str], popen: dict[str, Any]) -> Iterator[tuple[int, subprocess.Popen, float]]:
     """The server on a free port; yields (port, process, seconds from spawn to /health)."""
     with tempfile.TemporaryDirectory(prefix="paxos-stack-") as data:
         port = free_port()
@@ -55,7 +54,7 @@ def server(cmd: list[str], env: dict[str, str]) -> Iterator[tuple[int, subproces
         else:  # a prototype: PORT DATA_DIR [--thread]
             full = [cmd[0], cmd[1], str(port), os.path.join(data, "a"), *cmd[2:]]
         t0 = time.perf_counter()
-        p = subprocess.Popen(full, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p = subprocess.Popen(full, **popen, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             while not healthy(HOST, port, timeout=1.0):
                 if p.poll() is not None:
@@ -102,12 +101,12 @@ def idle_cost(port: int, pid: int, count: int) -> tuple[float, float, float]:
             s.close()
 
 
-def measure(name: str, cmd: list[str], env: dict[str, str], args: argparse.Namespace) -> None:
+def measure(name: str, cmd: list[str], popen: dict[str, Any], args: argparse.Namespace) -> None:
     starts = []
     for _ in range(args.runs):
-        with server(cmd, env) as (_, _, took):
+        with server(cmd, popen) as (_, _, took):
             starts.append(took)
-    with server(cmd, env) as (port, p, _):
+    with server(cmd, popen) as (port, p, _):
         round_trips(port, "GET", ["/health"] * 200)  # warm-up
         health = summary(round_trips(port, "GET", ["/health"] * args.requests))
         prep = summary(round_trips(port, "POST", [f"/api/paxos/prepare?id={i}" for i in range(1, args.requests + 1)]))
@@ -128,8 +127,8 @@ def main() -> None:
     args = ap.parse_args()
     print(f"load: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores")
     with checkout() as old_root:
-        for name, (cmd, env) in variants(old_root).items():
-            measure(name, cmd, env, args)
+        for name, (cmd, popen) in variants(old_root).items():
+            measure(name, cmd, popen, args)
 
 
 if __name__ == "__main__":
