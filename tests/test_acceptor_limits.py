@@ -12,6 +12,7 @@ import json
 import resource
 import select
 import socket
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -19,7 +20,7 @@ import pytest
 
 from paxos_shell.acceptor.limits import ConnectionTable, ConnPhase, Limits, fd_budget
 
-from .rawhttp import HOST, AcceptorProcess, state
+from .rawhttp import HOST, AcceptorProcess, get_json, state
 
 
 class TestConnectionTable:
@@ -147,3 +148,32 @@ def test_at_the_connection_limit_a_new_client_is_served(tmp_path: Path) -> None:
             for s in silent:
                 s.close()
             conn.close()
+
+
+def test_a_client_that_pipelines_and_never_reads_is_not_buffered_without_bound(tmp_path: Path) -> None:
+    """Replies pile up unread; the acceptor must stop reading requests rather than queue replies
+    for ever. Sending stalls (the kernel buffers fill) long before 40 MB of requests."""
+    request = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n" * 1000
+    with AcceptorProcess(str(tmp_path), "--id", "1", "--port", "0", "--quiet") as acc:
+        s = socket.create_connection((HOST, acc.port), timeout=20)
+        s.setblocking(False)
+        sent, stalled_since, deadline = 0, None, time.monotonic() + 30
+        while sent < 40_000_000 and time.monotonic() < deadline:
+            try:
+                sent += s.send(request)
+                stalled_since = None
+            except BlockingIOError:
+                stalled_since = stalled_since or time.monotonic()
+                if time.monotonic() - stalled_since > 2.0:
+                    break  # the acceptor has stopped reading
+                select.select([], [s], [], 0.1)
+        rss = rss_mb(acc.proc.pid)
+        s.close()
+        assert sent < 40_000_000, "the acceptor kept reading requests whose replies nobody read"
+        assert rss < 100, rss
+        assert get_json(acc.port, "GET", "/health")[0] == 200
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS:"))

@@ -52,6 +52,7 @@ class Connection(asyncio.Protocol):
         self._reset_request()
         self.closing = False
         self.busy = False
+        self.blocked = False  # the client is not reading our replies: stop reading its requests
         self.task: Optional[asyncio.Future[None]] = None
 
     def _reset_request(self) -> None:
@@ -74,6 +75,21 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Optional[Exception]) -> None:
         self.ctx.table.remove(self)
         self.closing = True
+
+    def pause_writing(self) -> None:
+        """Replies are piling up unread (a pipelining client that never reads): read no more."""
+        self.blocked = True
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.blocked = False
+        self._resume_reading()
+        self._pump()
+
+    def _resume_reading(self) -> None:
+        if self.transport is not None and not self.blocked and not self.busy:
+            self.transport.resume_reading()
 
     def data_received(self, data: bytes) -> None:
         if self.closing:
@@ -121,7 +137,7 @@ class Connection(asyncio.Protocol):
         """Parse and answer what is buffered; a loop, not recursion, so pipelined requests
         answered synchronously cannot deepen the stack."""
         limits = self.ctx.limits
-        while not self.closing and not self.busy:
+        while not self.closing and not self.busy and not self.blocked:
             try:
                 event = self.h.next_event()
             except h11.RemoteProtocolError as e:
@@ -187,7 +203,7 @@ class Connection(asyncio.Protocol):
         self._reset_request()
         pending, _ = self.h.trailing_data
         self.ctx.table.set(self, ConnPhase.PENDING if pending else ConnPhase.IDLE, time.monotonic())
-        self.transport.resume_reading()
+        self._resume_reading()
         if pending:
             self.started = time.perf_counter()
             self._check_line(pending)  # a refusal sets `closing`, which ends the caller's loop
