@@ -128,12 +128,28 @@ def test_https_with_the_ca_is_served(tls_acceptor: AcceptorProcess, ca: trustme.
     conn.close()
 
 
-def test_https_without_the_ca_is_refused(tls_acceptor: AcceptorProcess) -> None:
+def test_https_without_the_ca_is_refused(tls_acceptor: AcceptorProcess, ca: trustme.CA) -> None:
     conn = http.client.HTTPSConnection(HOST, tls_acceptor.port, timeout=20, context=ssl.create_default_context())
     with pytest.raises(ssl.SSLCertVerificationError):
         conn.request("GET", "/health")
     conn.close()
-    assert tls_acceptor.proc.poll() is None
+    plain = http.client.HTTPConnection(HOST, tls_acceptor.port, timeout=20)  # no TLS at all
+    with pytest.raises((http.client.HTTPException, OSError)):
+        plain.request("GET", "/health")
+        plain.getresponse()
+    plain.close()
+    assert "Traceback" not in tls_acceptor.log()
+    assert verified_health(tls_acceptor.port, ca) == b"UP acceptor 1\n"  # still serving
+
+
+def verified_health(port: int, ca: trustme.CA) -> bytes:
+    ctx = ssl.create_default_context()
+    ca.configure_trust(ctx)
+    conn = http.client.HTTPSConnection(HOST, port, timeout=20, context=ctx)
+    conn.request("GET", "/health")
+    body = conn.getresponse().read()
+    conn.close()
+    return body
 
 
 def test_log_latency_is_the_request_not_the_idle_time_before_it(tmp_path: Path) -> None:

@@ -136,6 +136,7 @@ class AcceptorServer:
 
     async def _serve(self, stop_signals: tuple[signal.Signals, ...]) -> None:
         loop = asyncio.get_running_loop()
+        loop.set_exception_handler(self._loop_error)
         self._stop = asyncio.Event()
         self._loop = loop
         if self._want_stop:
@@ -155,6 +156,13 @@ class AcceptorServer:
                 assert isinstance(conn, Connection)
                 conn.evict()
             await asyncio.sleep(0)  # let the aborted transports close their sockets
+
+    def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        """Whatever asyncio reports (a transport's error, a failed handshake) is one log line,
+        never a traceback in the log."""
+        if self.log is not None:
+            exc = context.get("exception")
+            self.log(f"event loop: {context.get('message', 'error')}{f': {exc!r}' if exc else ''}")
 
     async def _sweep(self) -> None:
         while True:
