@@ -12,6 +12,8 @@ import json
 import resource
 import select
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -98,6 +100,9 @@ def test_more_connections_than_descriptors(tmp_path: Path, cap: str) -> None:
             still_served(acc.port, conn, 2)
             flood += [socket.create_connection((HOST, acc.port), timeout=20) for _ in range(100)]
             still_served(acc.port, conn, 3)
+            shell = subprocess.run([sys.executable, "-m", "paxos_shell", "--url", f"1=http://{HOST}:{acc.port}",
+                                    "--json", "-c", "state"], capture_output=True, text=True, timeout=60)
+            assert shell.returncode == 0 and json.loads(shell.stdout)["1"]["promisedId"] == 3, shell
         finally:
             for s in flood:
                 s.close()
@@ -177,3 +182,27 @@ def test_a_client_that_pipelines_and_never_reads_is_not_buffered_without_bound(t
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS:"))
+
+
+def test_4000_connections_closed_at_once_do_not_cost_health_checks(tmp_path: Path) -> None:
+    """A monitor's /health with a 5 s timeout (the subject here) is answered while 4,000
+    connections close together, and so is an established client."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < 4200:
+        pytest.skip(f"needs 4,200 descriptors, the hard limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 4200), hard))
+    try:
+        with AcceptorProcess(str(tmp_path), "--id", "1", "--port", "0", "--quiet") as acc:
+            conn = keep_alive_client(acc.port)
+            crowd = [socket.create_connection((HOST, acc.port), timeout=20) for _ in range(4000)]
+            still_served(acc.port, conn, 2)
+            for s in crowd:
+                s.close()
+            monitor = http.client.HTTPConnection(HOST, acc.port, timeout=5)
+            monitor.request("GET", "/health")
+            assert monitor.getresponse().read() == b"UP acceptor 1\n"
+            monitor.close()
+            still_served(acc.port, conn, 3)
+            conn.close()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
