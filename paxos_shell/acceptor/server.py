@@ -184,8 +184,17 @@ class AcceptorServer:
                     return self._out_of_fds(e)
                 if e.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
                     continue  # that client gave up before we got to it
-                raise
+                return self._pause_accepting(f"accept failed: {e.strerror or e}", SWEEP)
             self._admit(sock, addr)
+
+    def _pause_accepting(self, why: str, seconds: float) -> None:
+        """Stop listening for a moment rather than spin on an error that persists."""
+        assert self._loop is not None
+        if self.log is not None:
+            self.log(f"{why}; not accepting for {seconds:g} s")
+        fd = self.socket.fileno()
+        self._loop.remove_reader(fd)
+        self._loop.call_later(seconds, self._loop.add_reader, fd, self._accept)
 
     def _admit(self, sock: socket.socket, addr: object) -> None:
         if self.table.full and not self._evict_one():
