@@ -7,6 +7,8 @@ For each: start time (spawn to /health answering, median of --runs), keep-alive 
 trips (GET /health and a durable POST prepare on one connection), and the cost of idle
 connections (RSS before and after opening --idle connections that each made one request).
 
+Last, the node inline against a worker thread, on h11, in alternating blocks.
+
 Run: python bench/http_stack_bench.py [--requests N] [--idle N] [--runs N]   (needs aiohttp)
 """
 
@@ -119,6 +121,22 @@ def measure(name: str, cmd: list[str], popen: dict[str, Any], args: argparse.Nam
           f"{(after - before) * 1024 / args.idle:.1f} KB each; fresh /health then {fresh * 1000:.1f} ms")
 
 
+def inline_or_thread(args: argparse.Namespace) -> None:
+    """The node in the event loop or in a worker thread: both h11 servers up at once, durable
+    prepares in alternating blocks, so load drift on a shared machine hits both alike."""
+    proto = [sys.executable, os.path.join(HERE, "stacks", "proto_h11.py")]
+    with server(proto, where(None)) as (inline, _, _), server([*proto, "--thread"], where(None)) as (thread, _, _):
+        samples: dict[str, list[float]] = {"inline": [], "worker thread": []}
+        block, n = max(1, args.requests // 8), 0
+        for _ in range(8):
+            for name, port in (("inline", inline), ("worker thread", thread)):
+                samples[name] += round_trips(port, "POST", [f"/api/paxos/prepare?id={i}"
+                                                            for i in range(n + 1, n + block + 1)])
+            n += block
+    for name, values in samples.items():
+        print(f"h11 prepare, node {name:14s} {fmt(summary(values))} (interleaved)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=2000)
@@ -129,6 +147,7 @@ def main() -> None:
     with checkout() as old_root:
         for name, (cmd, popen) in variants(old_root).items():
             measure(name, cmd, popen, args)
+    inline_or_thread(args)
 
 
 if __name__ == "__main__":
