@@ -17,7 +17,6 @@ import ssl
 import sys
 import threading
 import time
-from importlib import metadata
 from typing import Callable, NoReturn, Optional, Sequence
 
 from ..dirs import data_dir
@@ -72,16 +71,27 @@ def _peer(text: str) -> tuple[int, str]:
     return int(key), url.rstrip("/")
 
 
-def _version() -> str:
-    try:
-        return metadata.version("paxos-shell")
-    except metadata.PackageNotFoundError:
-        return "unknown (not installed)"
+class _Version(argparse.Action):
+    """--version, reading the installed version only when asked (importlib.metadata costs
+    about 30 ms of every start otherwise)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        from importlib import metadata
+
+        try:
+            version = metadata.version("paxos-shell")
+        except metadata.PackageNotFoundError:
+            version = "unknown (not installed)"
+        sys.stdout.write(f"{PROG} {version}\n")
+        parser.exit(0)
 
 
 def build_parser() -> Parser:
     p = Parser(prog=PROG, description="A durable Paxos acceptor speaking the paxos-server REST API.")
-    p.add_argument("--version", action="version", version=f"{PROG} {_version()}")
+    p.add_argument("--version", action=_Version)
     p.add_argument("--id", type=int, required=True, help="this acceptor's id, 1..N")
     p.add_argument("--count", type=int, default=None, help="pool size N (default: this id)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
