@@ -262,11 +262,25 @@ def banner(args: argparse.Namespace, server: AcceptorServer, store: Store) -> st
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
+    serving: list[AcceptorServer] = []
+    stopped: list[int] = []
+
+    def stop(signum: int, frame: object) -> None:
+        """SIGTERM or Ctrl-C before the event loop takes them over: a clean exit, no traceback."""
+        stopped.append(signum)
+        for server in serving:
+            server.request_stop()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
     try:
         server, store = start(args)
     except StartupError as e:
         print(f"{PROG} {args.id}: {e}", file=sys.stderr)
         return 1
+    serving.append(server)
+    if stopped:
+        server.request_stop()
     if args.parent_pid:
         threading.Thread(target=_watch_parent, args=(args.parent_pid,), daemon=True).start()
     print(banner(args, server, store), file=sys.stderr, flush=True)

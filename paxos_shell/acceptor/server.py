@@ -117,15 +117,22 @@ class AcceptorServer:
         finally:
             self._done.set()
 
-    def shutdown(self) -> None:
-        """Stop serve_forever and wait for it to return (call from another thread)."""
+    def request_stop(self) -> bool:
+        """Make serve_forever return soon, or at once if it has not started; safe from a
+        signal handler or another thread. True if the loop is running and was told."""
         self._want_stop = True
         loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None and not loop.is_closed():
-            try:
-                loop.call_soon_threadsafe(stop.set)
-            except RuntimeError:
-                return  # the loop closed meanwhile: serve_forever has returned
+        if loop is None or stop is None or loop.is_closed():
+            return False
+        try:
+            loop.call_soon_threadsafe(stop.set)
+        except RuntimeError:
+            return False  # the loop closed meanwhile: serve_forever has returned
+        return True
+
+    def shutdown(self) -> None:
+        """Stop serve_forever and wait for it to return (call from another thread)."""
+        if self.request_stop():
             self._done.wait()
 
     def server_close(self) -> None:
