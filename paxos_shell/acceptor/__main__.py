@@ -20,6 +20,7 @@ import time
 from typing import Callable, NoReturn, Optional, Sequence
 
 from ..dirs import data_dir
+from .broadcast import PEER_TIMEOUT
 from .faults import Faults
 from .limits import HEAD_TIMEOUT, MAX_CONNECTIONS, Limits, fd_budget, raise_nofile
 from .node import AcceptorNode
@@ -102,7 +103,7 @@ def build_parser() -> Parser:
     p.add_argument("--peer", type=_peer, action="append", default=[], metavar="ID=URL",
                    help="a peer's base URL for the broadcast endpoints (repeatable; replaces the layout)")
     p.add_argument("--peer-timeout", type=_seconds, default=None, metavar="S",
-                   help="seconds a broadcast waits for each peer (default 0.3)")
+                   help=f"seconds a broadcast waits for each peer (default {PEER_TIMEOUT:g})")
     p.add_argument("--listen-fd", type=int, default=None, metavar="N",
                    help="serve on listening socket N inherited from the parent (instead of --host/--port)")
     p.add_argument("--data-dir", default=None, help="state directory root (default $PAXOS_DATA_DIR or XDG data dir)")
@@ -235,7 +236,7 @@ def start(args: argparse.Namespace) -> tuple[AcceptorServer, Store]:
         sock = _listener(args, own_port(args))
         log = None if args.quiet else _log_to_stderr(args.id)
         server = AcceptorServer(None, node, args.peers, Faults() if args.faults else None, log, sock=sock,
-                                tls=tls, limits=_limits(args), peer_timeout=args.peer_timeout or 0.3)
+                                tls=tls, limits=_limits(args), peer_timeout=args.peer_timeout or PEER_TIMEOUT)
     except BaseException:
         store.close()
         raise

@@ -28,7 +28,7 @@ from .. import wire
 from .broadcast import PEER_TIMEOUT, Peers
 from .connection import Connection, Context
 from .faults import Faults
-from .framing import reply_bytes
+from .framing import JSON, reply_bytes
 from .limits import ConnectionTable, ConnPhase, Limits
 from .node import AcceptorNode
 from .routes import App, admin_allowed
@@ -68,7 +68,7 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
 
 def _refusal(status: int, message: str) -> bytes:
     conn = h11.Connection(h11.SERVER)
-    return reply_bytes(conn, status, wire.error_reply(status, message, ""), "application/json", close=True)
+    return reply_bytes(conn, status, wire.error_reply(status, message, ""), JSON, close=True)
 
 
 class AcceptorServer:
