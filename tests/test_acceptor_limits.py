@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import resource
 import select
 import socket
@@ -206,3 +207,30 @@ def test_4000_connections_closed_at_once_do_not_cost_health_checks(tmp_path: Pat
             conn.close()
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_the_soft_descriptor_limit_is_raised_to_the_hard_one(tmp_path: Path) -> None:
+    """Started with a soft limit of 256 under a hard one of 2,048, the acceptor holds 600
+    connections without closing any: it raised its own limit instead of evicting at ~200."""
+    def limits() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 2048))
+
+    with AcceptorProcess(str(tmp_path), "--id", "1", "--port", "0", "--quiet", preexec_fn=limits) as acc:
+        socks = [socket.create_connection((HOST, acc.port), timeout=20) for _ in range(600)]
+        try:
+            assert get_json(acc.port, "GET", "/health")[0] == 200  # all 600 were accepted before this
+            closed = 0
+            for s in socks:
+                s.setblocking(False)
+                try:
+                    closed += s.recv(1) == b""
+                except BlockingIOError:
+                    pass
+                except ConnectionResetError:
+                    closed += 1
+            assert closed == 0
+            with open(f"/proc/{acc.proc.pid}/limits") as f:
+                assert re.search(r"Max open files\s+2048\s+2048", f.read())
+        finally:
+            for s in socks:
+                s.close()
