@@ -175,3 +175,11 @@ def test_a_thousand_pipelined_requests_in_one_send(acc: AcceptorProcess) -> None
     data = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n" * 999 + last
     replies = parse_responses(converse(acc.port, data))
     assert len(replies) == 1000 and {r.body for r in replies} == {b"UP acceptor 1\n"}
+
+
+def test_a_chunked_body_over_the_limit_is_refused_and_not_applied(acc: AcceptorProcess) -> None:
+    chunk = b"c" * 10_000
+    body = b"".join(b"%x\r\n" % len(chunk) + chunk + b"\r\n" for _ in range(10)) + b"0\r\n\r\n"
+    data = b"POST /api/paxos/prepare?id=9 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + body
+    only_error(converse(acc.port, data), 413)
+    assert state(acc.port) == FRESH
