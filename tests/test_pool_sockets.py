@@ -2,8 +2,8 @@
 
 Two shells (or two test runs) starting at once once both found ports 8081.. free
 and raced to bind them; now the pool binds before it spawns, so a port it chose
-is never someone else's. These tests never use the default ports: each pool
-below is built while another holds whatever the first one got.
+is never someone else's. These tests never use the default ports: the layout a
+pool prefers is moved to a free range first.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from paxos_shell import pool as pool_module
 from paxos_shell.acceptor.store import Store
 from paxos_shell.pool import LocalPool, PoolError
 
@@ -43,8 +44,21 @@ def taken(port: int) -> bool:
     return False
 
 
+def free_range(n: int) -> int:
+    """A port P with P..P+n-1 free just now (probed, then released)."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind((HOST, 0))
+            base = s.getsockname()[1]
+        if base + n <= 65535 and not any(taken(base + i) for i in range(n)):
+            return base
+    raise RuntimeError(f"no {n} consecutive free ports")
+
+
 @pytest.fixture
-def pools(tmp_path: Path) -> Iterator[list[LocalPool]]:
+def pools(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[LocalPool]]:
+    """Pools whose preferred layout starts at a free port, not 8081: other runs use the defaults."""
+    monkeypatch.setattr(pool_module, "LAYOUT_BASE_PORT", free_range(3))
     made: list[LocalPool] = []
     yield made
     for p in made:
@@ -68,6 +82,8 @@ def test_two_pools_started_at_once_never_share_a_port_or_a_peer(pools: list[Loca
         a, b = ex.map(make, ["a", "b"])
     ports_a = {m.port for m in a.members.values()}
     assert ports_a.isdisjoint(m.port for m in b.members.values())
+    layout = set(range(pool_module.LAYOUT_BASE_PORT, pool_module.LAYOUT_BASE_PORT + 3))
+    assert layout in (ports_a, {m.port for m in b.members.values()})  # one got the layout, the other free ports
     body = ask(a.members[1].port, "POST", "/api/broadcast/paxos/prepare?id=7")
     assert sorted(body) == ["1", "2", "3"]
     assert all(ask(m.port, "GET", "/api/paxos/state")["promisedId"] == 7 for m in a.members.values())
