@@ -9,15 +9,30 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 import pytest
+
+from paxos_shell.acceptor.framing import check_request_line
 
 from .rawhttp import HOST, AcceptorProcess, converse, parse_responses, read_until_closed, state
 
 FRESH = {"promisedId": -1, "acceptedId": -1, "acceptedValue": None}
 SMUGGLED = b"POST /api/paxos/accept?id=500&value=smuggled HTTP/1.1\r\n"
 HIDDEN_PREPARE = b"POST /api/paxos/prepare?id=7006 HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+class TestRequestLine:
+    """The judgement made before h11 has a whole head (pure)."""
+
+    @pytest.mark.parametrize("start,status", [
+        (b"GET /health HTTP/1.1\r\n", None), (b"GET /health HTT", None), (b"GET /health\n", 400),
+        (b"GET /health\r\n", 400), (b"\r\nGET / HTTP/1.1\r\n", 400), (b"GET  / HTTP/1.1\r\n", 400),
+        (b"GET /\x1b HTTP/1.1\r\n", 400), (b"GET /" + b"v" * 8190 + b" HTTP/1.1", 414),
+        (b"GET /" + b"v" * 8170 + b" HTTP/1.1\r\n", None)])
+    def test_verdicts(self, start: bytes, status: Optional[int]) -> None:
+        refusal = check_request_line(start)
+        assert (refusal.status if refusal else None) == status
 
 
 @pytest.fixture

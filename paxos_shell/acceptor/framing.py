@@ -38,15 +38,16 @@ class Refusal:
     message: str
 
 
+LINE_TOO_LONG = Refusal(414, f"request line is longer than {wire.MAX_REQUEST_LINE} bytes")
+
+
 def check_request_line(start: bytes) -> Optional[Refusal]:
     """Judge the first bytes of a request as soon as its line is complete (or too long)."""
     end = start.find(b"\n")
+    if end > wire.MAX_REQUEST_LINE + 1 or (end < 0 and len(start) > wire.MAX_REQUEST_LINE + 1):
+        return LINE_TOO_LONG
     if end < 0:
-        if len(start) > wire.MAX_REQUEST_LINE + 1:
-            return Refusal(414, f"request line is longer than {wire.MAX_REQUEST_LINE} bytes")
         return None
-    if end > wire.MAX_REQUEST_LINE + 1:
-        return Refusal(414, f"request line is longer than {wire.MAX_REQUEST_LINE} bytes")
     if not REQUEST_LINE.fullmatch(start[: end + 1]):
         return Refusal(400, "malformed request line: expected METHOD TARGET HTTP/1.1")
     return None
