@@ -1,8 +1,9 @@
 """`paxos-shell`: parse arguments, build the pool, pick the mode, return an exit code.
 
 Modes: a terminal gets the REPL; `-c` runs commands; a file argument runs a
-script; piped stdin runs line by line. Exit code 0 when every command ran
-(and every propose reached consensus), 1 when one failed, 2 for bad usage.
+script; piped stdin runs line by line. The config file's settings are turned
+into options placed before the command line's (httpie's default_options), so
+argparse does all the merging and a setting given both ways has one meaning.
 """
 
 from __future__ import annotations
@@ -11,43 +12,22 @@ import argparse
 import os
 import signal
 import sys
-from typing import Optional, Sequence
+from typing import Callable, NoReturn, Optional, Sequence, TypeVar
 
+from . import __version__
+from .config import ConfigError, config_argv, read_config
 from .dirs import config_dir
-from .pool import LocalPool, Pool, PoolError, PoolUsageError, layout, parse_url_option
+from .errors import ExitStatus, UserError, exit_status
+from .options import BadValue, parse_format, parse_proposer_number, parse_timeout
+from .pool import LAYOUT_BASE_PORT, LocalPool, Pool, PoolUsageError, layout, parse_url_option
+from .text import span
 
-USAGE_ERROR = 2
-CONFIG_KEYS = {"server-count", "host", "base-port", "url", "timeout", "format", "local", "data-dir", "proposer-number"}
-
-
-class ConfigError(Exception):
-    pass
-
-
-def read_config(path: str) -> dict[str, list[str]]:
-    """`key = value` lines, `#` comments; `url` may repeat. Missing file: no settings."""
-    settings: dict[str, list[str]] = {}
-    try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.readlines()
-    except FileNotFoundError:
-        return settings
-    except OSError as e:
-        raise ConfigError(f"cannot read config {path}: {e.strerror}") from None
-    for no, raw in enumerate(lines, 1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep or key not in CONFIG_KEYS:
-            raise ConfigError(f"{path}:{no}: expected one of {', '.join(sorted(CONFIG_KEYS))} = VALUE")
-        settings.setdefault(key, []).append(value.strip())
-    return settings
+POOL_OPTIONS = ("server_count", "url", "local")
+T = TypeVar("T")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+def build_parser(kind: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p = kind(
         prog="paxos-shell",
         description="Drive single-decree Paxos by hand. With no pool options, starts a local pool of 3 acceptors.",
         epilog="Examples: paxos-shell | paxos-shell --server-count 3 | paxos-shell -c 'prepare 7 1 2' -c state "
@@ -57,63 +37,111 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-c", "--command", action="append", dest="commands", metavar="CMD",
                    help="run CMD and exit (repeatable)")
     p.add_argument("--json", action="store_true", help="each command prints one JSON object")
+    p.add_argument("--format", type=_checked(parse_format), help="table (default), plain or json")
+    p.add_argument("--present", action="store_true",
+                   help="presenter mode for a projector: spacing, no latencies, a pause and an explanation per round")
+    p.add_argument("--version", action="version", version=f"paxos-shell {__version__}")
     g = p.add_argument_group("pool")
     g.add_argument("--server-count", type=int, help="a pool of N in the paxos-server layout (no local pool)")
     g.add_argument("--host", help="host of the paxos-server layout (default localhost)")
-    g.add_argument("--base-port", type=int, help="port of acceptor 1 (default 8081); acceptor i is at P + i - 1")
+    g.add_argument("--base-port", type=int,
+                   help=f"port of acceptor 1 (default {LAYOUT_BASE_PORT}); acceptor i is at P + i - 1")
     g.add_argument("--url", action="append", metavar="ID=URL",
                    help="an acceptor's URL (repeatable; these alone make the pool)")
     g.add_argument("--local", type=int, metavar="N", help="start a local pool of N acceptors (1-99, default 3)")
     g.add_argument("--data-dir", help="keep the local pool's state here (default: a temporary directory)")
-    g.add_argument("--timeout", type=float, help="seconds a round waits (default 1.0)")
-    g.add_argument("--proposer-number", type=int, metavar="P",
+    g.add_argument("--timeout", type=_checked(parse_timeout), help="seconds a round waits (default 1.0)")
+    g.add_argument("--proposer-number", type=_checked(parse_proposer_number), metavar="P",
                    help="0-99: this shell picks only ids ending in P (mod 100), so two shells never collide")
     g.add_argument("--config", help="config file (default: $XDG_CONFIG_HOME/paxos-shell/config)")
     return p
 
 
-def _one(cfg: dict[str, list[str]], key: str) -> Optional[str]:
-    return cfg[key][-1] if key in cfg else None
+def _checked(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type from one of options.py's parsers: its sentence becomes argparse's."""
+    def convert(raw: str) -> T:
+        try:
+            return parse(raw)
+        except BadValue as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return convert
 
 
-def build_pool(args: argparse.Namespace, cfg: dict[str, list[str]], announce: bool) -> Pool:
-    urls_opt = args.url or cfg.get("url")
-    count = args.server_count if args.server_count is not None else _opt_int(_one(cfg, "server-count"), "server-count")
+class _Strict(argparse.ArgumentParser):
+    """Raises instead of exiting, so a bad config value can be reported as the config's."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(message)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The command line, with the config file's settings as defaults it can override."""
+    parser = build_parser()
+    first = parser.parse_args(argv)
+    path = first.config or os.path.join(config_dir(), "config")
+    try:
+        user_pool = any(getattr(first, k) is not None for k in POOL_OPTIONS)
+        defaults = config_argv(read_config(path), skip_pool=user_pool, given=first)
+        build_parser(_Strict).parse_args(defaults)
+    except ConfigError as e:
+        parser.exit(ExitStatus.USAGE, f"paxos-shell: config {path}: {e}\n")
+    args = parser.parse_args(defaults + list(argv))
+    _check_combinations(parser, args)
+    return args
+
+
+def _check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.commands and args.script:
+        parser.error("give either -c commands or a script file, not both")
     if args.local is not None and (args.url or args.server_count is not None):
-        raise PoolUsageError("--local cannot be combined with --url or --server-count")
-    if urls_opt and args.local is None:
-        urls = dict(parse_url_option(u) for u in urls_opt)
+        parser.error("--local cannot be combined with --url or --server-count")
+    if args.url and args.server_count is not None:
+        parser.error("--server-count cannot be combined with --url (the URLs make the pool)")
+
+
+def build_pool(args: argparse.Namespace, announce: bool) -> Pool:
+    if args.url:
+        urls: dict[int, str] = {}
+        for text in args.url:
+            i, url = parse_url_option(text)
+            if i in urls:
+                raise PoolUsageError(f"acceptor {i} is given twice (--url {i}={urls[i]} and --url {text})")
+            urls[i] = url
         return Pool(dict(sorted(urls.items())), f"Pool of {len(urls)} given by URL")
-    if count is not None and args.local is None:
-        host = args.host or _one(cfg, "host") or "localhost"
-        base = args.base_port if args.base_port is not None else _opt_int(_one(cfg, "base-port"), "base-port") or 8081
-        urls = layout(count, host, base)
-        return Pool(urls, f"Pool of {count} in the paxos-server layout on {host}:{base}..{base + count - 1}")
-    n = args.local if args.local is not None else _opt_int(_one(cfg, "local"), "local") or 3
-    data = args.data_dir or _one(cfg, "data-dir")
-    local = LocalPool(n, data)
+    if args.server_count is not None:
+        host = args.host or "localhost"
+        base = args.base_port if args.base_port is not None else LAYOUT_BASE_PORT
+        urls = layout(args.server_count, host, base)
+        return Pool(urls, f"Pool of {args.server_count} in the paxos-server layout on "
+                          f"{host}:{base}..{base + args.server_count - 1}")
+    return _local_pool(args, announce)
+
+
+def _local_pool(args: argparse.Namespace, announce: bool) -> Pool:
+    n = args.local if args.local is not None else 3
+    local = LocalPool(n, args.data_dir)
     try:
         local.start(wait=False)  # main() waits for them after importing the shell
     except BaseException:
         local.close()
         raise
-    where = local.data_dir if data else f"{local.data_dir} (removed at exit; --data-dir DIR keeps it)"
     ports = [m.port for m in local.members.values()]
-    span = f"{ports[0]}..{ports[-1]}" if ports == list(range(ports[0], ports[0] + n)) else ", ".join(map(str, ports))
-    desc = f"Local pool of {n} acceptor{'s' if n > 1 else ''} on {local.host} port{'s' if n > 1 else ''} {span}"
+    desc = f"Local pool of {n} acceptor{'s' if n > 1 else ''} on {local.host} port{'s' if n > 1 else ''} {span(ports)}"
     if announce:
-        print(f"{desc}, state in {where}. Use --local N for another size, --server-count N for an existing pool.",
-              file=sys.stderr, flush=True)
+        where = local.data_dir if args.data_dir else f"{local.data_dir} (removed at exit; --data-dir DIR keeps it)"
+        taken = ""
+        if ports[0] != LAYOUT_BASE_PORT:
+            taken = f" (ports {span(range(LAYOUT_BASE_PORT, LAYOUT_BASE_PORT + n))} were taken)"
+        banner(f"{desc}{taken}, state in {where}. Use --local N for another size, --server-count N for an "
+               "existing pool.")
     return Pool(local.urls, desc + f", state in {local.data_dir}", local)
 
 
-def _opt_int(text: Optional[str], key: str) -> Optional[int]:
-    if text is None:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise ConfigError(f"config: {key} must be a whole number, got {text!r}") from None
+def banner(text: str) -> None:
+    """A start-up line on stderr, wrapped at word boundaries to the terminal (never mid-option)."""
+    from .shell.render import screen_width, wrap
+
+    print("\n".join(wrap(text, screen_width(sys.stderr))), file=sys.stderr, flush=True)
 
 
 def _on_signal(signum: int, frame: object) -> None:
@@ -121,61 +149,53 @@ def _on_signal(signum: int, frame: object) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        cfg = read_config(args.config or os.path.join(config_dir(), "config"))
-        timeout = args.timeout if args.timeout is not None else float(_one(cfg, "timeout") or 1.0)
-        fmt = "json" if args.json else _one(cfg, "format") or "table"
-        number = args.proposer_number if args.proposer_number is not None else _opt_int(
-            _one(cfg, "proposer-number"), "proposer-number")
-    except (ConfigError, ValueError) as e:
-        print(f"paxos-shell: {e}", file=sys.stderr)
-        return USAGE_ERROR
-    if not 0.05 <= timeout <= 60:
-        parser.error("--timeout must be between 0.05 and 60 seconds")
-    if fmt not in ("table", "plain", "json"):
-        parser.error(f"format must be table, plain or json, not {fmt!r}")
-    if number is not None and not 0 <= number <= 99:
-        parser.error("--proposer-number must be 0 to 99")
-    if args.commands and args.script:
-        parser.error("give either -c commands or a script file, not both")
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     script_lines = None
     if args.script:
         try:
             with open(args.script, encoding="utf-8") as f:
                 script_lines = f.read().splitlines()
-        except OSError as e:
-            print(f"paxos-shell: cannot read {args.script}: {e.strerror}", file=sys.stderr)
-            return USAGE_ERROR
-
+        except (OSError, UnicodeDecodeError) as e:
+            print(f"paxos-shell: cannot read {args.script}: {getattr(e, 'strerror', None) or e}", file=sys.stderr)
+            return ExitStatus.USAGE
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _on_signal)
-    interactive = not args.commands and script_lines is None and sys.stdin.isatty()
     try:
-        pool = build_pool(args, cfg, announce=True)
-    except (PoolError, ConfigError) as e:
+        pool = build_pool(args, announce=True)
+    except UserError as e:
         print(f"paxos-shell: {e}", file=sys.stderr)
-        return USAGE_ERROR if isinstance(e, (ConfigError, PoolUsageError)) else 1
+        return exit_status(False, e)
+    try:
+        return _run(args, pool, script_lines)
+    except BrokenPipeError:
+        # `paxos-shell ... | head -1`: the reader left; end quietly, as cat does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitStatus.ERROR
 
+
+def _run(args: argparse.Namespace, pool: Pool, script_lines: Optional[list[str]]) -> int:
     try:
         from .shell.app import Shell  # imported while the local acceptors start
+        from .shell.render import Format
 
         if pool.local is not None:
             pool.local.wait_started()
-        shell = Shell(pool, timeout, fmt, number)
+        fmt = Format.JSON if args.json else Format(args.format or "table")
+        shell = Shell(pool, args.timeout if args.timeout is not None else 1.0, fmt, args.proposer_number)
+        if args.present:
+            shell.out.present = shell.teach = True
     except BaseException as e:
         pool.close()
-        if isinstance(e, PoolError):
+        if isinstance(e, UserError):
             print(f"paxos-shell: {e}", file=sys.stderr)
-            return 1
+            return exit_status(False, e)
         raise
     try:
         if args.commands:
             return shell.run_lines(args.commands)
         if script_lines is not None:
             return shell.run_lines(script_lines, echo=True)
-        if not interactive:
+        if not sys.stdin.isatty():
             return shell.run_lines(sys.stdin)
         return shell.repl()
     finally:

@@ -19,17 +19,21 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
+from .errors import UserError
+
 START_TIMEOUT = 10.0
 LAYOUT_BASE_PORT = 8081
 LISTEN_BACKLOG = 1024
 
 
-class PoolError(Exception):
+class PoolError(UserError):
     """A pool that cannot be built or changed; one line for the user."""
 
 
 class PoolUsageError(PoolError):
     """The pool was described wrongly (bad size, port or URL): a usage error, exit code 2."""
+
+    usage = True
 
 
 def layout(count: int, host: str = "localhost", base_port: int = LAYOUT_BASE_PORT) -> dict[int, str]:
@@ -138,6 +142,11 @@ class LocalPool:
                 return _bind_pool(self.host, [0] * self.count)
             except OSError as e:
                 raise PoolError(f"cannot listen on {self.host}: {e.strerror or e}") from None
+
+    @property
+    def temporary(self) -> bool:
+        """The pool lives in a directory this shell made (and removes): it started empty."""
+        return self._own_dir
 
     @property
     def urls(self) -> dict[int, str]:

@@ -1,8 +1,9 @@
 """prepare, accept and propose as steps over the client and the session.
 
-The decisions themselves are paxos.py's; this module feeds them what the wire
-said, records every round in the session, and returns results that carry
-their reasons, so the shell can render and explain them without re-deciding.
+The decisions themselves are paxos.py's and the knowledge model's; this module
+feeds them what the wire said, records every round in the session, and returns
+results that carry their reasons (and any rule a reply broke), so the shell
+can render and explain them without re-deciding.
 """
 
 from __future__ import annotations
@@ -10,23 +11,29 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 
 from . import paxos
+from .breaks import Violation
 from .client import Client, Round
+from .errors import UserError
+from .hints import Hint, ProposerView, accept_refusal, next_step, prepare_hint
+from .outlook import Outlook
 from .paxos import Chosen, ProposeOutcome, Safety, ValueChoice, Verdict
 from .session import Session
+from .text import span
 from .wire import GRANTED, IGNORED
 
 
-class ProposerError(Exception):
+class ProposerError(UserError):
     """A request the proposer refuses to send; its text is one line for the user."""
 
 
 @dataclass
 class StateResult:
     round: Round
-    chosen: list[Chosen]
+    outlook: Outlook
+    breaks: tuple[Violation, ...] = ()
 
 
 @dataclass
@@ -38,7 +45,9 @@ class PrepareResult:
     choice: Optional[ValueChoice]
     prior_chosen: Optional[Chosen]
     higher: Optional[int]
-    next_id: int
+    hint: Hint
+    outlook: Outlook
+    breaks: tuple[Violation, ...] = ()
 
     @property
     def reached(self) -> bool:
@@ -53,7 +62,9 @@ class AcceptResult:
     safety: Safety
     forced: bool
     outcome: ProposeOutcome
-    chosen: list[Chosen]
+    outlook: Outlook
+    hint: Hint
+    breaks: tuple[Violation, ...] = ()
 
 
 @dataclass
@@ -72,21 +83,62 @@ class ProposeResult:
     value: Optional[str] = None
     attempts: list[Attempt] = field(default_factory=list)
     early: bool = False
+    outlook: Optional[Outlook] = None
+    """What the knowledge model says once the proposal is over."""
 
     @property
     def ok(self) -> bool:
         return self.verdict == Verdict.CHOSEN
 
 
-Step = Callable[[str, object], None]
+# -- progress events of a propose, shown as they happen (h11-style events) -------
+
+
+@dataclass(frozen=True)
+class Started:
+    """An attempt begins: these acceptors, this id."""
+
+    targets: tuple[int, ...]
+    n: int
+
+
+@dataclass(frozen=True)
+class Prepared:
+    attempt: Attempt
+
+
+@dataclass(frozen=True)
+class AlreadyChosen:
+    """The promises show a quorum holding one accepted pair: that value is chosen."""
+
+    chosen: Chosen
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """Phase 2 ran for this attempt (its accept round is attempt.accept)."""
+
+    attempt: Attempt
+
+
+@dataclass(frozen=True)
+class Retrying:
+    attempt: int
+    pause: float
+
+
+ProposeEvent = Union[Started, Prepared, AlreadyChosen, Accepted, Retrying]
+Step = Callable[[ProposeEvent], None]
 
 
 class Engine:
     """The proposer side of Paxos for one shell session."""
 
-    def __init__(self, client: Client, session: Session) -> None:
+    def __init__(self, client: Client, session: Session, local_pool: bool = True) -> None:
         self.client = client
         self.session = session
+        self.local_pool = local_pool
+        """Whether this shell started the pool: what a class can do when the ids run out."""
 
     # -- arguments ----------------------------------------------------------
 
@@ -97,7 +149,7 @@ class Engine:
         unknown = [i for i in ids if i not in self.client.urls]
         if unknown:
             raise ProposerError(
-                f"unknown acceptor {unknown[0]}: the pool is {_span(pool)}"
+                f"unknown acceptor {unknown[0]}: the pool is {span(pool)}"
             )
         return list(dict.fromkeys(ids))
 
@@ -106,21 +158,40 @@ class Engine:
             raise ProposerError(f"bad id {n}: proposal ids run from 0 to {paxos.MAX_ID}")
         return n
 
+    # -- what the session and the knowledge model say ------------------------
+
+    def view(self, local_pool: bool = True) -> ProposerView:
+        """The active proposer as the hints see it."""
+        p = self.session.proposer
+        n = p.current_id
+        return ProposerView(p.number, n, tuple(p.promise_list()), p.sent.get(n) if n is not None else None,
+                            p.client_value, p.seen, local_pool)
+
+    def hint(self) -> Hint:
+        return next_step(self.session.knowledge, self.view(self.local_pool))
+
+    def fresh_id(self) -> int:
+        """The next id this proposer may use, or a ProposerError saying the ids are used up."""
+        n = self.session.next_id()
+        if n is None:
+            raise ProposerError(prepare_hint(self.session.knowledge, self.view(self.local_pool)).sentence())
+        return n
+
     # -- the three requests ------------------------------------------------
 
     def state(self, servers: Optional[Sequence[int]] = None) -> StateResult:
         rnd = self.client.state(self.servers(servers))
-        self.session.record(rnd)
-        return StateResult(rnd, self.session.chosen())
+        breaks = self.session.record(rnd)
+        return StateResult(rnd, self.session.outlook(), breaks)
 
     def prepare(self, n: Optional[int] = None, servers: Optional[Sequence[int]] = None) -> PrepareResult:
         targets = self.servers(servers)
-        n = self._check_id(self.session.next_id() if n is None else n)
+        n = self._check_id(self.fresh_id() if n is None else n)
         rnd = self.client.prepare(n, targets)
-        self.session.record(rnd)
-        return self._judge_prepare(rnd, n)
+        breaks = self.session.record(rnd)
+        return self._judge_prepare(rnd, n, breaks)
 
-    def _judge_prepare(self, rnd: Round, n: int) -> PrepareResult:
+    def _judge_prepare(self, rnd: Round, n: int, breaks: tuple[Violation, ...]) -> PrepareResult:
         p = self.session.proposer
         promised = rnd.ids(GRANTED)
         promises = [pr for pr in p.promise_list() if pr.promised_id == n and pr.acceptor in promised]
@@ -128,8 +199,8 @@ class Engine:
         facts = [(r.acceptor, r.accepted_id, r.accepted_value) for r in rnd.replies if r.kind in (GRANTED, IGNORED)]
         prior = paxos.chosen_values(facts, self.session.pool_size)
         higher = max((r.promised_id for r in rnd.replies if r.kind == IGNORED), default=None)
-        return PrepareResult(rnd, n, promised, self.session.quorum, choice,
-                             prior[-1] if prior else None, higher, self.session.next_id())
+        return PrepareResult(rnd, n, promised, self.session.quorum, choice, prior[-1] if prior else None, higher,
+                             self.hint(), self.session.outlook(), breaks)
 
     def accept(
         self,
@@ -145,27 +216,40 @@ class Engine:
                 raise ProposerError("no current id: give one (accept ID VALUE) or run prepare first")
             n = p.current_id
         self._check_id(n)
-        promises = p.promise_list()
         given = value is not None
-        if value is None:
-            choice = paxos.choose_value([pr for pr in promises if pr.promised_id == n], p.client_value)
-            value = choice.value
-            if value is None:
-                raise ProposerError("missing value: no promise carries one and no client value is set "
-                                    "(accept ID VALUE, or set value VALUE)")
-        safety = paxos.accept_safety(n, value, promises, self.session.pool_size)
+        value = value if value is not None else self._required_value(n)
+        safety = paxos.accept_safety(n, value, p.promise_list(), self.session.pool_size,
+                                     self.session.knowledge.values_sent(n))
         if not safety.safe and not force:
-            raise ProposerError(f"refused: {safety.reason} (add --force to send it anyway)")
+            raise ProposerError(f"refused: {self._refusal(n, safety)} (add --force to send it anyway)")
         if given and safety.safe:
             p.client_value = value
-        return self._send_accept(n, value, targets, safety, force)
+        return self._send_accept(n, value, targets, safety, force and not safety.safe)
+
+    def _required_value(self, n: int) -> str:
+        p = self.session.proposer
+        sent = p.sent.get(n)
+        if sent is not None:
+            return sent  # an id carries one value: resend what went out at n
+        choice = paxos.choose_value([pr for pr in p.promise_list() if pr.promised_id == n], p.client_value)
+        if choice.value is None:
+            raise ProposerError("missing value: no promise carries one and no client value is set "
+                                "(accept ID VALUE, or set value VALUE)")
+        return choice.value
+
+    def _refusal(self, n: int, safety: Safety) -> str:
+        """Why the accept is refused: what happened to prepare n, when that is the reason."""
+        if safety.required is None and not self.session.knowledge.values_sent(n):
+            said = accept_refusal(self.session.knowledge, self.view(self.local_pool), n)
+            if said is not None:
+                return said
+        return safety.reason
 
     def _send_accept(self, n: int, value: str, targets: list[int], safety: Safety, forced: bool) -> AcceptResult:
         rnd = self.client.accept(n, value, targets)
-        self.session.record(rnd)
-        silent = [r.acceptor for r in rnd.replies if r.may_have_acted]
-        outcome = paxos.accept_outcome(rnd.ids(GRANTED), silent, self.session.pool_size)
-        return AcceptResult(rnd, n, value, safety, forced, outcome, self.session.chosen())
+        breaks = self.session.record(rnd, forced=forced)
+        outcome = self.session.knowledge.outcome(n, value)
+        return AcceptResult(rnd, n, value, safety, forced, outcome, self.session.outlook(), self.hint(), breaks)
 
     # -- the whole proposer flow --------------------------------------------
 
@@ -186,59 +270,61 @@ class Engine:
         one accepted pair ends the proposal there (the value is known chosen);
         without it, phase 2 always runs, as a benchmark of full rounds needs.
         """
-        step = on_step or (lambda kind, data: None)
+        step: Step = on_step or (lambda event: None)
         pool = self.servers(servers)
-        if contact_count is not None and not 1 <= contact_count <= len(self.client.urls):
-            raise ProposerError(f"bad contact count {contact_count}: choose 1 to {len(self.client.urls)}")
-        if n is not None:
-            self._check_id(n)
-        if retry < 0:
-            raise ProposerError("bad retry count: it must be 0 or more")
+        self._check_propose(n, contact_count, retry)
         self.session.proposer.client_value = value
         self.session.note_value(value)
         result = ProposeResult(value, Verdict.NOT_CHOSEN, "")
         for attempt in range(retry + 1):
             if attempt:
                 pause = paxos.backoff(attempt, rng)
-                step("retry", (attempt, pause))
+                step(Retrying(attempt, pause))
                 time.sleep(pause)
             targets = paxos.pick_servers(pool, contact_count, rng)
-            n_try = n if attempt == 0 and n is not None else self.session.next_id()
-            step("start", (targets, n_try))
-            prep = self.prepare(n_try, targets)
-            att = Attempt(targets, prep)
-            result.attempts.append(att)
-            step("prepare", att)
-            if prep.round.interrupted:
-                result.verdict, result.reason = Verdict.UNKNOWN, "interrupted during prepare"
-                return result
-            if prep.prior_chosen is not None and early_stop:
-                c = prep.prior_chosen
-                result.verdict, result.early = Verdict.CHOSEN, True
-                result.proposal_id, result.value = c.proposal_id, c.value
-                result.reason = f"acceptors {list(c.acceptors)} already accepted id {c.proposal_id}, a quorum"
-                step("early", c)
-                return result
-            if not prep.reached:
-                result.verdict = Verdict.NOT_CHOSEN
-                result.reason = f"{len(prep.promised)} promises, quorum is {prep.quorum}"
-                result.proposal_id = prep.n
-                continue
-            assert prep.choice is not None
-            chosen_value = prep.choice.value if prep.choice.value is not None else value
-            safety = paxos.accept_safety(prep.n, chosen_value, self.session.proposer.promise_list(),
-                                         self.session.pool_size)
-            acc = self._send_accept(prep.n, chosen_value, prep.promised, safety, False)
-            att.accept = acc
-            step("accept", att)
-            result.verdict, result.reason = acc.outcome.verdict, acc.outcome.reason
-            result.proposal_id, result.value = prep.n, acc.value
-            if acc.outcome.verdict == Verdict.CHOSEN or acc.round.interrupted:
-                return result
+            n_try = n if attempt == 0 and n is not None else self.fresh_id()
+            if self._attempt(result, targets, n_try, step, early_stop):
+                break
+        result.outlook = self.session.outlook()
         return result
 
+    def _check_propose(self, n: Optional[int], contact_count: Optional[int], retry: int) -> None:
+        if contact_count is not None and not 1 <= contact_count <= len(self.client.urls):
+            raise ProposerError(f"bad contact count {contact_count}: choose 1 to {len(self.client.urls)}")
+        if n is not None:
+            self._check_id(n)
+        if retry < 0:
+            raise ProposerError("bad retry count: it must be 0 or more")
 
-def _span(ids: list[int]) -> str:
-    if ids and ids == list(range(ids[0], ids[-1] + 1)):
-        return f"{ids[0]}..{ids[-1]}"
-    return ", ".join(map(str, ids))
+    def _attempt(self, result: ProposeResult, targets: list[int], n: int, step: Step, early_stop: bool) -> bool:
+        """One prepare (and, with a quorum, one accept); True when the proposal is over."""
+        step(Started(tuple(targets), n))
+        prep = self.prepare(n, targets)
+        att = Attempt(targets, prep)
+        result.attempts.append(att)
+        step(Prepared(att))
+        result.proposal_id = prep.n
+        if prep.round.interrupted:
+            result.verdict, result.reason = Verdict.UNKNOWN, "interrupted during prepare"
+            return True
+        if prep.prior_chosen is not None and early_stop:
+            c = prep.prior_chosen
+            result.verdict, result.early = Verdict.CHOSEN, True
+            result.proposal_id, result.value = c.proposal_id, c.value
+            result.reason = f"acceptors {list(c.acceptors)} already accepted id {c.proposal_id}, a quorum"
+            step(AlreadyChosen(c))
+            return True
+        if not prep.reached:
+            result.verdict = Verdict.NOT_CHOSEN
+            result.reason = f"{len(prep.promised)} promises, quorum is {prep.quorum}"
+            return False
+        assert prep.choice is not None  # a quorum of promises always yields a choice
+        chosen_value = prep.choice.value if prep.choice.value is not None else result.client_value
+        safety = paxos.accept_safety(prep.n, chosen_value, self.session.proposer.promise_list(),
+                                     self.session.pool_size)
+        acc = self._send_accept(prep.n, chosen_value, prep.promised, safety, False)
+        att.accept = acc
+        step(Accepted(att))
+        result.verdict, result.reason = acc.outcome.verdict, acc.outcome.reason
+        result.value = acc.value
+        return acc.outcome.verdict == Verdict.CHOSEN or acc.round.interrupted

@@ -6,13 +6,14 @@ retitle the window, clear the screen or write the clipboard, and a bidi
 override would make a value read backwards. Every string from outside passes
 through one of these functions before it reaches a terminal, a log or JSON;
 each shows the offending character as a visible escape (`\\x1b`, `\\u202e`), so
-an engineer sees what the acceptor really holds. No I/O here.
+an engineer sees what the acceptor really holds. It also holds the one way a
+run of numbers (acceptor ids, ports) is written. No I/O here.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 
 def _escape(ch: str) -> str:
@@ -38,18 +39,25 @@ def visible(text: str) -> str:
     return "".join(ch if _safe(ch) else _escape(ch) for ch in text)
 
 
-def show_value(value: Optional[str]) -> str:
+VALUE_LIMIT = 60
+"""Longer values are shortened in sentences and tables; `show value` and JSON give them whole."""
+
+
+def show_value(value: Optional[str], limit: Optional[int] = VALUE_LIMIT) -> str:
     """A Paxos value as people read it: bare when plain, quoted and escaped when not.
 
     Empty, padded or unprintable values are quoted (Python's repr, which also
     escapes the backslash), so `''`, `' A'` and `'A\\x1b[2J'` cannot be mistaken
-    for another value; None, "no value", shows as '-'.
+    for another value; None, "no value", shows as '-'. A value longer than
+    `limit` characters is cut with an ellipsis and its length said; limit=None
+    shows it whole.
     """
     if value is None:
         return "-"
-    if value and value == value.strip() and all(_safe(ch) for ch in value):
-        return value
-    return repr(value)
+    shown = value if value and value == value.strip() and all(_safe(ch) for ch in value) else repr(value)
+    if limit is None or len(shown) <= limit:
+        return shown
+    return f"{shown[:limit - 1]}… ({len(value):,} characters)"
 
 
 def _json_escape(ch: str) -> str:
@@ -71,3 +79,11 @@ def json_dumps(data: Any) -> str:
     if all(_safe(ch) for ch in text):
         return text
     return "".join(ch if _safe(ch) else _json_escape(ch) for ch in text)
+
+
+def span(numbers: Iterable[int]) -> str:
+    """`1..3` for a run of consecutive numbers, else `1, 3, 7`."""
+    ns = list(numbers)
+    if len(ns) > 1 and ns == list(range(ns[0], ns[0] + len(ns))):
+        return f"{ns[0]}..{ns[-1]}"
+    return ", ".join(map(str, ns))

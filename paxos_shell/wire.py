@@ -54,6 +54,11 @@ PHASES: dict[Phase, tuple[str, str]] = {
 
 MAX_REQUEST_LINE = 8192
 
+MAX_VALUE_BYTES = MAX_REQUEST_LINE
+"""The longest value, in UTF-8 bytes, an accept can carry. It travels percent-encoded
+in the query of a request line of at most MAX_REQUEST_LINE bytes, and decoding never
+lengthens it; the acceptor's state record is sized for it."""
+
 REASONS = {
     400: "Bad Request",
     404: "Not Found",

@@ -1,29 +1,23 @@
-"""Shared fixtures: real acceptor processes on free loopback ports, and a private home."""
+"""Fixtures: a private home, real acceptor processes, blackholes, and shells on them.
+
+Helpers that test modules import (Acceptor, Blackhole, run, ...) live in
+tests/helpers.py; this file only wires them into pytest fixtures.
+"""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterator
 
 import pytest
 
-from paxos_shell.pool import healthy
+from paxos_shell.pool import LocalPool, Pool
+from paxos_shell.shell.app import Shell
 
-HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+from .helpers import Acceptor, Blackhole, free_port
 
 
 @pytest.fixture(autouse=True)
@@ -34,55 +28,16 @@ def private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
         monkeypatch.setenv(var, os.path.join(home, sub))
     monkeypatch.delenv("PAXOS_DATA_DIR", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
+    # Local pools' temporary directories go under pytest's, so no run leaves /tmp/paxos-shell-*.
+    monkeypatch.setenv("TMPDIR", str(tmp_path_factory.getbasetemp()))
     return home
 
 
-@dataclass
-class Acceptor:
-    id: int
-    port: int
-    data_dir: str
-    proc: Optional[subprocess.Popen] = None
-    extra: tuple[str, ...] = ()
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    def start(self, wait: bool = True) -> Acceptor:
-        log = open(os.path.join(self.data_dir, f"acceptor-{self.id}.log"), "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "paxos_shell.acceptor", "--id", str(self.id), "--port", str(self.port),
-             "--data-dir", self.data_dir, *self.extra],
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-        )
-        log.close()
-        if wait:
-            self.wait_healthy()
-        return self
-
-    def wait_healthy(self, timeout: float = 10.0) -> None:
-        assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        while not healthy(HOST, self.port):
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"acceptor {self.id} exited with {self.proc.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"acceptor {self.id} did not start")
-            time.sleep(0.01)
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.kill()
+@pytest.fixture(autouse=True)
+def default_sigint() -> None:
+    """Ctrl-C tests need SIGINT to raise KeyboardInterrupt, even when pytest runs as a
+    background job (which inherits SIGINT ignored), in this process and its children."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
@@ -104,40 +59,6 @@ def acceptors(tmp_path: Path) -> Iterator[Callable[..., list[Acceptor]]]:
         a.kill()
 
 
-class Blackhole:
-    """A socket that accepts connections and never answers: a hung acceptor."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind((HOST, 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.conns: list[socket.socket] = []
-        self._stop = False
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    def _accept(self) -> None:
-        self.sock.settimeout(0.1)
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-                self.conns.append(conn)
-            except OSError:
-                continue
-
-    def close(self) -> None:
-        self._stop = True
-        self.thread.join()
-        for c in self.conns:
-            c.close()
-        self.sock.close()
-
-
 @pytest.fixture
 def blackhole() -> Iterator[Callable[[], Blackhole]]:
     holes: list[Blackhole] = []
@@ -152,6 +73,21 @@ def blackhole() -> Iterator[Callable[[], Blackhole]]:
         h.close()
 
 
-def dead_url() -> str:
-    """A loopback port with nothing listening: connection refused."""
-    return f"http://{HOST}:{free_port()}"
+@pytest.fixture
+def shell(acceptors: Callable[..., list[Acceptor]]) -> Iterator[Shell]:
+    """A shell on three real acceptors given by URL (not a local pool)."""
+    accs = acceptors(3)
+    sh = Shell(Pool({a.id: a.url for a in accs}, "test pool"), timeout=5.0, stream=io.StringIO(),
+               err=io.StringIO(), colour=False)
+    yield sh
+    sh.close()
+
+
+@pytest.fixture
+def local() -> Iterator[Shell]:
+    """A shell on its own local pool of three, as `paxos-shell` starts by default."""
+    pool = LocalPool(3)
+    pool.start()
+    sh = Shell(Pool(pool.urls, "local", pool), timeout=5.0, stream=io.StringIO(), err=io.StringIO(), colour=False)
+    yield sh
+    sh.close()

@@ -13,7 +13,7 @@ import pytest
 
 from paxos_shell.acceptor.__main__ import parse_args
 
-from .conftest import Blackhole, free_port
+from .helpers import Blackhole, free_port
 from .rawhttp import HOST, AcceptorProcess, get_json
 
 

@@ -21,7 +21,7 @@ from paxos_shell.acceptor.server import AcceptorServer, serve_in_thread
 from paxos_shell.acceptor.store import STATE_FILE, Store
 from paxos_shell.paxos import AcceptorState
 
-from .conftest import HOST, Acceptor, dead_url, free_port
+from .helpers import HOST, Acceptor, dead_url, free_port
 
 
 def call(port: int, method: str, path: str, conn: Optional[http.client.HTTPConnection] = None) -> tuple[int, Any, str]:

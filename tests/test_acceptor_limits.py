@@ -103,7 +103,7 @@ def test_more_connections_than_descriptors(tmp_path: Path, cap: str) -> None:
             still_served(acc.port, conn, 3)
             shell = subprocess.run([sys.executable, "-m", "paxos_shell", "--url", f"1=http://{HOST}:{acc.port}",
                                     "--json", "-c", "state"], capture_output=True, text=True, timeout=60)
-            assert shell.returncode == 0 and json.loads(shell.stdout)["1"]["promisedId"] == 3, shell
+            assert shell.returncode == 0 and json.loads(shell.stdout)["acceptors"]["1"]["promisedId"] == 3, shell
         finally:
             for s in flood:
                 s.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prompt_toolkit.document import Document
 
-from paxos_shell.shell import app  # noqa: F401 - registers the commands
+from paxos_shell.shell import commands  # noqa: F401 - importing the package registers the commands
 from paxos_shell.shell.completer import View, complete
 from paxos_shell.shell.registry import REGISTRY
 
@@ -12,7 +12,6 @@ VIEW = View(
     acceptors={1: "http://127.0.0.1:8081 · up · promised 7", 2: "http://127.0.0.1:8082 · down",
                3: "http://127.0.0.1:8083 · unknown"},
     current_id=7, next_id=8, values=["test-val", "two words"], required_value="test-val",
-    settings={"format": "output style", "timeout": "seconds"},
 )
 
 
@@ -79,7 +78,7 @@ def test_prefix_filters() -> None:
 
 
 def test_set_names_and_values() -> None:
-    assert texts("set ") == ["format", "timeout"]
+    assert texts("set ") == ["format", "id", "present", "raw", "teach", "timeout", "value"]  # from the registry
     assert texts("set format ") == ["table", "plain", "json"]
 
 

@@ -19,6 +19,7 @@ import threading
 import time
 from typing import Callable, NoReturn, Optional, Sequence
 
+from .. import __version__
 from ..dirs import data_dir
 from .broadcast import PEER_TIMEOUT
 from .faults import Faults
@@ -72,27 +73,9 @@ def _peer(text: str) -> tuple[int, str]:
     return int(key), url.rstrip("/")
 
 
-class _Version(argparse.Action):
-    """--version, reading the installed version only when asked (importlib.metadata costs
-    about 30 ms of every start otherwise)."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
-        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
-
-    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
-        from importlib import metadata
-
-        try:
-            version = metadata.version("paxos-shell")
-        except metadata.PackageNotFoundError:
-            version = "unknown (not installed)"
-        sys.stdout.write(f"{PROG} {version}\n")
-        parser.exit(0)
-
-
 def build_parser() -> Parser:
     p = Parser(prog=PROG, description="A durable Paxos acceptor speaking the paxos-server REST API.")
-    p.add_argument("--version", action=_Version)
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     p.add_argument("--id", type=int, required=True, help="this acceptor's id, 1..N")
     p.add_argument("--count", type=int, default=None, help="pool size N (default: this id)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
@@ -214,7 +197,7 @@ def _limits(args: argparse.Namespace) -> Limits:
 
 def _open_store(args: argparse.Namespace) -> tuple[Store, AcceptorNode]:
     root = args.data_dir or data_dir()
-    store = Store(os.path.join(root, f"acceptor-{args.id}"), durable=not args.volatile)
+    store = Store(os.path.join(root, f"acceptor-{args.id}"), durable=not args.volatile, acceptor_id=args.id)
     try:
         state = store.open(init=True) if args.init else store.open()
     except (StoreError, OSError) as e:

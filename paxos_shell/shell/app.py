@@ -1,88 +1,150 @@
 """The Shell: one session, one pool, and a line-at-a-time command runner.
 
 The same `run_line` serves the REPL, `-c`, script files and piped stdin, so
-every mode behaves alike; only the REPL pulls in the prompt_toolkit UI.
+every mode behaves alike; only the REPL pulls in the prompt_toolkit UI. This
+is the dispatcher: it is the one place that catches a UserError (one line,
+the session goes on), renders a command's Result and keeps the exit status.
 """
 
 from __future__ import annotations
 
 import os
 import traceback
-from typing import Callable, Iterable, Optional, TextIO
+from typing import Callable, Iterable, Optional, Sequence, TextIO
 
 from ..client import Client
+from ..errors import ExitStatus, UserError, exit_status
+from ..facts import Reset
 from ..pool import Pool
-from ..proposer import Engine, ProposerError
-from ..session import Session, Status
-from . import admin, commands, debugcmds, poolcmds, teachcmds  # noqa: F401 - importing registers commands
-from .admin import Exit
-from .registry import UsageError, lookup, parse, split
-from .render import Output
-
-OK, FAILED = 0, 1
+from ..proposer import Engine
+from ..session import AcceptorStatus, Session, Status
+from . import commands  # noqa: F401 - importing the package registers every command
+from .lessons import lesson_names
+from .registry import Command, Exit, lookup, parse, split
+from .render import Format, Renderer
+from .results import Block, Result, Style, Text
+from .teach import explain
+from .transcript import Transcript
 
 
 class Shell:
+    """Implements the handlers' Context: what a command may read and change."""
+
     def __init__(
         self,
         pool: Pool,
         timeout: float = 1.0,
-        fmt: str = "table",
+        fmt: Format = Format.TABLE,
         proposer_number: Optional[int] = None,
         stream: Optional[TextIO] = None,
         colour: Optional[bool] = None,
+        err: Optional[TextIO] = None,
     ) -> None:
         self.pool = pool
-        self.client = Client(pool.urls, timeout)
-        self.session = Session(pool.size)
-        self.session.proposer.number = proposer_number
-        self.engine = Engine(self.client, self.session)
-        self.out = Output(stream, fmt, colour)
+        self.proposer_number = proposer_number
+        self.session = self._fresh_session()
+        self.engine = Engine(Client(pool.urls, timeout), self.session, local_pool=pool.local is not None)
+        self.out = Renderer(stream, Format(fmt), colour, err)
         self.teach = False
-        self.faults: dict[int, str] = {}
-        self.worst = OK
+        self.worst = ExitStatus.SUCCESS
         self.last: object = None
         self._fresh = False
         self.expectations: list[bool] = []
-        self.pause: Optional[Callable[[str], bool]] = None
-        """Set by the REPL: waits for Enter between lesson steps; False means stop."""
-        if pool.local is not None:
-            for i in pool.urls:
-                self.session.statuses[i] = Status(kind="up")
+        self.pause: Optional[Callable[[str], str]] = None
+        self.transcript: Optional[Transcript] = None
+        self.executed: list[str] = []
+        """Every command line that ran and changes or reads the pool, for `save`."""
+        self.listeners: list[Callable[[str], None]] = []
+        """Called with the command line after every command (the live view listens here)."""
+
+    def _fresh_session(self) -> Session:
+        session = Session(self.pool.urls)
+        session.proposer.number = self.proposer_number
+        local = self.pool.local
+        if local is not None:
+            for i, m in local.members.items():
+                session.statuses[i] = Status(kind=AcceptorStatus.UP if m.pid else AcceptorStatus.DOWN,
+                                             volatile=m.volatile)
+            if local.temporary:
+                # A pool in a fresh temporary directory holds nothing: a known start, not an unknown one.
+                session.learn(Reset(0, tuple(local.members)))
+        return session
+
+    def new_session(self) -> None:
+        self.session = self.engine.session = self._fresh_session()
+        self.last = None
+
+    @property
+    def client(self) -> Client:
+        return self.engine.client
 
     # -- running commands ------------------------------------------------------
 
-    def run_line(self, line: str) -> Optional[int]:
+    def run_line(self, line: str) -> Optional[ExitStatus]:
         """Run one command line; None for a blank or comment line. Raises Exit."""
+        status = self._dispatch(line)
+        if status is not None:
+            self.worst = max(self.worst, status)
+        return status
+
+    def run_step(self, line: str) -> Optional[ExitStatus]:
+        """A lesson step: run and shown, but a step meant to fail is not an error of the run."""
+        return self._dispatch(line)
+
+    def _dispatch(self, line: str) -> Optional[ExitStatus]:
+        name: Optional[str] = None
+        recording = self.transcript
+        if recording is not None and line.strip() and not line.lstrip().startswith("#"):
+            recording.begin(self.prompt_text(), line.strip())
         try:
             tokens = split(line)
             if not tokens:
                 return None
-            cmd = lookup(tokens[0])
-            self._fresh = False
-            code = cmd.handler(self, parse(cmd, tokens[1:]))
-            if self.teach and self._fresh:
-                self.explain_last()
-        except Exit:
-            raise
-        except (UsageError, ProposerError) as e:
-            self.out.error(str(e))
-            code = FAILED
+            name = tokens[0]  # what the user typed, until it names a command
+            cmd = lookup(name)
+            name = cmd.name
+            result = self._run(cmd, tokens[1:], line)
+            self._notify(line)
+            return result.status
+        except (Exit, BrokenPipeError):
+            raise  # leaving, or the reader of our output left: the run ends (cli.py)
+        except UserError as e:
+            return self._failed(str(e), name, recording)
         except KeyboardInterrupt:
-            self.out.error("interrupted")
-            code = FAILED
+            return self._failed("interrupted", name, recording)
         except Exception as e:  # never a traceback on screen: one line, details in a log
-            where = self._log_crash()
-            self.out.error(f"internal error: {type(e).__name__}: {e} (details in {where})")
-            code = FAILED
-        self.worst = max(self.worst, code)
-        return code
+            return self._failed(f"internal error: {type(e).__name__}: {e} (details in {self._log_crash()})",
+                                name, recording)
 
-    def run_lines(self, lines: Iterable[str], echo: bool = False) -> int:
-        """Every line runs even after one fails (a lesson goes on); returns the worst code."""
+    def _run(self, cmd: Command, tokens: list[str], line: str) -> Result:
+        recording = self.transcript
+        self._fresh = False
+        result = cmd.handler(self, parse(cmd, tokens))
+        if self.teach and self._fresh:
+            self._add_explanation(result)
+        self.out.render(result)
+        if cmd.saved:
+            self.executed.append(result.replay or line.strip())
+        if recording is not None and recording is self.transcript:
+            recording.end(result)
+        return result
+
+    def _failed(self, message: str, name: Optional[str], recording: Optional[Transcript]) -> ExitStatus:
+        self.out.error(message, name)
+        if recording is not None and recording is self.transcript:
+            recording.error(message)
+            recording.end(None)
+        return exit_status(False)
+
+    def _notify(self, line: str) -> None:
+        for listener in list(self.listeners):
+            listener(line)
+
+    def run_lines(self, lines: Iterable[str], echo: bool = False) -> ExitStatus:
+        """Every line runs even after one fails (a lesson goes on); returns the worst status."""
         for line in lines:
-            if echo and line.strip() and not line.lstrip().startswith("#") and not self.out.json:
-                self.out.line(f"> {line.rstrip()}", "dim")
+            if echo and line.strip() and not line.lstrip().startswith("#"):
+                self.show([Text(f"> {line.rstrip()}", Style.DIM)])
             try:
                 self.run_line(line)
             except Exit:
@@ -101,34 +163,27 @@ class Shell:
             return "nowhere: the state directory is not writable"
         return path
 
-    # -- hooks used by commands -------------------------------------------------
+    # -- the Context handlers use -------------------------------------------------
 
     def remember(self, result: object) -> None:
-        """Keep a Paxos command's result for `explain` and `set teach on`."""
         self.last = result
         self._fresh = True
 
-    def explain_last(self) -> list[str]:
-        from .teach import explain
-
-        sentences = explain(self.last)
-        if sentences:
-            self.out.line("")
-            for s in sentences:
-                self.out.line(f"  {s}", "dim")
-        return sentences
-
-    def after_pool_change(self, ids: list[int], action: str) -> None:
-        if action == "reset":
-            self.session.forget(ids)
-        for i in ids:
-            st = self.session.statuses.setdefault(i, Status())
-            st.kind = "down" if action == "down" else "up"
-            if action != "down":
-                self.faults.pop(i, None)  # a new process starts without injected faults
+    def show(self, blocks: Sequence[Block]) -> None:
+        self.out.show(blocks)
+        if self.transcript is not None:
+            self.transcript.show(blocks)
 
     def lesson_names(self) -> list[str]:
-        return teachcmds.lesson_names()
+        return lesson_names()
+
+    def _add_explanation(self, result: Result) -> None:
+        sentences = explain(self.last)
+        if sentences:
+            result.say("")
+            for s in sentences:
+                result.say(s, Style.DIM, indent=2)
+            result.data["explanation"] = sentences
 
     # -- the REPL ---------------------------------------------------------------
 
@@ -141,12 +196,13 @@ class Shell:
             parts.append(f"proposer {p.name}")
         return f"paxos[{', '.join(parts)}]> "
 
-    def repl(self) -> int:
+    def repl(self) -> ExitStatus:
+        """Interactive: leaving with Ctrl-D, exit or quit is a success, as in psql and python."""
         from .ui import build_prompt_session, make_pause
 
         prompt = build_prompt_session(self)
-        self.pause = make_pause()
-        self.out.line("Type 'help' for commands, Tab to complete, Ctrl-D to leave.", "dim")
+        self.pause = make_pause(self)
+        self.show([Text("Type 'help' for commands, Tab to complete, Ctrl-D to leave.", Style.DIM)])
         while True:
             try:
                 text = prompt.prompt(self.prompt_text)
@@ -158,8 +214,10 @@ class Shell:
                 self.run_line(text)
             except Exit:
                 break
-        return self.worst
+        return ExitStatus.SUCCESS
 
     def close(self) -> None:
+        if self.transcript is not None:
+            self.transcript.close()
         self.client.close()
         self.pool.close()

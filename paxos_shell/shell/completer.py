@@ -15,12 +15,12 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from ..paxos import choose_value
+from ..text import show_value
 from . import registry as reg
-from .admin import SETTABLE
-from .render import FORMATS
+from .registry import ArgKind as K
 
 if TYPE_CHECKING:
-    from .app import Shell
+    from .context import Context
 
 
 @dataclass
@@ -29,10 +29,10 @@ class View:
 
     acceptors: dict[int, str] = field(default_factory=dict)
     current_id: Optional[int] = None
-    next_id: int = 0
+    next_id: Optional[int] = 0
+    """None once the proposal ids are used up."""
     values: list[str] = field(default_factory=list)
     required_value: Optional[str] = None
-    settings: dict[str, str] = field(default_factory=dict)
     proposers: list[str] = field(default_factory=list)
     lessons: list[str] = field(default_factory=list)
 
@@ -62,15 +62,15 @@ def _quoted(text: str) -> str:
     return text if text and shlex.quote(text) == text else shlex.quote(text)
 
 
-def _kind_at(cmd: reg.Command, words: list[str]) -> Optional[str]:
+def _kind_at(cmd: reg.Command, words: list[str]) -> Optional[K]:
     """The kind of argument the cursor stands on, from the command's declaration."""
-    if words and words[-1] in cmd.flags and cmd.flags[words[-1]] != reg.FLAG:
+    if words and words[-1] in cmd.flags and cmd.flags[words[-1]] != K.FLAG:
         return cmd.flags[words[-1]]
     # Inside a --server-ids run, more ids may follow.
     for w in reversed(words):
         if w.startswith("--"):
-            if cmd.flags.get(w) == reg.SERVERS:
-                return reg.SERVERS
+            if cmd.flags.get(w) == K.SERVERS:
+                return K.SERVERS
             break
         if not w.isdigit():
             break
@@ -80,18 +80,18 @@ def _kind_at(cmd: reg.Command, words: list[str]) -> Optional[str]:
             skip = False
             continue
         if w.startswith("--"):
-            skip = cmd.flags.get(w) not in (reg.FLAG, reg.SERVERS, None)
+            skip = cmd.flags.get(w) not in (K.FLAG, K.SERVERS, None)
             continue
         positional.append(w)
     kinds = cmd.positional
     # "An integer first argument is the id": a non-integer there means the id was left out.
-    if kinds and kinds[0] == reg.ID and positional and not reg.is_int(positional[0]):
+    if kinds and kinds[0] == K.ID and positional and not reg.is_int(positional[0]):
         kinds = kinds[1:]
     if not kinds:
         return None
     if len(positional) < len(kinds):
         return kinds[len(positional)]
-    return kinds[-1] if kinds[-1] == reg.SERVERS else None
+    return kinds[-1] if kinds[-1] == K.SERVERS else None
 
 
 def complete(document: Document, view: View) -> list[Completion]:
@@ -105,56 +105,60 @@ def complete(document: Document, view: View) -> list[Completion]:
         return []
     args = words[1:]
     if word.startswith("-"):
-        return _match(word, ((f, f"takes {k}" if k != reg.FLAG else "switch") for f, k in cmd.flags.items()))
+        return _match(word, ((f, f"takes {k.value}" if k != K.FLAG else "switch") for f, k in cmd.flags.items()))
     kind = _kind_at(cmd, args)
     return _match(word, _options(kind, cmd, args, view))
 
 
-CHOICES = {
-    ("drop", 1): ["requests", "replies"],
-    ("expect", 0): ["chosen", "nothing-chosen", "two-chosen", "outcome", "promises", "violations", "no-violations"],
-    ("expect", 1): ["chosen", "not-chosen", "unknown"],
-}
+def _choices(cmd: reg.Command, positional: list[str]) -> Optional[list[str]]:
+    """The fixed words a CHOICE positional takes here, if the cursor is on one."""
+    kinds = cmd.positional
+    at = len(positional)
+    if at >= len(kinds) or kinds[at] != K.CHOICE:
+        if cmd.name == "expect" and positional[:1] == ["outcome"] and at == 1:
+            return ["chosen", "not-chosen", "unknown"]
+        return None
+    which = sum(1 for k in kinds[:at] if k == K.CHOICE)
+    return list(cmd.choices[which]) if which < len(cmd.choices) else None
 
 
-def _options(kind: Optional[str], cmd: reg.Command, args: list[str], view: View) -> list[tuple[str, str]]:
+def _options(kind: Optional[K], cmd: reg.Command, args: list[str], view: View) -> list[tuple[str, str]]:
     positional = [a for a in args if not a.startswith("--")]
-    fixed = CHOICES.get((cmd.name, len(positional)))
-    if fixed and not (cmd.name == "expect" and positional and positional[0] != "outcome"):
+    fixed = _choices(cmd, positional)
+    if fixed is not None:
         return [(c, "") for c in fixed]
-    if kind == reg.SERVER:
+    if kind == K.SERVER:
         return [(str(i), meta) for i, meta in sorted(view.acceptors.items())]
-    if kind == reg.SERVERS:
+    if kind == K.SERVERS:
         used = {a for a in args if a.isdigit()}
         return [(str(i), meta) for i, meta in sorted(view.acceptors.items()) if str(i) not in used]
-    if kind == reg.ID:
-        opts = [(str(view.next_id), "next id: above every id seen")]
+    if kind == K.ID:
+        opts = [(str(view.next_id), "next id: above every id seen")] if view.next_id is not None else []
         if view.current_id is not None and view.current_id != view.next_id and cmd.name == "accept":
             opts.insert(0, (str(view.current_id), "current id"))
         return opts
-    if kind == reg.VALUE:
-        vals = list(reversed(view.values))
-        opts = [(v, "value seen") for v in vals if v != view.required_value]
+    if kind == K.VALUE:
+        opts = [(v, "value seen") for v in reversed(view.values) if v != view.required_value]
         if view.required_value is not None:
             opts.insert(0, (view.required_value, "required by the promises"))
         return opts
-    if kind == reg.COUNT:
+    return _other_options(kind, args, view)
+
+
+def _other_options(kind: Optional[K], args: list[str], view: View) -> list[tuple[str, str]]:
+    if kind == K.COUNT:
         return [(str(i), "") for i in range(1, len(view.acceptors) + 1)]
-    if kind == reg.COMMAND:
+    if kind == K.COMMAND:
         return [(n, reg.lookup(n).summary) for n in reg.names()]
-    if kind == reg.SETTING:
-        return sorted(view.settings.items())
-    if kind == reg.TEXT and args:
-        return [(v, "") for v in _setting_values(args[0])]
-    if kind == reg.PROPOSER:
+    if kind == K.SETTING:
+        return [(name, s.about) for name, s in sorted(reg.SETTINGS.items())]
+    if kind == K.SETTING_VALUE and args and args[0] in reg.SETTINGS:
+        return [(v, "") for v in reg.SETTINGS[args[0]].choices]
+    if kind == K.PROPOSER:
         return [(p, "proposer") for p in view.proposers]
-    if kind == reg.LESSON:
+    if kind == K.LESSON:
         return [(name, "lesson") for name in view.lessons]
     return []
-
-
-def _setting_values(name: str) -> list[str]:
-    return {"format": list(FORMATS), "teach": ["on", "off"], "timeout": ["0.5", "1.0", "2.0"]}.get(name, [])
 
 
 class ShellCompleter(Completer):
@@ -167,7 +171,7 @@ class ShellCompleter(Completer):
         return complete(document, self.view())
 
 
-def view_of(sh: Shell) -> View:
+def view_of(sh: Context) -> View:
     s = sh.session
     metas = {}
     for i, url in sorted(sh.client.urls.items()):
@@ -175,12 +179,12 @@ def view_of(sh: Shell) -> View:
         if st is None:
             metas[i] = f"{url} · unknown"
             continue
-        pair = f", accepted {st.accepted_id}: {st.accepted_value}" if st.accepted_id >= 0 else ""
+        pair = f", accepted {st.accepted_id}: {show_value(st.accepted_value)}" if st.accepted_id >= 0 else ""
         metas[i] = f"{url} · {st.kind} · promised {st.promised_id}{pair}"
     p = s.proposer
     required = None
     if p.current_id is not None:
         ch = choose_value([x for x in p.promise_list() if x.promised_id == p.current_id], None)
         required = ch.value if ch.forced_by else None
-    return View(metas, p.current_id, s.next_id(), list(s.values_seen), required, dict(SETTABLE),
+    return View(metas, p.current_id, s.next_id(), list(s.values_seen), required,
                 list(s.proposers), sh.lesson_names())

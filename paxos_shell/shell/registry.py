@@ -2,8 +2,10 @@
 
 Each command declares its syntax, its flags (with the kind of value each
 takes) and the kind of its positional arguments, so that the parser, `help`,
-the completer and the toolbar cannot drift apart (as litecli's special
-commands and iredis' syntax table do).
+the completer and the toolbar cannot drift apart (litecli's special commands).
+Settings and their choices are declared here too, for `set`, `help set` and
+completion alike. Commands register by being imported: `shell.commands`
+imports them all. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -13,51 +15,116 @@ import shlex
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Optional, Union
 
+from ..errors import UserError
+from ..options import FORMATS
+from ..paxos import MAX_ID
+from ..vocab import Word
+
 if TYPE_CHECKING:
-    from .app import Shell
-
-# Kinds of argument, used by the parser and by the completer.
-ID = "id"
-SERVER = "server"
-SERVERS = "servers"
-VALUE = "value"
-COUNT = "count"
-NUMBER = "number"
-SETTING = "setting"
-COMMAND = "command"
-TEXT = "text"
-FLAG = "flag"
-PATH = "path"
-PROPOSER = "proposer"
-LESSON = "lesson"
+    from .context import Context
+    from .results import Result
 
 
-class UsageError(Exception):
+class ArgKind(Word):
+    """What kind of value an argument takes: drives parsing and completion."""
+
+    ID = "id"
+    SERVER = "server"
+    SERVERS = "servers"
+    VALUE = "value"
+    COUNT = "count"
+    NUMBER = "number"
+    SETTING = "setting"
+    SETTING_VALUE = "setting value"
+    COMMAND = "command"
+    TEXT = "text"
+    FLAG = "flag"
+    PATH = "path"
+    PROPOSER = "proposer"
+    LESSON = "lesson"
+    CHOICE = "choice"
+
+
+class Group(Word):
+    """Sections of `help`, in the order they are listed."""
+
+    PAXOS = "Paxos"
+    POOL = "Pool"
+    TEACH = "Teaching and debugging"
+    SESSION = "Session"
+
+
+class UsageError(UserError):
     """Bad input to a command: one clear line, and the session goes on."""
+
+
+class Exit(Exception):
+    """Raised by exit/quit to leave the REPL or stop a script."""
 
 
 @dataclass
 class Args:
+    """A parsed command line: positionals, and the flags the command declares."""
+
     positional: list[str] = field(default_factory=list)
     flags: dict[str, Union[str, list[str], bool]] = field(default_factory=dict)
 
-    def get(self, name: str, default: object = None) -> object:
-        return self.flags.get(name, default)
+    def text(self, name: str) -> Optional[str]:
+        """The value of a flag that takes one value, or None if absent."""
+        v = self.flags.get(name)
+        return v if isinstance(v, str) else None
+
+    def switch(self, name: str) -> bool:
+        return self.flags.get(name) is True
+
+    def many(self, name: str) -> list[str]:
+        """The values of a SERVERS flag (empty when absent)."""
+        v = self.flags.get(name)
+        return list(v) if isinstance(v, list) else []
 
 
-@dataclass
+Handler = Callable[["Context", Args], "Result"]
+
+
+@dataclass(frozen=True)
 class Command:
     name: str
     syntax: str
     summary: str
     about: str
     example: str
-    handler: Callable[[Shell, Args], int]
+    handler: Handler
     aliases: tuple[str, ...] = ()
-    flags: dict[str, str] = field(default_factory=dict)
-    positional: tuple[str, ...] = ()
-    group: str = "paxos"
+    flags: dict[str, ArgKind] = field(default_factory=dict)
+    positional: tuple[ArgKind, ...] = ()
+    group: Group = Group.PAXOS
+    choices: tuple[tuple[str, ...], ...] = ()
+    """Fixed words for CHOICE positionals, in order of the CHOICE kinds."""
+    saved: bool = True
+    """Whether `save` keeps it: commands that change or read the pool do, help and the like not."""
 
+
+@dataclass(frozen=True)
+class Setting:
+    """A `set NAME VALUE` setting: its help and, if closed, its choices."""
+
+    name: str
+    about: str
+    choices: tuple[str, ...] = ()
+
+
+SETTINGS: dict[str, Setting] = {s.name: s for s in (
+    Setting("format", "output style: table, plain or json", FORMATS),
+    Setting("timeout", "seconds a round waits for replies (0.05 to 60)", ("0.5", "1.0", "2.0")),
+    Setting("value", "the client value propose and accept fall back on"),
+    Setting("id", "the current proposal id"),
+    Setting("teach", "on or off: explain each command in Paxos terms", ("on", "off")),
+    Setting("present", "on or off: presenter mode for a projector (spacing, no latencies, a pause and "
+                       "an explanation after each round)", ("on", "off")),
+    Setting("raw", "on or off: always show the raw JSON reply of each acceptor", ("on", "off")),
+)}
+SWITCHES = ("teach", "present", "raw")
+"""Settings that are on or off."""
 
 REGISTRY: dict[str, Command] = {}
 ALIASES: dict[str, str] = {}
@@ -65,14 +132,15 @@ ALIASES: dict[str, str] = {}
 
 def command(
     name: str, syntax: str, summary: str, about: str, example: str, *,
-    aliases: tuple[str, ...] = (), flags: Optional[dict[str, str]] = None,
-    positional: tuple[str, ...] = (), group: str = "paxos",
-) -> Callable[[Callable[[Shell, Args], int]], Callable[[Shell, Args], int]]:
+    aliases: tuple[str, ...] = (), flags: Optional[dict[str, ArgKind]] = None,
+    positional: tuple[ArgKind, ...] = (), group: Group = Group.PAXOS,
+    choices: tuple[tuple[str, ...], ...] = (), saved: bool = True,
+) -> Callable[[Handler], Handler]:
     """Register a handler; the decorator form keeps the text next to the code."""
 
-    def register(fn: Callable[[Shell, Args], int]) -> Callable[[Shell, Args], int]:
-        cmd = Command(name, syntax, summary, about, example, fn, aliases, flags or {}, positional, group)
-        REGISTRY[name] = cmd
+    def register(fn: Handler) -> Handler:
+        REGISTRY[name] = Command(name, syntax, summary, about, example, fn, aliases, flags or {},
+                                 positional, group, choices, saved)
         for a in aliases:
             ALIASES[a] = name
         return fn
@@ -111,49 +179,62 @@ def parse(cmd: Command, tokens: list[str]) -> Args:
     while i < len(tokens):
         tok = tokens[i]
         if tok.startswith("--") and len(tok) > 2:
-            name, eq, inline = tok.partition("=")
-            kind = cmd.flags.get(name)
-            if kind is None:
-                close = difflib.get_close_matches(name, list(cmd.flags), n=1)
-                hint = f"; did you mean {close[0]}?" if close else ""
-                raise UsageError(f"{cmd.name}: unknown option {name}{hint}")
-            if kind == FLAG:
-                args.flags[name] = True
-            elif kind == SERVERS:
-                vals = [inline] if eq else []
-                while i + 1 < len(tokens) and tokens[i + 1].lstrip("-").isdigit():
-                    i += 1
-                    vals.append(tokens[i])
-                if not vals:
-                    raise UsageError(f"{cmd.name}: {name} needs at least one acceptor id")
-                args.flags[name] = vals
-            else:
-                if eq:
-                    args.flags[name] = inline
-                elif i + 1 < len(tokens):
-                    i += 1
-                    args.flags[name] = tokens[i]
-                else:
-                    raise UsageError(f"{cmd.name}: {name} needs a value")
+            i = _parse_flag(cmd, tokens, i, args)
         else:
             args.positional.append(tok)
         i += 1
     return args
 
 
+def _parse_flag(cmd: Command, tokens: list[str], i: int, args: Args) -> int:
+    """Store the flag at tokens[i] (and its values); returns the index of its last token."""
+    name, eq, inline = tokens[i].partition("=")
+    kind = cmd.flags.get(name)
+    if kind is None:
+        close = difflib.get_close_matches(name, list(cmd.flags), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise UsageError(f"{cmd.name}: unknown option {name}{hint}")
+    if kind == ArgKind.FLAG:
+        args.flags[name] = True
+    elif kind == ArgKind.SERVERS:
+        vals = [inline] if eq else []
+        while i + 1 < len(tokens) and is_int(tokens[i + 1]):
+            i += 1
+            vals.append(tokens[i])
+        if not vals:
+            raise UsageError(f"{cmd.name}: {name} needs at least one acceptor id")
+        args.flags[name] = vals
+    elif eq:
+        args.flags[name] = inline
+    elif i + 1 < len(tokens):
+        i += 1
+        args.flags[name] = tokens[i]
+    else:
+        raise UsageError(f"{cmd.name}: {name} needs a value")
+    return i
+
+
 def to_int(text: object, what: str, low: int = 0, high: Optional[int] = None) -> int:
-    try:
-        n = int(str(text), 10)
-    except ValueError:
-        raise UsageError(f"bad {what} '{text}': expected a whole number") from None
+    """A whole number in range, or a UsageError naming `what` was wrong."""
+    raw = str(text)
+    if not is_int(raw):
+        raise UsageError(f"bad {what} '{raw}': expected a whole number")
+    n = int(raw, 10)
     if n < low or (high is not None and n > high):
         span = f"{low} to {high}" if high is not None else f"{low} or more"
         raise UsageError(f"bad {what} {n}: expected {span}")
     return n
 
 
+def to_id(text: object) -> int:
+    """A proposal id as the protocol allows it: 0 to MAX_ID."""
+    return to_int(text, "id", 0, MAX_ID)
+
+
 def is_int(text: str) -> bool:
-    return text.lstrip("-").isdigit()
+    """A decimal integer, optionally negative: `7`, `-1`; not `1e3`, `0x7` or `²`."""
+    body = text[1:] if text.startswith("-") else text
+    return body.isascii() and body.isdigit()
 
 
 def quote(value: str) -> str:

@@ -1,33 +1,53 @@
-"""Rendering: tables, colour and the three output formats.
+"""The one renderer: a Result becomes a table, plain text or one JSON object.
 
-Commands write through an Output; in `json` format their lines are held
-back and each command prints exactly one JSON object, so a script can pipe
-every command's output to jq.
+Everything the shell prints passes through here, which is what makes three
+promises cheap to keep: every foreign string is escaped (text.visible) before
+it reaches the terminal, prose is wrapped at word boundaries to the width of
+the screen, and tables fit it (low-priority columns dropped first, long values
+shortened with an ellipsis). Normal output goes to stdout, errors to stderr;
+in JSON mode each command prints exactly one object, errors included.
 """
 
 from __future__ import annotations
 
-import json
+import io
 import os
+import shutil
 import sys
-from typing import Any, Optional, Sequence, TextIO
+import textwrap
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Iterator, Optional, Sequence, TextIO
 
-from ..wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, OK, Reply
+from wcwidth import wcswidth
 
-FORMATS = ("table", "plain", "json")
+from ..text import json_dumps, visible
+from ..vocab import Word
+from .results import Block, Column, Result, Style, Table, Text
+
+
+class Format(Word):
+    TABLE = "table"
+    PLAIN = "plain"
+    JSON = "json"
+
 
 COLOURS = {
-    GRANTED: "\x1b[32m",
-    OK: "\x1b[32m",
-    IGNORED: "\x1b[33m",
-    NO_RESPONSE: "\x1b[31m",
-    ERROR: "\x1b[31m",
-    "good": "\x1b[1;32m",
-    "bad": "\x1b[1;31m",
-    "warn": "\x1b[1;33m",
-    "dim": "\x1b[2m",
+    Style.GOOD: "\x1b[1;32m",
+    Style.BAD: "\x1b[1;31m",
+    Style.WARN: "\x1b[1;33m",
+    Style.DIM: "\x1b[2m",
+    Style.HEADING: "\x1b[1m",
 }
 RESET = "\x1b[0m"
+ELLIPSIS = "…"
+GAP = 2
+"""Spaces between table columns (tabulate's simple and plain formats)."""
+MIN_CELL = 6
+MIN_WRAP = 16
+"""Narrower than this, wrapped prose in a cell becomes a column of single words."""
+HEADER_PAD = 2
+"""tabulate pads each header by two (its MIN_PADDING): a column is at least that wide."""
 
 
 def colour_wanted(stream: TextIO) -> bool:
@@ -35,94 +55,201 @@ def colour_wanted(stream: TextIO) -> bool:
     return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
 
 
-class Output:
-    def __init__(self, stream: Optional[TextIO] = None, fmt: str = "table", colour: Optional[bool] = None) -> None:
+def wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
+    """Lines of at most `width` cells, broken at spaces (never at hyphens); only a word longer
+    than a whole line (a long path) is cut, since it cannot fit anywhere."""
+    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=True, break_on_hyphens=False)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def screen_width(stream: TextIO) -> int:
+    """The terminal's width; 80 or $COLUMNS when the output is not a terminal."""
+    try:
+        if stream.isatty():
+            return max(20, shutil.get_terminal_size((80, 24)).columns)
+    except (AttributeError, ValueError, OSError):
+        pass
+    cols = os.environ.get("COLUMNS", "")
+    return max(20, int(cols)) if cols.isdigit() else 80
+
+
+def width_of(text: str) -> int:
+    w = wcswidth(text)
+    return w if w >= 0 else len(text)
+
+
+def _cell_width(text: str) -> int:
+    return max(width_of(line) for line in text.split("\n"))
+
+
+def shorten(text: str, width: int) -> str:
+    """`text` cut to `width` display cells, the cut marked with an ellipsis."""
+    if width_of(text) <= width:
+        return text
+    out = ""
+    for ch in text:
+        if width_of(out + ch) > width - 1:
+            break
+        out += ch
+    return out + ELLIPSIS
+
+
+class Renderer:
+    def __init__(self, stream: Optional[TextIO] = None, fmt: Format = Format.TABLE,
+                 colour: Optional[bool] = None, err: Optional[TextIO] = None,
+                 width: Optional[int] = None) -> None:
         self.stream = stream or sys.stdout
+        self.err = err or sys.stderr
         self.fmt = fmt
         self.colour = colour_wanted(self.stream) if colour is None else colour
+        self.fixed_width = width
+        self.present = False
+        """Presenter mode: a blank line between blocks, no debugging details, for a projector."""
+        self.raw = False
+        """Show raw protocol replies even where a column must be dropped for them."""
 
     @property
     def json(self) -> bool:
-        return self.fmt == "json"
+        return self.fmt == Format.JSON
 
-    def paint(self, text: str, kind: str) -> str:
-        if not self.colour or kind not in COLOURS:
+    @property
+    def width(self) -> int:
+        return self.fixed_width or screen_width(self.stream)
+
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Nothing is shown inside (a lesson replaying its steps to go back)."""
+        saved = self.stream, self.err
+        self.stream = self.err = io.StringIO()
+        try:
+            yield
+        finally:
+            self.stream, self.err = saved
+
+    def paint(self, text: str, style: Style) -> str:
+        if not self.colour or style not in COLOURS:
             return text
-        return f"{COLOURS[kind]}{text}{RESET}"
+        return f"{COLOURS[style]}{text}{RESET}"
 
-    def line(self, text: str = "", kind: str = "") -> None:
-        """Human text; held back in json format."""
-        if not self.json:
-            self.stream.write(self.paint(text, kind) + "\n")
-            self.stream.flush()
+    # -- output -------------------------------------------------------------
 
-    def error(self, text: str) -> None:
-        """Errors always show, in every format, on one line."""
+    def render(self, result: Result) -> None:
+        """A finished command: its blocks, or its one JSON object."""
         if self.json:
-            self.emit({"error": text})
+            self._write(self.stream, json_dumps(result.json()))
         else:
-            self.stream.write(self.paint(f"error: {text}", "bad") + "\n")
-            self.stream.flush()
+            self.show(result.blocks)
 
-    def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        if self.json or not rows:
+    def show(self, blocks: Sequence[Block]) -> None:
+        """Blocks shown now (progress before a round's wait); nothing in JSON mode."""
+        if self.json:
             return
+        lines: list[str] = []
+        for b in blocks:
+            lines.extend(self.text_lines(b) if isinstance(b, Text) else self.table_lines(b))
+            if self.present and isinstance(b, Table):
+                lines.append("")  # room to breathe on a projector
+        if self.present and lines and lines[-1]:
+            lines.append("")
+        if lines:
+            self._write(self.stream, "\n".join(lines))
+
+    def error(self, line: str, command: Optional[str] = None) -> None:
+        """One message on stderr (one line to a pipe, wrapped on a terminal); in JSON mode also
+        the command's one object, on stdout."""
+        if self.json:
+            self._write(self.stream, json_dumps({"command": command, "error": line}))
+        text = f"error: {visible(line)}"
+        if _isatty(self.err):
+            text = "\n".join(wrap(text, screen_width(self.err), rest="  "))
+        self._write(self.err, self.paint(text, Style.BAD) if self._err_colour() else text)
+
+    def _err_colour(self) -> bool:
+        return self.colour and colour_wanted(self.err)
+
+    def _write(self, stream: TextIO, text: str) -> None:
+        stream.write(text + "\n")
+        stream.flush()
+
+    # -- prose ----------------------------------------------------------------
+
+    def text_lines(self, block: Text) -> list[str]:
+        """A paragraph wrapped at word boundaries; a blank Text is a blank line."""
+        if not block.text:
+            return [""]
+        if not block.wrap:
+            return [self.paint(visible(line), block.style) for line in block.text.split("\n")]
+        first, rest = " " * block.indent, " " * (block.indent + block.hang)
+        out: list[str] = []
+        for para in block.text.split("\n"):
+            wrapped = wrap(visible(para), self.width, first, rest) or [first]
+            out.extend(self.paint(w, block.style) for w in wrapped)
+        return out
+
+    # -- tables ---------------------------------------------------------------
+
+    def table_lines(self, table: Table) -> list[str]:
+        if not table.records:
+            return []
+        columns, cells = self._fit(table)
+        rows = []
+        for rec, row in zip(table.records, cells):
+            rows.append([self.paint(c, col.style(rec)) if col.style else c for col, c in zip(columns, row)])
         from tabulate import tabulate  # imported on first table: keeps start-up fast
 
-        style = "plain" if self.fmt == "plain" else "simple"
-        text = tabulate(rows, headers=list(headers), tablefmt=style, disable_numparse=True,
-                        missingval="-")
-        self.line(text)
+        style = "plain" if self.fmt == Format.PLAIN else "simple"
+        text: str = tabulate(rows, headers=[c.title for c in columns], tablefmt=style,
+                             disable_numparse=True, missingval="-")
+        return text.split("\n")
 
-    def emit(self, data: Any) -> None:
-        """The one JSON object of a command, in json format only."""
-        if self.json:
-            self.stream.write(json.dumps(data, ensure_ascii=False) + "\n")
-            self.stream.flush()
+    def _fit(self, table: Table) -> tuple[list[Column], list[list[str]]]:
+        """Columns and cell texts that fit the screen: drop, then shorten."""
+        columns = [c for c in table.columns if self._wanted(c)]
+        cells = [[visible(c.text(rec)) for c in columns] for rec in table.records]
+        shortened = False
+        while True:
+            widths = [max([width_of(c.title) + HEADER_PAD] + [_cell_width(row[i]) for row in cells])
+                      for i, c in enumerate(columns)]
+            excess = sum(widths) + GAP * (len(columns) - 1) - self.width
+            if excess <= 0:
+                return columns, cells
+            if not shortened and any(c.short for c in columns):
+                columns = [replace(c, title=c.short) if c.short else c for c in columns]
+                shortened = True
+                continue
+            droppable = [i for i, c in enumerate(columns) if c.keep > 0 and not (c.raw and self.raw)]
+            if droppable:
+                i = max(droppable, key=lambda k: columns[k].keep)
+                del columns[i]
+                for row in cells:
+                    del row[i]
+                continue
+            if not self._shrink(columns, cells, widths, excess):
+                return columns, cells
 
+    def _wanted(self, c: Column) -> bool:
+        if c.raw and self.raw:
+            return True
+        return not (self.present and c.detail)
 
-def ms(seconds: Optional[float]) -> str:
-    return "-" if seconds is None else f"{seconds * 1000:.1f} ms"
-
-
-def show_value(v: Optional[str]) -> str:
-    """Values as the seed printed them, but visible when empty or padded."""
-    if v is None:
-        return "-"
-    if v == "" or v != v.strip() or any(c in v for c in "\t\n\r"):
-        return repr(v)
-    return v
-
-
-def reply_summary(r: Reply) -> str:
-    """What an acceptor said, in Paxos words: promise, accepted, ignored, no response."""
-    if r.kind in (NO_RESPONSE, ERROR):
-        return f"x {r.cause}"
-    pair = f" (accepted {r.accepted_id}: {show_value(r.accepted_value)})" if r.accepted_id >= 0 else ""
-    if r.phase == "prepare":
-        if r.kind == GRANTED:
-            return f"promise {r.promised_id}{pair}"
-        return f"ignored (promised {r.promised_id}){pair}" if r.promised_id >= 0 else f"ignored{pair}"
-    if r.phase == "accept":
-        return "accepted" if r.kind == GRANTED else "ignored"
-    return f"state {r.promised_id}/{r.accepted_id}" + (f": {show_value(r.accepted_value)}" if pair else "")
-
-
-def reply_json(r: Reply) -> dict[str, Any]:
-    d: dict[str, Any] = {"server": r.acceptor, "status": r.kind, "latencyMs": round(r.latency * 1000, 3)}
-    if r.body is not None:
-        d["reply"] = r.body
-    if r.cause:
-        d["error"] = r.cause
-    return d
-
-
-def reply_rows(out: Output, replies: Sequence[Reply]) -> list[list[str]]:
-    rows = []
-    for r in replies:
-        raw = json.dumps(r.body, ensure_ascii=False) if r.body is not None else r.cause or ""
-        rows.append([str(r.acceptor), out.paint(r.kind, r.kind), reply_summary(r), ms(r.latency), raw])
-    return rows
-
-
-REPLY_HEADERS = ("server", "status", "meaning", "latency", "reply")
+    def _shrink(self, columns: list[Column], cells: list[list[str]], widths: list[int], excess: int) -> bool:
+        """Shorten the widest shrinkable column by up to `excess`; False if none can."""
+        candidates = [i for i, c in enumerate(columns)
+                      if (c.shrink or c.wrap) and widths[i] > max(MIN_WRAP if c.wrap else MIN_CELL,
+                                                                  width_of(c.title) + HEADER_PAD)]
+        if not candidates:
+            return False
+        i = max(candidates, key=lambda k: widths[k])
+        floor = MIN_WRAP if columns[i].wrap else MIN_CELL
+        target = max(floor, width_of(columns[i].title) + HEADER_PAD, widths[i] - excess)
+        for row in cells:
+            row[i] = ("\n".join(wrap(row[i], target)) if columns[i].wrap
+                      else shorten(row[i], target))
+        return True

@@ -11,13 +11,21 @@ from prompt_toolkit.formatted_text import HTML, FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 
 from ..dirs import state_dir
+from ..session import AcceptorStatus
+from ..text import visible
 from .completer import ShellCompleter, view_of
 from .registry import ALIASES, REGISTRY, Command, names
+from .runner import HELP as STEP_HELP
 
 if TYPE_CHECKING:
-    from .app import Shell
+    from .context import Context
 
-STATUS_STYLE = {"up": "ansigreen", "down": "ansired", "timeout": "ansiyellow", "error": "ansired"}
+STATUS_STYLE = {
+    AcceptorStatus.UP: "ansigreen",
+    AcceptorStatus.DOWN: "ansired",
+    AcceptorStatus.TIMEOUT: "ansiyellow",
+    AcceptorStatus.ERROR: "ansired",
+}
 
 
 def make_history() -> History:
@@ -33,18 +41,32 @@ def make_history() -> History:
     return FileHistory(path)
 
 
-def toolbar_text(sh: Shell, typed: str) -> FormattedText:
+def toolbar_text(sh: Context, typed: str) -> FormattedText:
     """Each acceptor's last known status, the quorum, and the syntax being typed."""
     parts: list[tuple[str, str]] = []
     for i in sorted(sh.client.urls):
         st = sh.session.statuses.get(i)
-        kind = st.kind if st else "unknown"
-        parts.append((f"bg:ansiblack fg:{STATUS_STYLE.get(kind, 'ansigray')}", f" {i}:{kind} "))
+        kind = st.kind if st else AcceptorStatus.UNKNOWN
+        parts.append((f"bg:ansiblack fg:{STATUS_STYLE.get(kind, 'ansigray')}", f" {status_word(sh, i)} "))
     parts.append(("", f"  quorum {sh.session.quorum}  "))
+    outlook = sh.session.outlook()
+    broken = outlook.violations
+    parts.append(("bold fg:ansired" if broken else "bold", f"{visible(outlook.headline())}  "))
     cmd = typed_command(typed)
     if cmd is not None:
         parts.append(("bold", cmd.syntax))
     return FormattedText(parts)
+
+
+def status_word(sh: Context, i: int) -> str:
+    """`2:up`, `3:down`, `1:up·volatile`, `2:timeout·faults`: what the shell knows of acceptor i."""
+    st = sh.session.statuses.get(i)
+    word = f"{i}:{st.kind if st else AcceptorStatus.UNKNOWN}"
+    if st is not None and st.volatile:
+        word += "·volatile"
+    if i in sh.session.faults:
+        word += "·faults"
+    return word
 
 
 def typed_command(typed: str) -> Optional[Command]:
@@ -59,7 +81,7 @@ def typed_command(typed: str) -> Optional[Command]:
     return REGISTRY[fits.pop()] if len(fits) == 1 else None
 
 
-def build_prompt_session(sh: Shell) -> PromptSession:
+def build_prompt_session(sh: Context) -> PromptSession:
     def toolbar() -> FormattedText:
         from prompt_toolkit.application.current import get_app
 
@@ -69,7 +91,8 @@ def build_prompt_session(sh: Shell) -> PromptSession:
         history=make_history(),
         completer=ShellCompleter(lambda: view_of(sh)),
         complete_while_typing=True,
-        auto_suggest=AutoSuggestFromHistory(),
+        # Greyed suggestions look typed when there is no colour (NO_COLOR): then there are none.
+        auto_suggest=AutoSuggestFromHistory() if sh.out.colour else None,
         enable_history_search=False,
         bottom_toolbar=toolbar,
         mouse_support=False,
@@ -77,15 +100,16 @@ def build_prompt_session(sh: Shell) -> PromptSession:
     )
 
 
-def make_pause() -> Callable[[str], bool]:
-    """Between lesson steps: Enter runs the shown step, q (or Ctrl-C/Ctrl-D) stops the lesson."""
-    session: PromptSession = PromptSession()
+def make_pause(sh: Context) -> Callable[[str], str]:
+    """At a lesson step: what the teacher typed (Enter is ""; Ctrl-C or Ctrl-D stop the lesson).
+    Commands typed there complete like at the main prompt."""
+    session: PromptSession = PromptSession(completer=ShellCompleter(lambda: view_of(sh)),
+                                           complete_while_typing=True)
 
-    def pause(step: str) -> bool:
+    def pause(step: str) -> str:
         try:
-            answer = session.prompt(HTML("<b>next:</b> {} <ansigray>[Enter runs it, q stops]</ansigray> ").format(step))
+            return session.prompt(HTML("<b>next:</b> {} <ansigray>[{}]</ansigray> ").format(visible(step), STEP_HELP))
         except (KeyboardInterrupt, EOFError):
-            return False
-        return answer.strip().lower() not in ("q", "quit", "stop")
+            return "q"
 
     return pause

@@ -1,0 +1,57 @@
+"""The surface a command handler may use, as a Protocol (litecli's DBCursor idea).
+
+Handlers are typed against this, not against the Shell class, so command
+modules never import the application and the package has no import circle.
+The Shell implements it; tests may pass anything that does.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional, Protocol, Sequence
+
+from ..client import Client
+from ..pool import Pool
+from ..proposer import Engine
+from ..session import Session
+from .render import Renderer
+from .results import Block
+from .transcript import Transcript
+
+
+class Context(Protocol):
+    pool: Pool
+    session: Session
+    engine: Engine
+    out: Renderer
+    teach: bool
+    last: object
+    """The last Paxos result (prepare, accept, propose, state) for `explain`."""
+    expectations: list[bool]
+    """Outcomes of `expect` lines since the current lesson began."""
+    pause: Optional[Callable[[str], str]]
+    """Set by the REPL: asks the teacher what to do at a lesson step."""
+    transcript: Optional[Transcript]
+    """The Markdown transcript `record` writes, while it is on."""
+    executed: list[str]
+    """The command lines `save` writes: every command that ran and changes or reads the pool."""
+    listeners: list[Callable[[str], None]]
+    """Called with the command line after every command that ran (the live view)."""
+
+    @property
+    def client(self) -> Client: ...
+
+    def remember(self, result: object) -> None:
+        """Keep a Paxos command's result for `explain` and teach mode."""
+
+    def show(self, blocks: Sequence[Block]) -> None:
+        """Show blocks now, before the command ends (progress during a propose)."""
+
+    def run_step(self, line: str) -> object:
+        """Run one lesson step as if typed; a step meant to fail is the lesson, not an error."""
+
+    def lesson_names(self) -> list[str]: ...
+
+    def prompt_text(self) -> str: ...
+
+    def new_session(self) -> None:
+        """Forget every proposer, promise and reply: a lesson going back starts over."""

@@ -1,0 +1,97 @@
+"""The command line (cli.py, config.py): options, the config file, usage errors, pipes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from paxos_shell import __version__
+from paxos_shell.cli import parse_args
+
+
+def shell(*args: str, **kw: Any) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "paxos_shell", *args], capture_output=True, text=True,
+                          timeout=60, **kw)
+
+
+def write_config(home: str, text: str, mode: int = 0o600) -> str:
+    d = os.path.join(home, "config", "paxos-shell")
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "config")
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def test_config_gives_defaults_the_command_line_overrides(private_home: str) -> None:
+    write_config(private_home, "timeout = 0.5\nformat = plain\nserver-count = 4\n")
+    args = parse_args([])
+    assert (args.timeout, args.format, args.server_count) == (0.5, "plain", 4)
+    args = parse_args(["--timeout", "2", "--url", "1=http://127.0.0.1:9"])
+    assert args.timeout == 2.0 and args.server_count is None  # the command line's pool replaces the config's
+
+
+def test_a_bad_config_value_names_the_file(private_home: str) -> None:
+    path = write_config(private_home, "timeout = 0\n")
+    p = shell("-c", "show")
+    assert p.returncode == 2 and p.stderr.startswith(f"paxos-shell: config {path}: ")
+    assert "bad timeout 0: choose 0.05 to 60 seconds" in p.stderr
+    write_config(private_home, "colour = on\n")
+    p = shell("-c", "show")
+    assert p.returncode == 2 and "line 1: expected one of" in p.stderr
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--url", "1=http://a:1", "--url", "1=http://b:2", "-c", "state"], "acceptor 1 is given twice"),
+    (["--url", "1=http://a:1", "--server-count", "3"], "--server-count cannot be combined with --url"),
+    (["--local", "3", "--url", "1=http://a:1"], "--local cannot be combined"),
+    (["--timeout", "0", "--server-count", "1"], "bad timeout 0"),
+    (["--proposer-number", "100", "--server-count", "1"], "bad proposer number 100: choose 0 to 99"),
+    (["--server-count", "x"], "invalid int value"),
+    (["/no/such/script.txt", "--server-count", "1"], "cannot read /no/such/script.txt"),
+])
+def test_usage_errors_exit_2_with_one_line(argv: list[str], message: str) -> None:
+    p = shell(*argv)
+    assert p.returncode == 2 and message in p.stderr and "Traceback" not in p.stderr, p.stderr
+
+
+def test_version() -> None:
+    p = shell("--version")
+    assert p.returncode == 0 and p.stdout.strip() == f"paxos-shell {__version__}"
+
+
+def test_a_closed_pipe_ends_quietly(acceptors: Any) -> None:
+    accs = acceptors(3)
+    urls = [x for a in accs for x in ("--url", f"{a.id}={a.url}")]
+    p = subprocess.run(f"{sys.executable} -m paxos_shell {' '.join(urls)} -c help -c help -c help | head -1",
+                       shell=True, capture_output=True, text=True, timeout=60)
+    assert p.stdout == "Paxos:\n" and p.stderr == "", p.stderr
+
+
+def test_the_banner_says_when_the_default_ports_are_taken() -> None:
+    import socket
+
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT leftovers do not count
+    try:
+        holder.bind(("127.0.0.1", 8081))
+        holder.listen(1)
+    except OSError:
+        pass  # someone else has it already: the ports are taken either way
+    try:
+        p = shell("--json", "-c", "pool")
+    finally:
+        holder.close()
+    assert p.returncode == 0, p.stderr
+    banner = " ".join(p.stderr.split())
+    assert "(ports 8081..8083 were taken)" in banner
+    urls = [a["url"] for a in json.loads(p.stdout)["acceptors"].values()]
+    assert all(not u.endswith(":8081") for u in urls)
+    ports = [u.rsplit(":", 1)[1] for u in urls]
+    assert all(p in banner for p in ports)  # the ports it used instead, named

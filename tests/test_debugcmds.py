@@ -1,0 +1,150 @@
+"""check, ping, bench and fault injection through the shell (shell/commands/debugcmds.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from typing import Any
+
+from paxos_shell.pool import Pool
+from paxos_shell.shell.app import Shell
+from paxos_shell.shell.render import Format
+
+from .helpers import Acceptor, free_port, run
+
+
+def test_dropped_reply_leaves_the_acceptor_changed(local: Shell) -> None:
+    run(local, "set timeout 0.3")
+    code, out = run(local, "drop 1 replies 100")
+    assert code == 0 and "drop 100% replies" in out
+    code, out = run(local, "prepare 5 1")
+    assert code == 1 and "timeout" in out
+    run(local, "heal")
+    local.out.fmt = Format.JSON
+    _, out = run(local, "state 1")
+    assert json.loads(out)["acceptors"]["1"]["promisedId"] == 5  # it promised; only the reply was lost
+
+
+def test_dropped_request_leaves_the_acceptor_unchanged(local: Shell) -> None:
+    run(local, "set timeout 0.3")
+    run(local, "drop 2 requests 100")
+    code, out = run(local, "prepare 5 2")
+    assert code == 1 and "timeout" in out
+    _, out = run(local, "pool")
+    assert re.search(r"^2 .*drop 100% requests", out, re.M)
+    code, out = run(local, "heal 9")
+    assert code == 1 and out == "error: unknown acceptor 9: the pool is 1..3\n"
+    run(local, "heal 2")
+    local.out.fmt = Format.JSON
+    _, out = run(local, "state 2")
+    assert json.loads(out)["acceptors"]["2"]["promisedId"] == -1
+
+
+def test_delay_slows_one_acceptor(local: Shell) -> None:
+    run(local, "delay 3 200")
+    rnd = local.engine.prepare(1)
+    lat = {r.acceptor: r.latency for r in rnd.round.replies}
+    assert lat[3] >= 0.2 and lat[1] < 0.2 and rnd.reached
+    run(local, "heal 3")
+    assert local.engine.prepare(2).round.replies[2].latency < 0.2
+
+
+def test_faults_work_on_any_acceptor_with_faults_and_are_refused_by_others(acceptors: Any, tmp_path: Any) -> None:
+    plain = acceptors(1)[0]
+    faulty = Acceptor(2, free_port(), str(tmp_path), extra=("--faults",))
+    faulty.start()
+    try:
+        sh = Shell(Pool({1: plain.url, 2: faulty.url}, "t"), stream=io.StringIO(), err=io.StringIO(), colour=False)
+        code, out = run(sh, "drop 2 replies 50")
+        assert code == 0 and out == "Acceptor 2: drop 50% replies\n"  # not a local pool, but ours with --faults
+        code, out = run(sh, "drop 1 replies 50")
+        assert code == 1 and out.startswith("error: acceptor 1: ") and "--faults" in out
+        sh.close()
+    finally:
+        faulty.kill()
+
+
+def test_fault_endpoint_is_loopback_only_and_off_by_default(acceptors: Any) -> None:
+    from paxos_shell.acceptor.server import admin_allowed
+
+    assert admin_allowed("127.0.0.1") and admin_allowed("127.3.4.5") and admin_allowed("::1")
+    assert not admin_allowed("10.0.0.1") and not admin_allowed("192.168.1.2") and not admin_allowed("junk")
+    (plain,) = acceptors(1)
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", plain.port, timeout=5)
+    conn.request("POST", "/admin/faults?drop_replies=100")
+    assert conn.getresponse().status == 404  # not started with --faults: no such endpoint
+    conn.close()
+
+
+def test_volatile_acceptor_says_it_is_unsafe(tmp_path: Any) -> None:
+    a = Acceptor(1, free_port(), str(tmp_path), extra=("--volatile",))
+    a.start()
+    a.kill()
+    log = (tmp_path / "acceptor-1.log").read_text()
+    assert "VOLATILE" in log and "UNSAFE" in log
+
+
+def test_check_is_silent_on_a_correct_run(local: Shell) -> None:
+    for v in ("a", "b", "c"):
+        run(local, f"propose {v} --contact-count 2")
+    run(local, "restart 2")
+    run(local, "propose d")
+    code, out = run(local, "check")
+    assert code == 0 and out.startswith("OK: no violation")
+
+
+def test_check_catches_a_forced_unsafe_accept(local: Shell) -> None:
+    run(local, "propose A")
+    run(local, "prepare 5 2 3")
+    code, out = run(local, "accept 5 B 2 3 --force")
+    assert "WARNING" in out
+    code, out = run(local, "check")
+    assert code == 1
+    text = " ".join(out.split())
+    assert ("VIOLATION: two different values were chosen: A at id 0 by acceptors 1, 2 and 3 and B at id 5 by "
+            "acceptors 2 and 3: at most one value is ever chosen.") in text
+    assert "acceptor 2 accepted B at id 5 in round 4 (accept 5 B)" in text  # the proof, in words
+    assert "{'ignored'" not in out and "None" not in out  # never a Python repr
+
+
+def test_check_catches_a_volatile_acceptor_forgetting(local: Shell) -> None:
+    run(local, "restart 1 --volatile")
+    _, out = run(local, "pool")
+    assert "VOLATILE" in out
+    run(local, "prepare 4 1")
+    run(local, "restart 1")
+    run(local, "state 1")
+    code, out = run(local, "check")
+    assert code == 1 and ("VIOLATION: acceptor 1 stopped after round 1 and kept its state in memory only: it "
+                          "forgot promise 4: acceptors must keep what they acknowledged.") in " ".join(out.split())
+    assert out.count("VIOLATION") == 1  # said once, however often check runs
+    _, out = run(local, "check")
+    assert out.count("VIOLATION") == 1
+
+
+def test_reset_is_not_amnesia(local: Shell) -> None:
+    run(local, "propose A")
+    run(local, "reset")
+    assert [local.session.statuses[i].kind for i in (1, 2, 3)] == ["up", "up", "up"]  # the toolbar stays right
+    run(local, "propose B")
+    code, out = run(local, "check")
+    assert code == 0, out
+
+
+def test_ping_and_bench(local: Shell) -> None:
+    code, out = run(local, "ping --count 3")
+    assert code == 0 and re.search(r"^1\s+3/3\s+[\d.]+ ms", out, re.M)
+    run(local, "down 3")
+    code, out = run(local, "ping 3 --count 2")
+    assert code == 1 and "connection refused" in out
+    run(local, "up 3")
+    code, out = run(local, "bench 20")
+    rows = dict(re.findall(r"^(proposals|both phases ran|consensus)\s+(\S+)$", out, re.M))
+    assert code == 0 and rows == {"proposals": "20", "both phases ran": "20/20", "consensus": "20/20"}
+    assert re.search(r"^throughput\s+\d+ proposals/s$", out, re.M)
+    assert len(local.session.history) < 30  # bench kept its rounds out of the history
+
+
