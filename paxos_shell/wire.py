@@ -67,6 +67,11 @@ REASONS = {
     414: "URI Too Long",
     500: "Internal Server Error",
     501: "Not Implemented",
+    # Added for the acceptor's bounded HTTP front (framing and resource limits):
+    413: "Payload Too Large",
+    431: "Request Header Fields Too Large",
+    503: "Service Unavailable",
+    505: "HTTP Version Not Supported",
 }
 
 
