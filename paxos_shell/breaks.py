@@ -124,7 +124,9 @@ def _shown_vote(o: Observation) -> Optional[int]:
 def _forgot(t: Track, o: Observation) -> list[Violation]:
     found = []
     a = o.acceptor
-    promise = _shown_promise(o)
+    # A refused accept shows only a lower bound on the promise (more than n), never a report
+    # of it: a bound below an earlier one contradicts nothing.
+    promise = None if o.request == Request.ACCEPT else _shown_promise(o)
     # A granted request below the bound breaks its own rule (promise or accept), said below.
     if promise is not None and promise < t.promise and o.outcome != Outcome.GRANTED:
         found.append(Violation(

@@ -49,7 +49,9 @@ def test_bad_input_is_one_line_on_stderr_and_the_session_goes_on(shell: Shell, l
 
 
 @pytest.mark.parametrize("garbage", ["x", "--bogus", "1 2 3 4 5 x", "''", "-1", "999999999999", "--id", "1 x y z"])
-def test_no_command_answers_garbage_with_an_internal_error(local: Shell, garbage: str) -> None:
+def test_no_command_answers_garbage_with_an_internal_error(local: Shell, garbage: str, tmp_path: Any,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # `record x`, `save -1` and the like write files: not into the repository
     for name in sorted(set(REGISTRY) - {"exit"}):
         code, out, err = run_split(local, f"{name} {garbage}")
         assert "internal error" not in out + err and "Traceback" not in out + err, (name, garbage, out, err)

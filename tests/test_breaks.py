@@ -124,3 +124,15 @@ def test_a_violation_is_listed_once() -> None:
             k.add(accepted(rnd, a, 5, value))
     rules = [v.rule for v in k.violations()]
     assert rules == [Breach.TWO_VALUES_ONE_ID, Breach.TWO_CHOSEN]
+
+
+def test_a_refused_accept_below_a_known_promise_is_no_break() -> None:
+    """Found by the engines-against-HTTP property: prepare refused reporting 100, then an
+    accept at 1 refused. The refusal proves only a promise above 1: nothing was forgotten."""
+    from paxos_shell.facts import Observation, Outcome, Reported, Request
+    from paxos_shell.knowledge import Knowledge
+
+    k = Knowledge([1, 2, 3])
+    k.add(Observation(1, 1, Request.PREPARE, Outcome.IGNORED, 1, None, Reported(promised_id=100)))
+    assert k.add(Observation(2, 1, Request.ACCEPT, Outcome.IGNORED, 1, "value-1", Reported())) == ()
+    assert k.violations() == ()
