@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 from .errors import UserError
+from .layout import BASE_PORT, listening_socket, parse_id_url
 
 START_TIMEOUT = 10.0
-LAYOUT_BASE_PORT = 8081
-LISTEN_BACKLOG = 1024
+LAYOUT_BASE_PORT = BASE_PORT
 
 
 class PoolError(UserError):
@@ -47,26 +47,10 @@ def layout(count: int, host: str = "localhost", base_port: int = LAYOUT_BASE_POR
 
 def parse_url_option(text: str) -> tuple[int, str]:
     """`ID=URL`, the form of --url and of `url` lines in the config file."""
-    key, sep, url = text.partition("=")
-    if not sep or not key.strip().isdigit() or int(key) < 1:
-        raise PoolUsageError(f"expected ID=URL with ID >= 1, got {text!r}")
-    url = url.strip().rstrip("/")
-    if not url.startswith("http://"):
-        url = "http://" + url
-    return int(key), url
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """A listening socket for an acceptor, bound here so no one can take the port before it runs."""
-    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     try:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT from a crashed run is fine
-        s.bind((host, port))
-        s.listen(LISTEN_BACKLOG)
-    except BaseException:
-        s.close()
-        raise
-    return s
+        return parse_id_url(text)
+    except ValueError as e:
+        raise PoolUsageError(str(e)) from None
 
 
 def _bind_pool(host: str, ports: list[int]) -> list[socket.socket]:
@@ -74,7 +58,7 @@ def _bind_pool(host: str, ports: list[int]) -> list[socket.socket]:
     socks: list[socket.socket] = []
     try:
         for port in ports:
-            socks.append(_listen(host, port))
+            socks.append(listening_socket(host, port))
     except BaseException:
         for s in socks:
             s.close()
@@ -215,7 +199,7 @@ class LocalPool:
     def _rebind(self, m: Member) -> socket.socket:
         """The same port again for an acceptor coming back after a crash."""
         try:
-            return _listen(self.host, m.port)
+            return listening_socket(self.host, m.port)
         except OSError as e:
             raise PoolError(f"acceptor {m.id} cannot come back on port {m.port}: {e.strerror or e} "
                             "(another program took it while the acceptor was down)") from None

@@ -95,3 +95,13 @@ def test_the_banner_says_when_the_default_ports_are_taken() -> None:
     assert all(not u.endswith(":8081") for u in urls)
     ports = [u.rsplit(":", 1)[1] for u in urls]
     assert all(p in banner for p in ports)  # the ports it used instead, named
+
+
+@pytest.mark.parametrize("text,url", [
+    ("1=127.0.0.1:8081", "http://127.0.0.1:8081"), ("2=http://a:1/", "http://a:1"),
+    ("3=https://acceptor.example:8443", "https://acceptor.example:8443"),
+])
+def test_id_url_keeps_https_and_adds_http_to_a_bare_address(text: str, url: str) -> None:
+    from paxos_shell.layout import parse_id_url
+
+    assert parse_id_url(text)[1] == url

@@ -21,15 +21,13 @@ from typing import Callable, NoReturn, Optional, Sequence
 
 from .. import __version__
 from ..dirs import data_dir
+from ..layout import BASE_PORT, listening_socket, parse_id_url, port_of
 from .broadcast import PEER_TIMEOUT
 from .faults import Faults
 from .limits import HEAD_TIMEOUT, MAX_CONNECTIONS, Limits, fd_budget, raise_nofile
 from .node import AcceptorNode
-from .server import AcceptorServer, bind, tls_context
+from .server import AcceptorServer, tls_context
 from .store import Store, StoreError
-
-LAYOUT_BASE = 8080
-"""paxos-server layout: acceptor i listens on port 8080 + i."""
 
 PROG = "paxos-acceptor"
 
@@ -67,10 +65,10 @@ def _count(text: str) -> int:
 
 
 def _peer(text: str) -> tuple[int, str]:
-    key, sep, url = text.partition("=")
-    if not sep or not key.isdigit() or int(key) < 1 or not url.startswith(("http://", "https://")):
-        raise argparse.ArgumentTypeError(f"expected ID=URL with an http:// or https:// URL, got {text!r}")
-    return int(key), url.rstrip("/")
+    try:
+        return parse_id_url(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def build_parser() -> Parser:
@@ -129,11 +127,7 @@ def own_port(args: argparse.Namespace) -> Optional[int]:
         return None
     if args.port is not None:
         return int(args.port)
-    base = args.base_port if args.base_port is not None else LAYOUT_BASE + 1
-    port = base + args.id - 1
-    if not 1 <= port <= 65535:
-        raise ValueError(f"acceptor {args.id} of base port {base} would be on port {port}")
-    return port
+    return port_of(args.id, args.base_port if args.base_port is not None else BASE_PORT)
 
 
 def peers_of(args: argparse.Namespace, port: Optional[int]) -> dict[int, str]:
@@ -182,7 +176,7 @@ def _listener(args: argparse.Namespace, port: Optional[int]) -> socket.socket:
         return sock
     assert port is not None
     try:
-        return bind(args.host, port)
+        return listening_socket(args.host, port)
     except (OSError, OverflowError) as e:
         reason = getattr(e, "strerror", None) or str(e)
         raise StartupError(f"cannot listen on {args.host}:{port}: {reason}") from None

@@ -25,6 +25,7 @@ from typing import Callable, Iterable, Optional
 import h11
 
 from .. import wire
+from ..layout import listening_socket
 from .broadcast import PEER_TIMEOUT, Peers
 from .connection import Connection, Context
 from .faults import Faults
@@ -33,9 +34,8 @@ from .limits import ConnectionTable, ConnPhase, Limits
 from .node import AcceptorNode
 from .routes import App, admin_allowed
 
-__all__ = ["AcceptorServer", "admin_allowed", "bind", "serve_in_thread", "tls_context"]
+__all__ = ["AcceptorServer", "admin_allowed", "serve_in_thread", "tls_context"]
 
-BACKLOG = 1024
 ACCEPT_BATCH = 64
 """Connections accepted per readiness event, so one flood cannot starve the others' turns."""
 
@@ -43,20 +43,6 @@ SWEEP = 0.25
 """Seconds between deadline sweeps: the resolution of every connection deadline."""
 
 OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket; OSError (port in use, bad address) for the caller to report."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(BACKLOG)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 def tls_context(cert: str, key: str) -> ssl.SSLContext:
@@ -89,7 +75,7 @@ class AcceptorServer:
     ) -> None:
         if sock is None:
             assert address is not None
-            sock = bind(*address)
+            sock = listening_socket(*address)
         sock.setblocking(False)
         self.socket = sock
         self.server_address: tuple[str, int] = sock.getsockname()[:2]
