@@ -18,6 +18,7 @@ from ..pool import Pool
 from ..proposer import Engine
 from ..session import AcceptorStatus, Session, Status
 from . import commands  # noqa: F401 - importing the package registers every command
+from .context import LessonStep
 from .lessons import lesson_names
 from .registry import Exit, lookup, parse, split
 from .render import Format, Renderer
@@ -51,6 +52,7 @@ class Shell:
         self.pause: Optional[Callable[[str], str]] = None
         self.listeners: list[Callable[[str], None]] = []
         """Called with the command line after every command (the live view listens here)."""
+        self.lesson_step: Optional[LessonStep] = None
         if pool.local is not None:
             for i in pool.urls:
                 self.session.statuses[i] = Status(kind=AcceptorStatus.UP)
@@ -179,5 +181,9 @@ class Shell:
         return ExitStatus.SUCCESS
 
     def close(self) -> None:
+        for listener in self.listeners:
+            close = getattr(listener, "close", None)
+            if callable(close):
+                close()  # a listener that holds a server or a thread (the live view) stops with the shell
         self.client.close()
         self.pool.close()

@@ -7,6 +7,7 @@ The Shell implements it; tests may pass anything that does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Optional, Protocol, Sequence
 
 from ..client import Client
@@ -15,6 +16,18 @@ from ..proposer import Engine
 from ..session import Session
 from .render import Renderer
 from .results import Block
+
+
+@dataclass(frozen=True)
+class LessonStep:
+    """The lesson step running now, for listeners (the live view shows it to the class)."""
+
+    lesson: str
+    title: str
+    number: int
+    total: int
+    command: str
+    notes: tuple[str, ...] = ()
 
 
 class Context(Protocol):
@@ -31,6 +44,8 @@ class Context(Protocol):
     """Set by the REPL: asks the teacher what to do at a lesson step."""
     listeners: list[Callable[[str], None]]
     """Called with the command line after every command that ran (the live view)."""
+    lesson_step: Optional[LessonStep]
+    """Set by the lesson runner while a step runs; None outside lessons."""
 
     @property
     def client(self) -> Client: ...

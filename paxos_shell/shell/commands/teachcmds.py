@@ -7,8 +7,9 @@ from typing import Callable, Optional
 from ...check import check
 from ...paxos import Verdict
 from ...proposer import AcceptResult, PrepareResult, ProposeResult
+from ...session import HistoryEntry
 from ...text import show_value
-from ..context import Context
+from ..context import Context, LessonStep
 from ..lessons import Lesson, lesson_names, load_lesson
 from ..registry import ArgKind, Args, Group, UsageError, command, to_int
 from ..results import Column, Result, Style, Table
@@ -19,13 +20,14 @@ K = ArgKind
 
 
 @command(
-    "trace", "trace [N] [--mermaid FILE]",
-    "a sequence diagram of the last N rounds (default 3); --mermaid writes it for slides",
+    "trace", "trace [N] [--mermaid FILE] [--svg FILE]",
+    "a sequence diagram of the last N rounds (default 3); --mermaid or --svg writes it for slides",
     "Draws the proposer(s) and each acceptor as columns, with one arrow per request and per reply "
     "(replies in the order they arrived; x where none came). With --mermaid FILE the same rounds "
-    "are written as a Mermaid sequenceDiagram.",
+    "are written as a Mermaid sequenceDiagram; with --svg FILE as a standalone SVG, the live view's "
+    "drawing ('-' writes it to standard output).",
     "trace 2",
-    flags={"--mermaid": K.PATH}, positional=(K.NUMBER,), group=Group.TEACH,
+    flags={"--mermaid": K.PATH, "--svg": K.PATH}, positional=(K.NUMBER,), group=Group.TEACH,
 )
 def cmd_trace(ctx: Context, args: Args) -> Result:
     n = to_int(args.positional[0], "round count", 1) if args.positional else 3
@@ -35,18 +37,39 @@ def cmd_trace(ctx: Context, args: Args) -> Result:
     path = args.text("--mermaid")
     if path:
         text = mermaid(entries, ctx.client.urls, n)
-        try:
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(text)
-        except OSError as e:
-            raise UsageError(f"cannot write {path}: {e.strerror}") from None
+        _write(path, text)
         return Result("trace", data={"mermaid": path, "text": text}).say(
             f"Wrote the last {n} round(s) as a Mermaid sequenceDiagram to {path}")
+    if args.text("--svg"):
+        return _trace_svg(ctx, entries, n, str(args.text("--svg")))
     lines = diagram(entries, ctx.client.urls, ctx.out.width, n)
     out = Result("trace", data={"lines": lines})
     for line in lines:
         out.say(line)
     return out
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror}") from None
+
+
+def _trace_svg(ctx: Context, entries: list[HistoryEntry], n: int, path: str) -> Result:
+    """The live view's diagram as a standalone SVG: to a file, or raw to stdout with '-'."""
+    from ...view import assets, svg  # the view package only when asked for
+
+    text = svg.diagram(entries, ctx.client.urls, ctx.session.pool_size, n, css=assets.diagram_css())
+    if path != "-":
+        _write(path, text)
+        return Result("trace", data={"svg": path}).say(f"Wrote the last {n} round(s) as SVG to {path}")
+    if ctx.out.json:
+        return Result("trace", data={"svg": "-", "text": text})
+    ctx.out.stream.write(text)  # verbatim: the renderer would wrap it; every label is escaped by svg.py
+    ctx.out.stream.flush()
+    return Result("trace", data={"svg": "-"})
 
 
 @command(
@@ -241,7 +264,10 @@ def run_steps(ctx: Context, lesson: Lesson) -> bool:
             if ctx.pause is not None and ctx.pause(f"[{k}/{len(lesson.steps)}] {step.command}") == "q":
                 return True
             ctx.show(Result("lesson").say(f"> {step.command}", Style.WARN).blocks)
+            ctx.lesson_step = LessonStep(lesson.name, lesson.title, k, len(lesson.steps), step.command,
+                                         tuple(step.notes))
             ctx.run_step(step.command)
     finally:
         ctx.teach = was_teaching
+        ctx.lesson_step = None
     return False

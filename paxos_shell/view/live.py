@@ -1,0 +1,79 @@
+"""The live view as a shell listener: after every command, one snapshot to every viewer.
+
+Its job: own the server and the snapshot tracker for one shell, publish the
+first snapshot when it starts and one after every command (Shell.listeners),
+and stop the server with `close`. The snapshot is built on the shell's thread,
+because only that thread may read the session, and then handed over without
+waiting: the cost to a command is one snapshot, never a viewer's speed. It
+never changes the session or the pool.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING
+
+from ..text import json_dumps
+from . import assets
+from .model import Tracker
+from .server import ViewServer, sse_frame
+
+if TYPE_CHECKING:
+    from ..shell.context import Context
+
+LOOPBACK = "127.0.0.1"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class LiveView:
+    """Called with the command line after every command (a Shell listener)."""
+
+    def __init__(self, ctx: Context, host: str = LOOPBACK, port: int = 0) -> None:
+        self.ctx = ctx
+        self.host = host
+        self.server = ViewServer(host, port, assets.load())
+        self.tracker = Tracker()
+        self.failed = False
+
+    def start(self) -> LiveView:
+        """Listen, and publish the current picture for the first viewers; OSError if it cannot listen."""
+        self.server.start()
+        self("")
+        return self
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def shared(self) -> bool:
+        """Served beyond this machine: read-only pages for students' laptops."""
+        return not is_loopback(self.host)
+
+    def url(self, host: str = "") -> str:
+        name = host or (LOOPBACK if self.host in ("0.0.0.0", "::", "") else self.host)
+        if ":" in name:
+            name = f"[{name}]"
+        return f"http://{name}:{self.port}/{self.server.token}/"
+
+    def __call__(self, line: str) -> None:
+        try:
+            data = self.tracker.snapshot(self.ctx, line)
+            data["shared"] = self.shared
+            self.server.publish(sse_frame(data["seq"], json_dumps(data)))
+        except Exception as e:  # a bug here must not fail the teacher's command: say it once
+            if not self.failed:
+                self.failed = True
+                self.ctx.out.error(f"live view: internal error: {type(e).__name__}: {e}; "
+                                   "the page keeps its last picture ('view off' then 'view' restarts it)")
+
+    def close(self) -> None:
+        self.server.close()
