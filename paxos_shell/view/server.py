@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import secrets
+import socket
 import threading
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
@@ -31,6 +32,8 @@ KEEPALIVE = 15.0
 """A comment line this often: a viewer that left is noticed, proxies keep the stream open."""
 STREAM_LIFETIME = 3600.0
 """A stream ends after an hour and the browser reconnects (EventSource retries): no loop runs forever."""
+STREAM_SNDBUF = 256 * 1024
+"""Kernel send buffer of an event stream: a stuck viewer holds this much (plus one frame), no more."""
 WATCH_LIMIT = 65536
 """Bytes a viewer may send on its stream before it is dropped (it should send none)."""
 START_TIMEOUT = 5.0
@@ -52,7 +55,7 @@ REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 40
 
 
 class BadRequest(ValueError):
-    """A request head that is not HTTP/1.x, or one that carries a body."""
+    """A request head that is not HTTP/1.x."""
 
 
 @dataclass(frozen=True)
@@ -63,12 +66,21 @@ class Route:
     asset: Optional[str] = None
 
 
-def parse_head(head: bytes) -> tuple[str, str]:
-    """The method and target of a request head; BadRequest if malformed or carrying a body."""
+@dataclass(frozen=True)
+class Request:
+    method: str
+    target: str
+    body: bool
+    """It announces a body (which is never read: a GET has none)."""
+
+
+def parse_head(head: bytes) -> Request:
+    """The method and target of a request head, and whether a body follows; BadRequest if malformed."""
     lines = head.split(b"\r\n")
     parts = lines[0].decode("latin-1").split(" ")
     if len(parts) != 3 or not parts[2].startswith("HTTP/1.") or not parts[1].startswith("/"):
         raise BadRequest("not an HTTP/1.x request line")
+    body = False
     for line in lines[1:]:
         if not line:
             continue
@@ -76,9 +88,8 @@ def parse_head(head: bytes) -> tuple[str, str]:
         if not sep:
             raise BadRequest("a header line without a colon")
         key = name.strip().lower()
-        if key == b"transfer-encoding" or (key == b"content-length" and value.strip() != b"0"):
-            raise BadRequest("a request with a body")
-    return parts[0], parts[1]
+        body = body or key == b"transfer-encoding" or (key == b"content-length" and value.strip() != b"0")
+    return Request(parts[0], parts[1], body)
 
 
 def route(method: str, target: str, token: str, assets: Mapping[str, Asset]) -> Route:
@@ -255,14 +266,16 @@ class ViewServer:
         """The bytes to answer with, or None for the event stream."""
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HEAD_TIMEOUT)
-            method, target = parse_head(head)
+            req = parse_head(head)
         except asyncio.LimitOverrunError:
             return _response(431, b"request head too large\n")
         except BadRequest as e:
             return _response(400, f"{e}\n".encode())
-        r = route(method, target, self.token, self.assets)
+        r = route(req.method, req.target, self.token, self.assets)
         if r.status == 405:
             return _response(405, b"this server answers GET only\n", extra="Allow: GET\r\n")
+        if req.body:
+            return _response(400, b"a GET has no body\n")
         if r.status != 200:
             return _response(r.status, f"{REASONS[r.status].lower()}\n".encode())
         if r.asset == EVENTS:
@@ -275,6 +288,9 @@ class ViewServer:
 
     async def _stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Send the newest frame whenever there is one this viewer has not had; bounded in time."""
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, STREAM_SNDBUF)
         viewer = _Viewer()
         self._viewers.add(viewer)
         watcher = asyncio.ensure_future(self._watch(reader, viewer))
