@@ -21,8 +21,10 @@ import pytest
 
 from paxos_shell.shell.app import Shell
 from paxos_shell.shell.commands import viewcmds
-from paxos_shell.view import assets, server
-from paxos_shell.view.server import MAX_VIEWERS, route, sse_frame
+from paxos_shell.view import assets
+from paxos_shell.view.live import LiveView
+from paxos_shell.view.routes import route, sse_frame
+from paxos_shell.view.server import MAX_VIEWERS
 
 from .helpers import HOST, Acceptor, run
 
@@ -116,7 +118,20 @@ def wait_for(pred: Callable[[], bool], what: str, timeout: float = 10.0) -> None
 
 
 def view_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "paxos-view" and t.is_alive()]
+    return [t for t in threading.enumerate() if t.name.startswith("paxos-view") and t.is_alive()]
+
+
+def live_view(sh: Shell, **options: Any) -> LiveView:
+    """A view started as `view` starts it, with server options a test needs."""
+    view = LiveView(sh, **options).start()
+    sh.listeners.append(view)
+    return view
+
+
+def where(view: LiveView) -> tuple[int, str]:
+    parts = urlsplit(view.url())
+    assert parts.port is not None
+    return parts.port, parts.path
 
 
 # -- routing, pure --------------------------------------------------------------------------------
@@ -167,8 +182,9 @@ def test_the_page_and_its_assets_are_served_offline_within_300_kb(shell: Shell) 
         assert status == 200 and body == assets.read(name.decode()), name
         total += len(body)
     assert total <= 300 * 1024, total
-    for asset in assets.TYPES:  # no font, image or script is fetched from anywhere
-        assert b"http://" not in assets.read(asset) and b"https://" not in assets.read(asset), asset
+    for asset in assets.TYPES:  # no font, image or script is fetched from anywhere (the SVG namespace is a name)
+        urls = set(re.findall(rb"https?://[^\s\"')]+", assets.read(asset))) - {b"http://www.w3.org/2000/svg"}
+        assert urls == set() and b"@import" not in assets.read(asset) and b"url(" not in assets.read(asset), asset
 
 
 def acceptor_states(accs: list[Acceptor]) -> list[bytes]:
@@ -213,14 +229,16 @@ def test_a_viewer_can_change_nothing(acceptors: Callable[..., list[Acceptor]]) -
 
 
 def test_viewers_are_bounded(shell: Shell) -> None:
-    port, path = start(shell)
+    start(shell)
     view = viewcmds.running_view(shell)
     assert view is not None and view.server.max_viewers == MAX_VIEWERS == 200
-    view.server.max_viewers = 2  # the same rule, with fewer sockets
+    run(shell, "view off")
+    view = live_view(shell, max_viewers=2)  # the same rule, with fewer sockets
+    port, path = where(view)
     first, second = Stream(port, path), Stream(port, path)
     try:
         for s in (first, second):
-            assert s.head().startswith("HTTP/1.1 200 ") and s.event()["seq"] == 1
+            assert s.head().startswith("HTTP/1.1 200 ") and s.event()["seq"] == 0
         assert raw(port, f"GET {path}events HTTP/1.1\r\n\r\n".encode()).startswith(b"HTTP/1.1 503 ")
         first.close()
         wait_for(lambda: view.server.viewers == 1, "the server noticed a viewer left")
@@ -232,11 +250,9 @@ def test_viewers_are_bounded(shell: Shell) -> None:
         second.close()
 
 
-def test_a_slow_viewer_never_slows_the_shell_and_gets_only_the_newest(
-        shell: Shell, monkeypatch: pytest.MonkeyPatch) -> None:
-    port, path = start(shell)
-    view = viewcmds.running_view(shell)
-    assert view is not None
+def test_a_slow_viewer_never_slows_the_shell_and_gets_only_the_newest(shell: Shell) -> None:
+    view = live_view(shell, drain_timeout=60.0)  # slow, not stuck: this viewer is never dropped here
+    port, path = where(view)
     slow = Stream(port, path, rcvbuf=4096)  # connects and then reads nothing for a while
     wait_for(lambda: view.server.viewers == 1, "the slow viewer is connected")
     big = json.dumps({"fake": 0, "pad": "x" * 300_000})
@@ -257,33 +273,50 @@ def test_a_slow_viewer_never_slows_the_shell_and_gets_only_the_newest(
             fakes.append(e.get("fake"))
         # What it was sent before it stopped reading, then only what was newest when it could take more.
         assert fakes[0] is None and fakes[1:] == sorted(fakes[1:]) and len(fakes) < 30, fakes
-        fast.close()
-        wait_for(lambda: view.server.viewers == 1, "the fast viewer left")
-        monkeypatch.setattr(server, "DRAIN_TIMEOUT", 0.3)
-        # Now it reads nothing at all: a frame larger than what the kernel holds for it is never
-        # taken, and after DRAIN_TIMEOUT the viewer is dropped.
-        view.server.publish(sse_frame(99, json.dumps({"fake": 99, "pad": "x" * 4_000_000})))
-        wait_for(lambda: view.server.viewers == 0, "the stuck viewer was dropped")
     finally:
         slow.close()
         fast.close()
 
 
+def test_a_stuck_viewer_is_dropped_and_the_others_go_on(shell: Shell) -> None:
+    view = live_view(shell, drain_timeout=0.3)
+    port, path = where(view)
+    stuck, fine = Stream(port, path, rcvbuf=4096), Stream(port, path)
+    try:
+        assert stuck.head().startswith("HTTP/1.1 200 ") and fine.head().startswith("HTTP/1.1 200 ")
+        assert fine.event()["seq"] == 0 and stuck.event()["seq"] == 0
+        wait_for(lambda: view.server.viewers == 2, "both viewers are connected")
+        # A frame larger than what the kernel holds for a viewer: the stuck one never takes it.
+        view.server.publish(sse_frame(99, json.dumps({"fake": 99, "pad": "x" * 4_000_000})))
+        assert fine.event()["fake"] == 99
+        wait_for(lambda: view.server.viewers == 1, "the stuck viewer was dropped")
+        run(shell, "prepare 8")
+        assert fine.until(lambda e: e.get("line") == "prepare 8")["acceptors"][0]["promisedId"] == 8
+    finally:
+        stuck.close()
+        fine.close()
+
+
 def test_view_off_and_the_shell_exit_stop_the_server_and_its_thread(shell: Shell) -> None:
     port, path = start(shell)
-    assert len(view_threads()) == 1 and request(port, "GET", path)[0] == 200
+    threads = {t.name for t in view_threads()}
+    assert threads == {"paxos-view-writer", "paxos-view-reader"} and request(port, "GET", path)[0] == 200
     again_port, again_path = start(shell)  # asked again: the same view, not a second one
-    assert (again_port, again_path) == (port, path) and len(view_threads()) == 1
+    assert (again_port, again_path) == (port, path) and len(view_threads()) == 2
     code, out = run(shell, "view --host 0.0.0.0")
     assert code == 1 and "already running" in out and "'view off' first" in out
+    view = viewcmds.running_view(shell)
+    assert view is not None and view.server.proc is not None
     assert run(shell, "view off") == (0, "Live view stopped (0 viewers disconnected).\n")
-    assert view_threads() == [] and shell.listeners == []
+    assert view_threads() == [] and shell.listeners == [] and view.server.proc.poll() == 0
     with pytest.raises(ConnectionRefusedError):
         request(port, "GET", path)
     assert run(shell, "view off") == (0, "The live view is not running.\n")
     start(shell)
+    view = viewcmds.running_view(shell)
+    assert view is not None and view.server.proc is not None
     shell.close()
-    assert view_threads() == []
+    assert view_threads() == [] and view.server.proc.poll() == 0
 
 
 def test_shared_on_the_network_warns_and_still_needs_the_token(shell: Shell) -> None:

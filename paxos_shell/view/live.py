@@ -1,11 +1,11 @@
 """The live view as a shell listener: after every command, one snapshot to every viewer.
 
-Its job: own the server and the snapshot tracker for one shell, publish the
-first snapshot when it starts and one after every command (Shell.listeners),
-and stop the server with `close`. The snapshot is built on the shell's thread,
-because only that thread may read the session, and then handed over without
-waiting: the cost to a command is one snapshot, never a viewer's speed. It
-never changes the session or the pool.
+Its job: own the server process and the snapshot tracker for one shell,
+publish the first snapshot when it starts and one after every command
+(Shell.listeners), and stop the server with `close`. The snapshot is built on
+the shell's thread, because only that thread may read the session, and then
+handed over without waiting: a command pays for one snapshot, never for a
+viewer. It never changes the session or the pool.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import ipaddress
 from typing import TYPE_CHECKING
 
 from ..text import json_dumps
-from . import assets
 from .model import Tracker
-from .server import ViewServer, sse_frame
+from .process import ServerProcess
+from .routes import sse_frame
+from .server import DRAIN_TIMEOUT, MAX_VIEWERS
 
 if TYPE_CHECKING:
     from ..shell.context import Context
@@ -36,10 +37,11 @@ def is_loopback(host: str) -> bool:
 class LiveView:
     """Called with the command line after every command (a Shell listener)."""
 
-    def __init__(self, ctx: Context, host: str = LOOPBACK, port: int = 0) -> None:
+    def __init__(self, ctx: Context, host: str = LOOPBACK, port: int = 0, max_viewers: int = MAX_VIEWERS,
+                 drain_timeout: float = DRAIN_TIMEOUT) -> None:
         self.ctx = ctx
         self.host = host
-        self.server = ViewServer(host, port, assets.load())
+        self.server = ServerProcess(host, port, max_viewers, drain_timeout)
         self.tracker = Tracker()
         self.failed = False
 
@@ -65,6 +67,9 @@ class LiveView:
         return f"http://{name}:{self.port}/{self.server.token}/"
 
     def __call__(self, line: str) -> None:
+        if not self.server.alive and not self.failed:
+            self.failed = True
+            self.ctx.out.error("live view: its server stopped unexpectedly; 'view off' then 'view' restarts it")
         try:
             data = self.tracker.snapshot(self.ctx, line)
             data["shared"] = self.shared

@@ -146,6 +146,7 @@ class Tracker:
     last: object = None
     about: Optional[str] = None
     drops: dict[int, frozenset[int]] = field(default_factory=dict)
+    drawn: svg.RoundCache = field(default_factory=dict)
 
     def snapshot(self, ctx: Context, line: str) -> dict[str, Any]:
         self.seq += 1
@@ -167,12 +168,12 @@ class Tracker:
             "verdict": verdict_of(ctx),
             "acceptors": cards,
             "diagram": {"svg": svg.diagram(entries, ctx.client.urls, s.pool_size, LAST_ROUNDS,
-                                           fresh_after=fresh_after, drops=self.drops),
+                                           fresh_after=fresh_after, drops=self.drops, cache=self.drawn),
                         "rounds": s.rounds, "new": s.rounds - fresh_after},
             "explanation": {"about": self.about, "sentences": [visible(x) for x in explain(ctx.last)]},
             "lesson": lesson(ctx),
             "teach": ctx.teach,
-            "roundEndedAt": _round_end(entries),
+            "roundEndedAt": round_end(entries),
         }
 
     def _note_drops(self, ctx: Context, entries: list[HistoryEntry]) -> None:
@@ -199,7 +200,7 @@ def recent(history: Reversible[HistoryEntry], rounds: int) -> list[HistoryEntry]
     return out
 
 
-def _round_end(entries: list[HistoryEntry]) -> Optional[float]:
+def round_end(entries: list[HistoryEntry]) -> Optional[float]:
     """When the last answer of the last round arrived (wall clock), for the latency benchmark."""
     if not entries:
         return None

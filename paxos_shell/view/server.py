@@ -1,26 +1,26 @@
 """The live view's HTTP server: the page, its assets and one event stream, GET only.
 
-Its job: answer GET of the page, its assets and the server-sent event stream,
-under a random token that is the first segment of every path, from one
-background thread running an asyncio loop; refuse every other method (405),
-a missing or wrong token (403) and any other path (404). Viewers are bounded
-(MAX_VIEWERS); each gets at most one frame in flight and then only the newest
-one, and a viewer that cannot take a frame within DRAIN_TIMEOUT is dropped, so
-a slow laptop never slows the shell: `publish` only hands the newest frame to
-the loop and returns. It never reads a request body and never changes the pool.
+Its job: serve what routes.py allows from one thread running an asyncio loop
+(in the view's own process, see process.py): the page and its assets, and the
+server-sent event stream under the random token. Viewers are bounded
+(MAX_VIEWERS); a frame is written at once to each viewer that took the last
+one, a viewer still behind gets only the newest frame once it has drained, and
+one that cannot take a frame within its drain timeout is dropped. `publish`
+only hands the frame to the loop and returns. It never reads a request body
+and never changes the pool.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import secrets
 import socket
 import threading
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from typing import Callable, Mapping, Optional
 
-from .assets import PAGE, Asset
+from .assets import Asset
+from .routes import EVENTS, REASONS, STREAM_HEAD, BadRequest, parse_head, response, route
 
 MAX_VIEWERS = 200
 MAX_CONNECTIONS = MAX_VIEWERS + 32
@@ -38,107 +38,40 @@ WATCH_LIMIT = 65536
 """Bytes a viewer may send on its stream before it is dropped (it should send none)."""
 START_TIMEOUT = 5.0
 STOP_TIMEOUT = 5.0
-EVENTS = "events"
-RETRY_MS = 1000
-
-SECURITY_HEADERS = (
-    "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n"
-    "X-Content-Type-Options: nosniff\r\n"
-    "Referrer-Policy: no-referrer\r\n"
-    "Cache-Control: no-store\r\n"
-)
-"""The page runs only its own script and styles, and the token never leaves in a Referer."""
-
-REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-           431: "Request Header Fields Too Large", 503: "Service Unavailable"}
-
-
-class BadRequest(ValueError):
-    """A request head that is not HTTP/1.x."""
-
-
-@dataclass(frozen=True)
-class Route:
-    """What a request gets: a status, and the asset or stream to send with a 200."""
-
-    status: int
-    asset: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    target: str
-    body: bool
-    """It announces a body (which is never read: a GET has none)."""
-
-
-def parse_head(head: bytes) -> Request:
-    """The method and target of a request head, and whether a body follows; BadRequest if malformed."""
-    lines = head.split(b"\r\n")
-    parts = lines[0].decode("latin-1").split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1.") or not parts[1].startswith("/"):
-        raise BadRequest("not an HTTP/1.x request line")
-    body = False
-    for line in lines[1:]:
-        if not line:
-            continue
-        name, sep, value = line.partition(b":")
-        if not sep:
-            raise BadRequest("a header line without a colon")
-        key = name.strip().lower()
-        body = body or key == b"transfer-encoding" or (key == b"content-length" and value.strip() != b"0")
-    return Request(parts[0], parts[1], body)
-
-
-def route(method: str, target: str, token: str, assets: Mapping[str, Asset]) -> Route:
-    """GET /TOKEN/ (the page), /TOKEN/NAME (an asset), /TOKEN/events (the stream); nothing else."""
-    if method != "GET":
-        return Route(405)
-    path = target.split("?", 1)[0]
-    parts = path.split("/")
-    if len(parts) < 2 or not hmac.compare_digest(parts[1].encode(), token.encode()):
-        return Route(403)
-    if len(parts) != 3:
-        return Route(404)
-    name = parts[2] or PAGE
-    if name == EVENTS or name in assets:
-        return Route(200, name)
-    return Route(404)
-
-
-def sse_frame(seq: int, data: str) -> bytes:
-    """One server-sent event; `data` must be one line (JSON from text.json_dumps is)."""
-    if "\n" in data or "\r" in data:
-        raise ValueError("an event's data must be one line")
-    return f"id: {seq}\ndata: {data}\n\n".encode()
-
-
-def _response(status: int, body: bytes, content_type: str = "text/plain; charset=utf-8", extra: str = "") -> bytes:
-    head = (f"HTTP/1.1 {status} {REASONS[status]}\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\n{SECURITY_HEADERS}{extra}Connection: close\r\n\r\n")
-    return head.encode() + body
-
-
-STREAM_HEAD = (f"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n{SECURITY_HEADERS}"
-               f"Connection: close\r\n\r\nretry: {RETRY_MS}\n\n").encode()
 
 
 @dataclass(eq=False)
 class _Viewer:
+    writer: asyncio.StreamWriter
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     gone: bool = False
+    sent: int = -1
+    """The sequence number of the last frame written to it."""
+
+    @property
+    def behind(self) -> bool:
+        """Some of what was written is still waiting for the kernel to take it."""
+        return self.writer.transport.get_write_buffer_size() > 0
+
+
+def new_token() -> str:
+    """144 random bits, URL-safe: the first segment of every path the server answers."""
+    return secrets.token_urlsafe(18)
 
 
 class ViewServer:
     """The server in its own thread; `publish` from any thread, `close` stops it all."""
 
-    def __init__(self, host: str, port: int, assets: Mapping[str, Asset], max_viewers: int = MAX_VIEWERS) -> None:
+    def __init__(self, host: str, port: int, assets: Mapping[str, Asset], max_viewers: int = MAX_VIEWERS,
+                 token: Optional[str] = None, drain_timeout: float = DRAIN_TIMEOUT,
+                 on_viewers: Optional[Callable[[int], None]] = None) -> None:
         self.host, self.port = host, port
         self.assets = dict(assets)
         self.max_viewers = max_viewers
-        self.token = secrets.token_urlsafe(18)
+        self.token = token or new_token()
+        self.drain_timeout = drain_timeout
+        self.on_viewers = on_viewers
+        """Called in the loop's thread with the number of viewers, whenever it changes."""
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._server: Optional[asyncio.AbstractServer] = None
         self._thread: Optional[threading.Thread] = None
@@ -233,9 +166,21 @@ class ViewServer:
         asyncio.get_running_loop().stop()
 
     def _offer(self, frame: bytes) -> None:
+        """The newest frame, written at once to every viewer that has taken the last one.
+
+        Writing here, not in each viewer's task, costs one send per viewer and no task
+        switch: the loop holds the interpreter as briefly as it can. A viewer still
+        behind is woken instead; its task sends it the newest frame once it has drained.
+        """
         self._frame, self._seq = frame, self._seq + 1
         for v in self._viewers:
-            v.wake.set()
+            if v.gone or v.writer.transport.is_closing():
+                continue
+            if not v.behind:
+                v.writer.write(frame)
+                v.sent = self._seq
+            if v.behind:
+                v.wake.set()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
@@ -244,12 +189,12 @@ class ViewServer:
             self._handlers.add(me)
         try:
             if len(self._writers) > MAX_CONNECTIONS:
-                writer.write(_response(503, b"too many connections\n"))
+                writer.write(response(503, b"too many connections\n"))
                 return
             answer = await self._answer(reader)
             if isinstance(answer, bytes):
                 writer.write(answer)
-                await asyncio.wait_for(writer.drain(), DRAIN_TIMEOUT)
+                await asyncio.wait_for(writer.drain(), self.drain_timeout)
             else:
                 await self._stream(reader, writer)
         except (ConnectionError, asyncio.TimeoutError, asyncio.IncompleteReadError):
@@ -268,47 +213,53 @@ class ViewServer:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HEAD_TIMEOUT)
             req = parse_head(head)
         except asyncio.LimitOverrunError:
-            return _response(431, b"request head too large\n")
+            return response(431, b"request head too large\n")
         except BadRequest as e:
-            return _response(400, f"{e}\n".encode())
+            return response(400, f"{e}\n".encode())
         r = route(req.method, req.target, self.token, self.assets)
         if r.status == 405:
-            return _response(405, b"this server answers GET only\n", extra="Allow: GET\r\n")
+            return response(405, b"this server answers GET only\n", extra="Allow: GET\r\n")
         if req.body:
-            return _response(400, b"a GET has no body\n")
+            return response(400, b"a GET has no body\n")
         if r.status != 200:
-            return _response(r.status, f"{REASONS[r.status].lower()}\n".encode())
+            return response(r.status, f"{REASONS[r.status].lower()}\n".encode())
         if r.asset == EVENTS:
             if len(self._viewers) >= self.max_viewers:
-                return _response(503, f"at most {self.max_viewers} viewers\n".encode())
+                return response(503, f"at most {self.max_viewers} viewers\n".encode())
             return None
         assert r.asset is not None
         a = self.assets[r.asset]
-        return _response(200, a.body, a.content_type)
+        return response(200, a.body, a.content_type)
 
     async def _stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Send the newest frame whenever there is one this viewer has not had; bounded in time."""
         sock = writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, STREAM_SNDBUF)
-        viewer = _Viewer()
+        viewer = _Viewer(writer)
         self._viewers.add(viewer)
+        self._counted()
         watcher = asyncio.ensure_future(self._watch(reader, viewer))
         loop = asyncio.get_running_loop()
         ends = loop.time() + STREAM_LIFETIME
         try:
             writer.write(STREAM_HEAD)
-            sent = -1
             while not viewer.gone and loop.time() < ends:
-                if self._frame is not None and self._seq != sent:
-                    sent = self._seq
+                if self._frame is not None and viewer.sent != self._seq:
+                    viewer.sent = self._seq
                     writer.write(self._frame)  # frames published meanwhile are skipped: only the newest
+                if viewer.behind:
+                    await asyncio.wait_for(writer.drain(), self.drain_timeout)  # too slow: dropped
                 elif not await self._sleep(viewer):
                     writer.write(b": keepalive\n\n")
-                await asyncio.wait_for(writer.drain(), DRAIN_TIMEOUT)
         finally:
             self._viewers.discard(viewer)
+            self._counted()
             watcher.cancel()
+
+    def _counted(self) -> None:
+        if self.on_viewers is not None:
+            self.on_viewers(len(self._viewers))
 
     async def _sleep(self, viewer: _Viewer) -> bool:
         """Until a new frame (True) or the keep-alive time (False)."""

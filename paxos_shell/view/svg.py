@@ -83,10 +83,11 @@ def reply_label(r: Reply, cls: str) -> str:
 class _Canvas:
     """SVG elements in order, and the height used so far."""
 
-    def __init__(self, names: list[Who]) -> None:
+    def __init__(self, names: list[Who], y: int = HEAD) -> None:
+        self.names = names
         self.x = {w: PAD + COL // 2 + k * COL for k, w in enumerate(names)}
         self.width = 2 * PAD + COL * len(names)
-        self.y = HEAD
+        self.y = y
         self.parts: list[str] = []
 
     def add(self, element: str) -> None:
@@ -105,7 +106,9 @@ class _Canvas:
 
 
 def _fit(label: str, span_units: float) -> str:
-    return shorten(visible(label), max(4, int(span_units / CHAR)))
+    cells = max(4, int(span_units / CHAR))
+    text = visible(label)
+    return text if text.isascii() and len(text) <= cells else shorten(text, cells)  # ASCII: one cell each
 
 
 def _arrow(c: _Canvas, x1: float, x2: float, y: float, cls: str, label: str, step: int,
@@ -128,11 +131,16 @@ def _cross(x: float, y: float) -> str:
             f'M{x - CROSS:.0f} {y + CROSS:.0f} L{x + CROSS:.0f} {y - CROSS:.0f}"/>')
 
 
-def _round(c: _Canvas, rnd: list[HistoryEntry], size: int, fresh: bool, dropping: frozenset[int]) -> None:
+RoundCache = dict[tuple[object, ...], tuple[str, int]]
+"""Drawn rounds by (round, participants, drop faults, pool size): a round never changes once recorded."""
+
+
+def _round(names: list[Who], rnd: list[HistoryEntry], size: int, dropping: frozenset[int]) -> tuple[str, int]:
+    """One round drawn from y = 0 (its group is moved into place), and its height."""
+    c = _Canvas(names, 0)
     first = rnd[0]
     phase = first.reply.phase
     what = "state" if phase == Phase.STATE else request_label(first.reply)
-    c.add(f'<g class="round{" new" if fresh else ""}" data-round="{first.round_no}">')
     c.add(f'<rect class="band" x="0" y="{c.y}" width="{c.width}" height="{TITLE - 6}"/>')
     c.add(c.text(PAD, c.y + TITLE - 13, _fit(f"round {first.round_no}: proposer {first.proposer}, {what}",
                                             c.width - 2 * PAD), "round-title", "start"))
@@ -154,7 +162,7 @@ def _round(c: _Canvas, rnd: list[HistoryEntry], size: int, fresh: bool, dropping
                          f"{'promised' if phase == Phase.PREPARE else 'accepted'}", step)
     if phase != Phase.STATE and granted < need:
         _mark(c, rnd, "noquorum", f"no quorum: {granted} granted, {need} needed", step)
-    c.add("</g>")
+    return "".join(c.parts), c.y
 
 
 def _reply(c: _Canvas, e: HistoryEntry, step: int, dropping: frozenset[int]) -> int:
@@ -187,24 +195,37 @@ def _mark(c: _Canvas, rnd: list[HistoryEntry], cls: str, label: str, step: int) 
 
 def diagram(entries: Iterable[HistoryEntry], acceptors: Iterable[int], pool_size: int,
             last: Optional[int] = None, *, fresh_after: Optional[int] = None,
-            drops: Optional[Mapping[int, frozenset[int]]] = None, css: Optional[str] = None) -> str:
+            drops: Optional[Mapping[int, frozenset[int]]] = None, css: Optional[str] = None,
+            cache: Optional[RoundCache] = None) -> str:
     """The last rounds as one <svg> element.
 
     Rounds numbered above `fresh_after` are marked `new` (the page animates
     them); `drops` names, per round, the acceptors that had a drop fault in
     force (a drop looks like a timeout on the wire); with `css` the SVG is a
-    standalone document carrying that stylesheet, for slides.
+    standalone document carrying that stylesheet, for slides. A `cache` kept
+    between calls (the live view's) saves redrawing the rounds drawn last time.
     """
     selected = rounds(entries, last)
     names = participants(selected, acceptors)
     c = _Canvas(names)
+    c.add(f'<g class="participants" data-height="{HEAD - 8}">')
     for w in names:
         x = c.x[w]
         c.add(c.text(x, 22, w.kind, "who kind"))
         c.add(c.text(x, 48, _fit(w.name, COL - 12), f"who name {w.kind}"))
+    c.add("</g>")
+    drawn: RoundCache = {}
     for rnd in selected:
-        fresh = fresh_after is not None and rnd[0].round_no > fresh_after
-        _round(c, rnd, pool_size, fresh, (drops or {}).get(rnd[0].round_no, frozenset()))
+        n = rnd[0].round_no
+        dropping = (drops or {}).get(n, frozenset())
+        key = (n, tuple(names), dropping, pool_size)
+        body, height = drawn[key] = (cache or {}).get(key) or _round(names, rnd, pool_size, dropping)
+        fresh = " new" if fresh_after is not None and n > fresh_after else ""
+        c.add(f'<g class="round{fresh}" data-round="{n}" transform="translate(0 {c.y})">{body}</g>')
+        c.y += height
+    if cache is not None:
+        cache.clear()
+        cache.update(drawn)  # only the rounds on screen are kept
     if not selected:
         c.add(c.text(c.width / 2, c.y + ROW, NO_ROUNDS, "empty"))
         c.y += 2 * ROW

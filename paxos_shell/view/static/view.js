@@ -93,8 +93,25 @@
     for (const g of drawn.querySelectorAll(".round.new [data-step]")) {
       g.style.animationDelay = Number(g.dataset.step) * STEP_MS + "ms";
     }
-    box.replaceChildren(drawn);
+    box.replaceChildren(...heads(drawn), drawn);
     box.scrollTop = box.scrollHeight;
+  }
+
+  function heads(drawn) {
+    // The participants' names again, in a strip that stays on top while the rounds scroll:
+    // a copy of the shell's own drawing, at the same width and so at the same scale.
+    const names = drawn.querySelector(".participants");
+    const view = (drawn.getAttribute("viewBox") || "").split(" ");
+    if (!names || view.length !== 4) return [];
+    const strip = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    const height = names.dataset.height;
+    strip.setAttribute("viewBox", "0 0 " + view[2] + " " + height);
+    strip.setAttribute("width", view[2]);
+    strip.setAttribute("height", height);
+    strip.setAttribute("class", "paxos-diagram heads");
+    strip.setAttribute("aria-hidden", "true");
+    strip.append(names.cloneNode(true));
+    return [strip];
   }
 
   function verdict(v) {
@@ -151,6 +168,13 @@
     };
   }
 
+  function followNewest() {
+    // The newest round stays in sight when the page is resized or its layout changes.
+    const box = $("diagram");
+    if (window.ResizeObserver) new ResizeObserver(() => { box.scrollTop = box.scrollHeight; }).observe(box);
+  }
+
   initialDisplay();
+  followNewest();
   listen();
 })();
