@@ -300,9 +300,9 @@ def test_a_stuck_viewer_is_dropped_and_the_others_go_on(shell: Shell) -> None:
 def test_view_off_and_the_shell_exit_stop_the_server_and_its_thread(shell: Shell) -> None:
     port, path = start(shell)
     threads = {t.name for t in view_threads()}
-    assert threads == {"paxos-view-writer", "paxos-view-reader"} and request(port, "GET", path)[0] == 200
+    assert threads == {"paxos-view-reader"} and request(port, "GET", path)[0] == 200
     again_port, again_path = start(shell)  # asked again: the same view, not a second one
-    assert (again_port, again_path) == (port, path) and len(view_threads()) == 2
+    assert (again_port, again_path) == (port, path) and len(view_threads()) == 1
     code, out = run(shell, "view --host 0.0.0.0")
     assert code == 1 and "already running" in out and "'view off' first" in out
     view = viewcmds.running_view(shell)

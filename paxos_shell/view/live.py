@@ -13,10 +13,9 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING
 
-from ..text import json_dumps
 from .model import Tracker
 from .process import ServerProcess
-from .routes import sse_frame
+from .routes import event_data, sse_frame
 from .server import DRAIN_TIMEOUT, MAX_VIEWERS
 
 if TYPE_CHECKING:
@@ -73,7 +72,7 @@ class LiveView:
         try:
             data = self.tracker.snapshot(self.ctx, line)
             data["shared"] = self.shared
-            self.server.publish(sse_frame(data["seq"], json_dumps(data)))
+            self.server.publish(sse_frame(data["seq"], event_data(data)))
         except Exception as e:  # a bug here must not fail the teacher's command: say it once
             if not self.failed:
                 self.failed = True

@@ -3,12 +3,13 @@
 Its job: start `python -m paxos_shell.view` (in its own session, so the
 terminal's Ctrl-C stays the shell's), give it the token on its stdin (never on
 its command line, which other users of the machine can read), learn its port,
-then pass it frames. Writing one frame to a pipe is all a command pays: fanning
-it out to up to 200 viewers costs the server process, never the shell's
-interpreter. `publish` hands the newest frame to a writer thread and returns,
-so even a stuck server never blocks a command (frames it could not take are
-replaced by newer ones). `close` ends the stream (EOF), then kills the process
-if it has not left within STOP_TIMEOUT, and joins both threads.
+then pass it frames. One write to a pipe is all a command pays: fanning a frame
+out to up to 200 viewers costs the server process, never the shell's
+interpreter. The pipe is non-blocking and large (PIPE_SIZE), so `publish`
+never waits; when it is full (a huge frame, or a server that fell behind), a
+flusher thread finishes the frame and then sends only the newest one published
+meanwhile. `close` ends the stream (EOF), then kills the process if it has not
+left within STOP_TIMEOUT.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from typing import IO, Optional
 
 from .server import DRAIN_TIMEOUT, MAX_VIEWERS, STOP_TIMEOUT, new_token
 
+FLUSH_WAIT = 0.5
+"""How long the flusher waits for room in the pipe before looking again (and at `close`)."""
+PIPE_SIZE = 1024 * 1024
+"""Linux's default limit for an unprivileged pipe: some 130 snapshots of a pool of three."""
 START_TIMEOUT = 15.0
 """A cold interpreter importing asyncio on a loaded machine: generous, and only paid by `view`."""
 LINE_LIMIT = 512
@@ -49,10 +54,15 @@ class ServerProcess:
         self.proc: Optional[subprocess.Popen[bytes]] = None
         self.viewers = 0
         """How many viewers the server has now, as it last reported."""
-        self._latest: Optional[bytes] = None
-        self._closed = False
-        self._wake = threading.Condition()
-        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._flush = threading.Condition(self._lock)
+        self._backlog: Optional[bytes] = None
+        """What the pipe did not take (the rest of a frame): the flusher's, sent before anything else."""
+        self._newest: Optional[bytes] = None
+        """The newest frame published while there was a backlog; older ones are dropped."""
+        self._closing = False
+        self._reader: Optional[threading.Thread] = None
+        self._flusher: Optional[threading.Thread] = None
 
     def start(self) -> None:
         """Spawn the server and wait until it listens; OSError with its reason if it cannot."""
@@ -71,39 +81,65 @@ class ServerProcess:
             self._kill()
             raise OSError(rest if word == ERROR else "the live view's server did not start")
         self.port = int(rest)
-        for name, target in (("paxos-view-writer", self._write), ("paxos-view-reader", self._read)):
-            t = threading.Thread(target=target, name=name, daemon=True)
-            t.start()
-            self._threads.append(t)
+        _enlarge(self.proc.stdin)
+        os.set_blocking(self.proc.stdin.fileno(), False)
+        self._reader = threading.Thread(target=self._read, name="paxos-view-reader", daemon=True)
+        self._reader.start()
 
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
     def publish(self, frame: bytes) -> None:
-        """Leave the newest frame for the writer thread; returns at once."""
-        with self._wake:
-            self._latest = frame
-            self._wake.notify()
+        """Write the frame to the server's pipe if it takes it now; else leave it to the flusher."""
+        data = frame_header(len(frame)) + frame
+        with self._lock:
+            if self._closing or self.proc is None or self.proc.stdin is None:
+                return
+            if self._backlog is not None:  # the flusher owns the pipe: it sends the newest frame next
+                self._newest = data
+                return
+            left = self._write(data)
+            if left:
+                self._backlog, self._newest = left, None
+                self._flush.notify()
+                self._start_flusher()
 
-    def _write(self) -> None:
-        """The writer thread: the newest frame to the pipe, until close."""
+    def _write(self, data: bytes) -> bytes:
+        """The part of `data` the pipe did not take, without waiting."""
         assert self.proc is not None and self.proc.stdin is not None
-        pipe = self.proc.stdin
         try:
-            while True:
-                with self._wake:
-                    while self._latest is None and not self._closed:
-                        self._wake.wait()
-                    frame, self._latest = self._latest, None
-                    if self._closed:
-                        return
-                assert frame is not None
-                pipe.write(frame_header(len(frame)) + frame)
+            n = os.write(self.proc.stdin.fileno(), data)
+        except BlockingIOError:
+            return data
         except OSError:
-            return  # the server is gone: nothing more to send
-        finally:
-            _quietly_close(pipe)
+            return b""  # the server is gone; `alive` says so
+        return data[n:]
+
+    def _start_flusher(self) -> None:
+        if self._flusher is None:
+            self._flusher = threading.Thread(target=self._flushing, name="paxos-view-flusher", daemon=True)
+            self._flusher.start()
+
+    def _flushing(self) -> None:
+        """The flusher thread, woken only when the pipe was full: the rest of a frame, then the newest."""
+        assert self.proc is not None and self.proc.stdin is not None
+        fd = self.proc.stdin.fileno()
+        with self._lock:
+            while not self._closing:
+                if self._backlog is None:
+                    self._flush.wait()
+                    continue
+                data = self._backlog
+                self._lock.release()
+                try:
+                    select.select([], [fd], [], FLUSH_WAIT)  # until the server has read some
+                finally:
+                    self._lock.acquire()
+                left = self._write(data) if not self._closing else b""
+                self._backlog = left or self._newest
+                if not left:
+                    self._newest = None
 
     def _read(self) -> None:
         """The reader thread: the server's reports (how many viewers), until it ends."""
@@ -114,18 +150,22 @@ class ServerProcess:
                 self.viewers = int(rest)
 
     def close(self) -> None:
-        """End the stream, then the process; join both threads (idempotent)."""
-        with self._wake:
-            self._closed = True
-            self._wake.notify()
+        """End the stream (the server leaves at its end), then the process; join the threads."""
+        with self._lock:
+            self._closing = True
+            self._flush.notify()
+        if self._flusher is not None:
+            self._flusher.join(STOP_TIMEOUT)
         if self.proc is None:
             return
+        if self.proc.stdin is not None:
+            _quietly_close(self.proc.stdin)
         try:
             self.proc.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             self._kill()
-        for t in self._threads:
-            t.join(STOP_TIMEOUT)
+        if self._reader is not None:
+            self._reader.join(STOP_TIMEOUT)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
 
@@ -151,6 +191,16 @@ def _first_line(stream: IO[bytes], timeout: float) -> str:
             break
         out += byte
     return out.decode("ascii", "replace").strip()
+
+
+def _enlarge(pipe: IO[bytes]) -> None:
+    """Ask for a larger pipe buffer (Linux); the default 64 KiB also works, with more skipping."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_SIZE)
+    except (ImportError, OSError):
+        pass
 
 
 def _quietly_close(pipe: IO[bytes]) -> None:

@@ -9,6 +9,7 @@ and styles. No sockets here, so each rule is tested without one.
 from __future__ import annotations
 
 import hmac
+import json
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
@@ -85,8 +86,18 @@ def route(method: str, target: str, token: str, assets: Mapping[str, Asset]) -> 
     return Route(404)
 
 
+def event_data(snapshot: object) -> str:
+    """A snapshot as the stream carries it: JSON in ASCII on one line.
+
+    Not text.json_dumps, which keeps UTF-8 readable for people: here every
+    non-ASCII character travels as a \\u escape, so no control or bidi character
+    can appear raw on the wire, and the C encoder does it in one pass.
+    """
+    return json.dumps(snapshot, separators=(",", ":"))
+
+
 def sse_frame(seq: int, data: str) -> bytes:
-    """One server-sent event; `data` must be one line (JSON from text.json_dumps is)."""
+    """One server-sent event; `data` must be one line (event_data is)."""
     if "\n" in data or "\r" in data:
         raise ValueError("an event's data must be one line")
     return f"id: {seq}\ndata: {data}\n\n".encode()

@@ -93,42 +93,41 @@ class _Canvas:
     def add(self, element: str) -> None:
         self.parts.append(element)
 
-    def text(self, x: float, y: float, label: str, cls: str, anchor: str = "middle") -> str:
-        return f'<text class="{cls}" x="{x:.0f}" y="{y:.0f}" text-anchor="{anchor}">{escape(label)}</text>'
+    def text(self, x: int, y: int, label: str, cls: str) -> str:
+        """Centred on x, unless its class says `start` (the stylesheet anchors both)."""
+        return f'<text class="{cls}" x="{x}" y="{y}">{escape(label)}</text>'
 
-    def label(self, mid: float, y: float, label: str, room: float) -> str:
+    def label(self, mid: int, y: int, label: str, room: int) -> str:
         """A message's label centred over it; a short arrow's label may spill over its
         neighbours' lifelines (drawn with a halo) but never out of the picture."""
         text = _fit(label, max(room, min(self.width - 2 * PAD, LABEL_ROOM)))
-        half = len(text) * CHAR / 2
+        half = int(len(text) * CHAR / 2)
         x = min(max(mid, PAD + half), self.width - PAD - half)
         return self.text(x, y, text, "label")
 
 
-def _fit(label: str, span_units: float) -> str:
+def _fit(label: str, span_units: int) -> str:
     cells = max(4, int(span_units / CHAR))
     text = visible(label)
     return text if text.isascii() and len(text) <= cells else shorten(text, cells)  # ASCII: one cell each
 
 
-def _arrow(c: _Canvas, x1: float, x2: float, y: float, cls: str, label: str, step: int,
-           head: bool = True, cross_at: Optional[float] = None) -> None:
-    """One message: a line, an arrowhead or a cross, and its label above the line."""
+def _arrow(c: _Canvas, x1: int, x2: int, y: int, cls: str, label: str, step: int,
+           cross_at: Optional[int] = None) -> None:
+    """One message: a line, an arrowhead (or a cross where it was lost), and its label above."""
     d = 1 if x2 > x1 else -1
-    end = cross_at if cross_at is not None else x2
-    shapes = [f'<path d="M{x1:.0f} {y:.0f} H{end - d * (ARROW if head else 0):.0f}"/>']
-    if head and cross_at is None:
-        shapes.append(f'<polygon points="{x2:.0f},{y:.0f} {x2 - d * ARROW:.0f},{y - 5:.0f} '
-                      f'{x2 - d * ARROW:.0f},{y + 5:.0f}"/>')
-    if cross_at is not None:
-        shapes.append(_cross(cross_at, y))
-    text = c.label((x1 + x2) / 2, y - 7, label, abs(x2 - x1) - 2 * ARROW)
-    c.add(f'<g class="msg {cls}" data-step="{step}">{"".join(shapes)}{text}</g>')
+    if cross_at is None:
+        shapes = (f'<path d="M{x1} {y} H{x2 - d * ARROW}"/>'
+                  f'<polygon points="{x2},{y} {x2 - d * ARROW},{y - 5} {x2 - d * ARROW},{y + 5}"/>')
+    else:
+        shapes = f'<path d="M{x1} {y} H{cross_at}"/>{_cross(cross_at, y)}'
+    text = c.label((x1 + x2) // 2, y - 7, label, abs(x2 - x1) - 2 * ARROW)
+    c.add(f'<g class="msg {cls}" data-step="{step}">{shapes}{text}</g>')
 
 
-def _cross(x: float, y: float) -> str:
-    return (f'<path class="cross" d="M{x - CROSS:.0f} {y - CROSS:.0f} L{x + CROSS:.0f} {y + CROSS:.0f} '
-            f'M{x - CROSS:.0f} {y + CROSS:.0f} L{x + CROSS:.0f} {y - CROSS:.0f}"/>')
+def _cross(x: int, y: int) -> str:
+    lo, hi = -CROSS, CROSS
+    return f'<path class="cross" d="M{x + lo} {y + lo} L{x + hi} {y + hi} M{x + lo} {y + hi} L{x + hi} {y + lo}"/>'
 
 
 RoundCache = dict[tuple[object, ...], tuple[str, int]]
@@ -143,7 +142,7 @@ def _round(names: list[Who], rnd: list[HistoryEntry], size: int, dropping: froze
     what = "state" if phase == Phase.STATE else request_label(first.reply)
     c.add(f'<rect class="band" x="0" y="{c.y}" width="{c.width}" height="{TITLE - 6}"/>')
     c.add(c.text(PAD, c.y + TITLE - 13, _fit(f"round {first.round_no}: proposer {first.proposer}, {what}",
-                                            c.width - 2 * PAD), "round-title", "start"))
+                                            c.width - 2 * PAD), "round-title start"))
     c.y += TITLE
     step = 0
     for e in rnd:
@@ -172,7 +171,7 @@ def _reply(c: _Canvas, e: HistoryEntry, step: int, dropping: frozenset[int]) -> 
     label = reply_label(r, cls)
     y = c.y + ROW - 8
     if cls == "refused":  # the request never arrived: nothing came back, the cross is on the request
-        text = c.label((px + ax) / 2, y, label, abs(ax - px))
+        text = c.label((px + ax) // 2, y, label, abs(ax - px))
         c.add(f'<g class="msg rep refused" data-step="{step}">{text}</g>')
     elif r.kind == NO_RESPONSE:
         _arrow(c, ax, px, y, f"rep {cls}", label, step, cross_at=px + (CROSS + 4) * (1 if ax > px else -1))
@@ -187,8 +186,8 @@ def _mark(c: _Canvas, rnd: list[HistoryEntry], cls: str, label: str, step: int) 
     xs = [c.x[Who("proposer", rnd[0].proposer)]] + [c.x[Who("acceptor", str(e.reply.acceptor))] for e in rnd]
     lo, hi = min(xs), max(xs)
     y = c.y + MARK - 8
-    c.add(f'<g class="mark {cls}" data-step="{step}"><path d="M{lo - 14:.0f} {y:.0f} H{hi + 14:.0f}"/>'
-          f'{c.text(lo + 10, y - 6, label, "label", "start")}</g>')
+    c.add(f'<g class="mark {cls}" data-step="{step}"><path d="M{lo - 14} {y} H{hi + 14}"/>'
+          f'{c.text(lo + 10, y - 6, label, "label start")}</g>')
     c.y += MARK
     return step + 1
 
@@ -227,7 +226,7 @@ def diagram(entries: Iterable[HistoryEntry], acceptors: Iterable[int], pool_size
         cache.clear()
         cache.update(drawn)  # only the rounds on screen are kept
     if not selected:
-        c.add(c.text(c.width / 2, c.y + ROW, NO_ROUNDS, "empty"))
+        c.add(c.text(c.width // 2, c.y + ROW, NO_ROUNDS, "empty"))
         c.y += 2 * ROW
     height = c.y + PAD
     lifelines = "".join(f'<path class="lifeline" d="M{x} {HEAD - 8} V{height - 6}"/>' for x in c.x.values())
