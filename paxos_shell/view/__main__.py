@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import BinaryIO, Optional
 
@@ -18,6 +19,9 @@ from . import assets
 from .process import ERROR, LINE_LIMIT, LISTENING, VIEWERS
 from .server import DRAIN_TIMEOUT, MAX_VIEWERS, ViewServer
 
+NICENESS = 10
+"""The server yields the processor to the shell and its acceptors: on a busy machine the page may
+lag a little, the teacher's commands never."""
 MAX_FRAME = 64 * 1024 * 1024
 """A frame is a snapshot (kilobytes); anything this large is not one of ours."""
 
@@ -47,6 +51,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--max-viewers", type=int, default=MAX_VIEWERS)
     p.add_argument("--drain-timeout", type=float, default=DRAIN_TIMEOUT)
     args = p.parse_args(argv)
+    try:
+        os.nice(NICENESS)
+    except (AttributeError, OSError):
+        pass  # no nice here: the server runs at the shell's priority
     stdin = sys.stdin.buffer
     try:
         token = str(json.loads(stdin.readline(LINE_LIMIT))["token"])
