@@ -24,7 +24,7 @@ from paxos_shell.shell.commands import viewcmds
 from paxos_shell.view import assets
 from paxos_shell.view.live import LiveView
 from paxos_shell.view.routes import route, sse_frame
-from paxos_shell.view.server import MAX_VIEWERS
+from paxos_shell.view.server import MAX_VIEWERS, ViewServer
 
 from .helpers import HOST, Acceptor, run
 
@@ -276,6 +276,27 @@ def test_a_slow_viewer_never_slows_the_shell_and_gets_only_the_newest(shell: She
     finally:
         slow.close()
         fast.close()
+
+
+def test_a_viewer_that_falls_behind_gets_only_the_newest_frame() -> None:
+    """The server alone (in this process, no pipe in front of it): while a viewer has not taken
+    one frame, newer ones replace each other instead of queueing up for it."""
+    server = ViewServer(HOST, 0, assets.load(), drain_timeout=60.0)
+    server.start()
+    try:
+        slow = Stream(server.port, f"/{server.token}/", rcvbuf=4096)
+        wait_for(lambda: server.viewers == 1, "the viewer is connected")
+        big = json.dumps({"fake": 0, "pad": "x" * 300_000})
+        for k in range(1, 61):
+            server.publish(sse_frame(k, big.replace('"fake": 0', f'"fake": {k}')))
+        assert slow.head().startswith("HTTP/1.1 200 ")
+        got = [slow.event()["fake"]]
+        while got[-1] != 60:
+            got.append(slow.event()["fake"])
+        assert got == sorted(got) and len(got) < 10, got  # 60 published, a handful delivered
+        slow.close()
+    finally:
+        server.close()
 
 
 def test_a_stuck_viewer_is_dropped_and_the_others_go_on(shell: Shell) -> None:
