@@ -24,7 +24,7 @@ from paxos_shell.shell.commands import viewcmds
 from paxos_shell.view import assets
 from paxos_shell.view.live import LiveView
 from paxos_shell.view.routes import route, sse_frame
-from paxos_shell.view.server import MAX_VIEWERS, ViewServer
+from paxos_shell.view.server import FRAME_INTERVAL, MAX_VIEWERS, ViewServer
 
 from .helpers import HOST, Acceptor, run
 
@@ -281,7 +281,7 @@ def test_a_slow_viewer_never_slows_the_shell_and_gets_only_the_newest(shell: She
 def test_a_viewer_that_falls_behind_gets_only_the_newest_frame() -> None:
     """The server alone (in this process, no pipe in front of it): while a viewer has not taken
     one frame, newer ones replace each other instead of queueing up for it."""
-    server = ViewServer(HOST, 0, assets.load(), drain_timeout=60.0)
+    server = ViewServer(HOST, 0, assets.load(), drain_timeout=60.0, frame_interval=0.0)  # every frame sent
     server.start()
     try:
         slow = Stream(server.port, f"/{server.token}/", rcvbuf=4096)
@@ -295,6 +295,25 @@ def test_a_viewer_that_falls_behind_gets_only_the_newest_frame() -> None:
             got.append(slow.event()["fake"])
         assert got == sorted(got) and len(got) < 10, got  # 60 published, a handful delivered
         slow.close()
+    finally:
+        server.close()
+
+
+def test_a_burst_of_frames_reaches_viewers_as_its_newest_few() -> None:
+    server = ViewServer(HOST, 0, assets.load())
+    assert server.frame_interval == FRAME_INTERVAL == 0.05
+    server.start()
+    try:
+        viewer = Stream(server.port, f"/{server.token}/")
+        wait_for(lambda: server.viewers == 1, "the viewer is connected")
+        for k in range(1, 201):
+            server.publish(sse_frame(k, json.dumps({"fake": k})))
+        assert viewer.head().startswith("HTTP/1.1 200 ")
+        got = [viewer.event()["fake"]]
+        while got[-1] != 200:
+            got.append(viewer.event()["fake"])
+        assert got == sorted(got) and len(got) < 50, got  # 200 frames in a burst, a few sendings
+        viewer.close()
     finally:
         server.close()
 

@@ -36,6 +36,8 @@ STREAM_SNDBUF = 256 * 1024
 """Kernel send buffer of an event stream: a stuck viewer holds this much (plus one frame), no more."""
 WATCH_LIMIT = 65536
 """Bytes a viewer may send on its stream before it is dropped (it should send none)."""
+FRAME_INTERVAL = 0.05
+"""At most 20 sendings a second: a round still shows within this (plus delivery) of its end."""
 START_TIMEOUT = 5.0
 STOP_TIMEOUT = 5.0
 
@@ -64,12 +66,13 @@ class ViewServer:
 
     def __init__(self, host: str, port: int, assets: Mapping[str, Asset], max_viewers: int = MAX_VIEWERS,
                  token: Optional[str] = None, drain_timeout: float = DRAIN_TIMEOUT,
-                 on_viewers: Optional[Callable[[int], None]] = None) -> None:
+                 on_viewers: Optional[Callable[[int], None]] = None, frame_interval: float = FRAME_INTERVAL) -> None:
         self.host, self.port = host, port
         self.assets = dict(assets)
         self.max_viewers = max_viewers
         self.token = token or new_token()
         self.drain_timeout = drain_timeout
+        self.frame_interval = frame_interval
         self.on_viewers = on_viewers
         """Called in the loop's thread with the number of viewers, whenever it changes."""
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -83,6 +86,8 @@ class ViewServer:
         self._stopping: Optional[asyncio.Future[None]] = None
         self._frame: Optional[bytes] = None
         self._seq = 0
+        self._sent_at = float("-inf")
+        self._due: Optional[asyncio.TimerHandle] = None
 
     # -- from the shell's thread -------------------------------------------------------------
 
@@ -166,18 +171,35 @@ class ViewServer:
         asyncio.get_running_loop().stop()
 
     def _offer(self, frame: bytes) -> None:
+        """Keep the newest frame; send it now, or `frame_interval` after the last sending.
+
+        A burst of commands (a script, a lesson run straight through) reaches the
+        viewers as its newest picture a few times a second, not as every frame.
+        """
+        self._frame, self._seq = frame, self._seq + 1
+        if self._due is not None:
+            return  # a sending is already planned: it takes the newest frame
+        assert self._loop is not None
+        wait = self._sent_at + self.frame_interval - self._loop.time()
+        if wait > 0:
+            self._due = self._loop.call_later(wait, self._fan_out)
+        else:
+            self._fan_out()
+
+    def _fan_out(self) -> None:
         """The newest frame, written at once to every viewer that has taken the last one.
 
         Writing here, not in each viewer's task, costs one send per viewer and no task
-        switch: the loop holds the interpreter as briefly as it can. A viewer still
-        behind is woken instead; its task sends it the newest frame once it has drained.
+        switch. A viewer still behind is woken instead; its task sends it the newest
+        frame once it has drained.
         """
-        self._frame, self._seq = frame, self._seq + 1
+        assert self._loop is not None and self._frame is not None
+        self._due, self._sent_at = None, self._loop.time()
         for v in self._viewers:
             if v.gone or v.writer.transport.is_closing():
                 continue
             if not v.behind:
-                v.writer.write(frame)
+                v.writer.write(self._frame)
                 v.sent = self._seq
             if v.behind:
                 v.wake.set()
