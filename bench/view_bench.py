@@ -38,6 +38,7 @@ from paxos_shell.pool import Pool
 from paxos_shell.shell.app import Shell
 from paxos_shell.shell.commands.viewcmds import running_view
 from paxos_shell.view.model import recent, round_end
+from paxos_shell.view.server import FRAME_INTERVAL
 from tests.helpers import Acceptor, free_port
 
 CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -47,6 +48,13 @@ CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-backgr
 def load() -> str:
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system time a process has used so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(samples: list[float], p: float) -> float:
@@ -63,7 +71,7 @@ def summary(samples: list[float]) -> str:
 
 
 def viewers_main(url: str, count: int) -> None:
-    """Connect `count` event streams and read everything until stdin closes; print bytes read.
+    """Connect `count` event streams and read everything until stdin closes; print bytes and events read.
 
     At the lowest priority: in a class the viewers are the students' laptops, so their reading
     should take only CPU the shell, the acceptors and the view's server leave over."""
@@ -76,17 +84,18 @@ def viewers_main(url: str, count: int) -> None:
         s.setblocking(False)
         sel.register(s, selectors.EVENT_READ)
     sel.register(sys.stdin, selectors.EVENT_READ)
-    got = 0
+    got = events = 0
     deadline = time.monotonic() + 3600
     while time.monotonic() < deadline:
         for key, _ in sel.select(timeout=1.0):
             if key.fileobj is sys.stdin:
-                print(got, flush=True)
+                print(got, events, flush=True)
                 return
             chunk = key.fileobj.recv(1 << 16)  # type: ignore[union-attr]  # a socket, registered above
             if not chunk:
                 sel.unregister(key.fileobj)
             got += len(chunk)
+            events += chunk.count(b"data: ")  # an event split across two reads is missed: a floor
 
 
 def start_viewers(sh: Shell, url: str, count: int) -> subprocess.Popen:
@@ -102,12 +111,13 @@ def start_viewers(sh: Shell, url: str, count: int) -> subprocess.Popen:
     return p
 
 
-def stop_viewers(p: subprocess.Popen) -> int:
+def stop_viewers(p: subprocess.Popen) -> tuple[int, int]:
+    """Bytes and events the viewers read, in all."""
     assert p.stdin is not None and p.stdout is not None
     p.stdin.close()
-    got = int(p.stdout.readline() or 0)
+    got, events = (int(x) for x in (p.stdout.readline() or "0 0").split())
     p.wait(timeout=30)
-    return got
+    return got, events
 
 
 # -- the shell -----------------------------------------------------------------------------------------
@@ -125,6 +135,10 @@ def proposes(sh: Shell, count: int, tag: str) -> list[float]:
 
 
 Samples = dict[str, list[float]]
+SERVER_CPU: Samples = {}
+"""Per condition with a view, per block: the server process's CPU seconds per command."""
+DELIVERED: list[tuple[float, int, float]] = []
+"""Per block with viewers: events each viewer read, commands run, bytes per event."""
 
 
 def command_cost(sh: Shell, count: int, viewers: int, rounds: int) -> tuple[Samples, Samples]:
@@ -156,10 +170,13 @@ def block(sh: Shell, name: str, count: int, viewers: int, tag: str) -> list[floa
         view = running_view(sh)
         assert view is not None
         p = start_viewers(sh, view.url(), viewers) if name != "view, no viewer" else None
+        assert view.server.proc is not None
+        server_cpu = cpu_seconds(view.server.proc.pid)
         out = proposes(sh, count, tag)
+        SERVER_CPU.setdefault(name, []).append((cpu_seconds(view.server.proc.pid) - server_cpu) / count)
         if p is not None:
-            read = stop_viewers(p)
-            assert read >= viewers * count * 1000, f"the viewers read only {read} bytes"  # every frame arrived
+            read, events = stop_viewers(p)
+            DELIVERED.append((events / viewers, count, read / max(1, events)))
         sh.run_line("view off")
     return out
 
@@ -241,6 +258,11 @@ def main() -> None:
     for name, samples in times.items():
         print(f"propose, {name:<18} {summary(samples)}; against no view, median of {args.rounds} rounds: "
               f"{statistics.median(ratios[name]):.3f}x")
+    for name, per_command in SERVER_CPU.items():
+        print(f"the view's server process, {name}: {statistics.mean(per_command) * 1e6:.0f} us of CPU per command")
+    per_viewer, commands = sum(d[0] for d in DELIVERED), sum(d[1] for d in DELIVERED)
+    print(f"each of the {args.viewers} viewers received {per_viewer:.0f} snapshots for {commands} commands "
+          f"(at most {1 / FRAME_INTERVAL:.0f} a second), {statistics.median(d[2] for d in DELIVERED):.0f} bytes each")
     if delays is None:
         print("page delay: not measured (needs chromium, chromedriver and selenium)")
     for n, samples in (delays or {}).items():
