@@ -41,6 +41,8 @@ from paxos_shell.view.model import recent, round_end
 from paxos_shell.view.server import FRAME_INTERVAL
 from tests.helpers import Acceptor, free_port
 
+PACE = 2 * FRAME_INTERVAL
+"""The pause before each command of the paced page-delay run: slower than the server's frame rate."""
 CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run")
 
@@ -184,7 +186,7 @@ def block(sh: Shell, name: str, count: int, viewers: int, tag: str) -> list[floa
 # -- the page ------------------------------------------------------------------------------------------
 
 
-def page_delays(sh: Shell, count: int, viewers: int) -> Optional[dict[int, list[float]]]:
+def page_delays(sh: Shell, count: int, viewers: int) -> Optional[dict[str, list[float]]]:
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     try:
         from selenium import webdriver
@@ -200,15 +202,17 @@ def page_delays(sh: Shell, count: int, viewers: int) -> Optional[dict[int, list[
     for flag in (*CHROME_FLAGS, f"--user-data-dir={profile}"):
         options.add_argument(flag)
     d = webdriver.Chrome(service=Service(driver), options=options)
-    out: dict[int, list[float]] = {}
+    out: dict[str, list[float]] = {}
     try:
         sh.run_line("view")
         view = running_view(sh)
         assert view is not None
         d.get(view.url())
-        for n in (0, viewers):
+        # Paced as typed (each command after the last frame went out), then back to back.
+        for n, pause in ((0, PACE), (viewers, PACE), (viewers, 0.0)):
             p = start_viewers(sh, view.url(), n) if n else None
-            out[n] = [shown_after(sh, d, WebDriverWait, k, n) for k in range(count)]
+            key = f"{n} other viewers, " + ("commands paced as typed" if pause else "commands back to back")
+            out[key] = [shown_after(sh, d, WebDriverWait, k, n, pause) for k in range(count)]
             if p is not None:
                 stop_viewers(p)
         sh.run_line("view off")
@@ -218,9 +222,10 @@ def page_delays(sh: Shell, count: int, viewers: int) -> Optional[dict[int, list[
     return out
 
 
-def shown_after(sh: Shell, d: Any, wait: Any, k: int, n: int) -> float:
+def shown_after(sh: Shell, d: Any, wait: Any, k: int, n: int, pause: float) -> float:
     """Seconds from the last reply of the round to the page painting the frame that shows it."""
-    assert sh.run_line(f"propose page{n}-{k}") == 0
+    time.sleep(pause)  # a teacher types slower than FRAME_INTERVAL
+    assert sh.run_line(f"propose page{n}-{k}-{pause}") == 0
     ended = round_end(recent(sh.session.history, 1))
     assert ended is not None
     view = running_view(sh)
@@ -265,8 +270,8 @@ def main() -> None:
           f"(at most {1 / FRAME_INTERVAL:.0f} a second), {statistics.median(d[2] for d in DELIVERED):.0f} bytes each")
     if delays is None:
         print("page delay: not measured (needs chromium, chromedriver and selenium)")
-    for n, samples in (delays or {}).items():
-        print(f"round end to page shown, {n} other viewers: {summary(samples)}, max {max(samples) * 1000:.1f} ms")
+    for key, samples in (delays or {}).items():
+        print(f"round end to page shown, {key}: {summary(samples)}, max {max(samples) * 1000:.1f} ms")
     print(f"load average at end: {load()}")
 
 

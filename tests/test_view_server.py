@@ -160,10 +160,12 @@ def test_route_answers_get_of_known_paths_under_the_token_only(method: str, targ
     assert (r.status, r.asset) == (status, asset)
 
 
-def test_an_event_is_one_line_of_data() -> None:
+def test_an_event_is_data_lines_that_hold_no_line_break() -> None:
     assert sse_frame(7, '{"a": 1}') == b'id: 7\ndata: {"a": 1}\n\n'
-    with pytest.raises(ValueError):
-        sse_frame(1, "a\nb")
+    assert sse_frame(8, "{}", "<svg/>") == b"id: 8\ndata: {}\ndata: <svg/>\n\n"
+    for bad in ("a\nb", "a\rb"):
+        with pytest.raises(ValueError):
+            sse_frame(1, "{}", bad)
 
 
 # -- the real server ------------------------------------------------------------------------------

@@ -72,7 +72,8 @@ class LiveView:
         try:
             data = self.tracker.snapshot(self.ctx, line)
             data["shared"] = self.shared
-            self.server.publish(sse_frame(data["seq"], event_data(data)))
+            svg = data["diagram"].pop("svg").rstrip("\n")  # its own data line: JSON need not escape it
+            self.server.publish(sse_frame(data["seq"], event_data(data), svg))
         except Exception as e:  # a bug here must not fail the teacher's command: say it once
             if not self.failed:
                 self.failed = True

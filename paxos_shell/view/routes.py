@@ -96,11 +96,12 @@ def event_data(snapshot: object) -> str:
     return json.dumps(snapshot, separators=(",", ":"))
 
 
-def sse_frame(seq: int, data: str) -> bytes:
-    """One server-sent event; `data` must be one line (event_data is)."""
-    if "\n" in data or "\r" in data:
-        raise ValueError("an event's data must be one line")
-    return f"id: {seq}\ndata: {data}\n\n".encode()
+def sse_frame(seq: int, *lines: str) -> bytes:
+    """One server-sent event of one or more data lines (the page reads them joined by newlines)."""
+    if any("\n" in line or "\r" in line for line in lines):
+        raise ValueError("an event's data line must be one line")
+    data = "".join(f"data: {line}\n" for line in lines)
+    return f"id: {seq}\n{data}\n".encode()
 
 
 def response(status: int, body: bytes, content_type: str = "text/plain; charset=utf-8", extra: str = "") -> bytes:

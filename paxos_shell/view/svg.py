@@ -12,9 +12,8 @@ Pure: no I/O, no Paxos decision beyond counting grants against paxos.quorum.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from html import escape
-from typing import Iterable, Mapping, Optional
+from typing import Iterable, Mapping, NamedTuple, Optional
 
 from ..paxos import quorum
 from ..session import HistoryEntry
@@ -41,9 +40,8 @@ CROSS = 6
 NO_ROUNDS = "No rounds yet: run prepare, accept or propose."
 
 
-@dataclass(frozen=True)
-class Who:
-    """A participant: a proposer by name or an acceptor by id."""
+class Who(NamedTuple):
+    """A participant: a proposer by name or an acceptor by id (a tuple: hashed in C, often)."""
 
     kind: str
     name: str
@@ -131,7 +129,8 @@ def _cross(x: int, y: int) -> str:
 
 
 RoundCache = dict[tuple[object, ...], tuple[str, int]]
-"""Drawn rounds by (round, participants, drop faults, pool size): a round never changes once recorded."""
+"""Drawn pieces and their heights: the participants (by the participants), and each round by (round,
+participants, drop faults, pool size), since a round never changes once recorded."""
 
 
 def _round(names: list[Who], rnd: list[HistoryEntry], size: int, dropping: frozenset[int]) -> tuple[str, int]:
@@ -192,6 +191,15 @@ def _mark(c: _Canvas, rnd: list[HistoryEntry], cls: str, label: str, step: int) 
     return step + 1
 
 
+def _participants(c: _Canvas) -> str:
+    """The names over the lifelines (the page repeats them in a strip that stays in sight)."""
+    heads = [f'<g class="participants" data-height="{HEAD - 8}">']
+    for w in c.names:
+        heads.append(c.text(c.x[w], 22, w.kind, "who kind"))
+        heads.append(c.text(c.x[w], 48, _fit(w.name, COL - 12), f"who name {w.kind}"))
+    return "".join(heads) + "</g>"
+
+
 def diagram(entries: Iterable[HistoryEntry], acceptors: Iterable[int], pool_size: int,
             last: Optional[int] = None, *, fresh_after: Optional[int] = None,
             drops: Optional[Mapping[int, frozenset[int]]] = None, css: Optional[str] = None,
@@ -207,17 +215,14 @@ def diagram(entries: Iterable[HistoryEntry], acceptors: Iterable[int], pool_size
     selected = rounds(entries, last)
     names = participants(selected, acceptors)
     c = _Canvas(names)
-    c.add(f'<g class="participants" data-height="{HEAD - 8}">')
-    for w in names:
-        x = c.x[w]
-        c.add(c.text(x, 22, w.kind, "who kind"))
-        c.add(c.text(x, 48, _fit(w.name, COL - 12), f"who name {w.kind}"))
-    c.add("</g>")
+    who = tuple(names)
     drawn: RoundCache = {}
+    drawn[who] = (cache or {}).get(who) or (_participants(c), 0)
+    c.add(drawn[who][0])
     for rnd in selected:
         n = rnd[0].round_no
         dropping = (drops or {}).get(n, frozenset())
-        key = (n, tuple(names), dropping, pool_size)
+        key = (n, who, dropping, pool_size)
         body, height = drawn[key] = (cache or {}).get(key) or _round(names, rnd, pool_size, dropping)
         fresh = " new" if fresh_after is not None and n > fresh_after else ""
         c.add(f'<g class="round{fresh}" data-round="{n}" transform="translate(0 {c.y})">{body}</g>')

@@ -162,8 +162,11 @@
       else link("connecting", "reconnecting\u2026");
     };
     source.onmessage = (event) => {
+      // Two lines: the snapshot as JSON, then the diagram's SVG (kept out of the JSON).
+      const cut = event.data.indexOf("\n");
       let snapshot;
-      try { snapshot = JSON.parse(event.data); } catch (e) { return; }
+      try { snapshot = JSON.parse(cut < 0 ? event.data : event.data.slice(0, cut)); } catch (e) { return; }
+      snapshot.diagram.svg = cut < 0 ? "" : event.data.slice(cut + 1);
       apply(snapshot);
     };
   }
