@@ -184,6 +184,24 @@ def block(sh: Shell, name: str, count: int, viewers: int, tag: str) -> list[floa
     return out
 
 
+def listener_cost(sh: Shell, count: int) -> list[float]:
+    """The view's own time per command: the listener (snapshot, JSON, the write to the pipe), timed
+    alone after each propose (detached from the shell for it, so it is not counted twice)."""
+    sh.run_line("view")
+    view = running_view(sh)
+    assert view is not None
+    sh.listeners.remove(view)
+    out = []
+    for k in range(count):
+        assert sh.run_line(f"propose l{k}") == 0
+        t0 = time.perf_counter()
+        view(f"propose l{k}")
+        out.append(time.perf_counter() - t0)
+    sh.listeners.append(view)
+    sh.run_line("view off")
+    return out
+
+
 # -- the page ------------------------------------------------------------------------------------------
 
 
@@ -256,6 +274,7 @@ def main() -> None:
                    err=io.StringIO(), colour=False)
         try:
             times, ratios = command_cost(sh, args.proposals, args.viewers, args.rounds)
+            listener = listener_cost(sh, args.proposals * 5)
             delays = page_delays(sh, args.page_proposals, args.viewers)
         finally:
             sh.close()
@@ -266,6 +285,7 @@ def main() -> None:
               f"{statistics.median(ratios[name]):.3f}x")
     print(f"propose with {args.viewers} viewers against the view with no viewer, median of {args.rounds} rounds: "
           f"{statistics.median(ratios['viewers over no viewer']):.3f}x")
+    print(f"the view's listener alone, per command: {summary(listener)}")
     for name, per_command in SERVER_CPU.items():
         print(f"the view's server process, {name}: {statistics.mean(per_command) * 1e6:.0f} us of CPU per command")
     per_viewer, commands = sum(d[0] for d in DELIVERED), sum(d[1] for d in DELIVERED)
