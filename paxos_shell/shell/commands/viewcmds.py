@@ -26,8 +26,9 @@ LIVE_MODULE = "paxos_shell.view.live"
 @command(
     "view", "view [off] [--host HOST] [--port PORT]",
     "a live picture of the pool in a browser, for a class to watch (read-only)",
-    "Starts a small web server inside the shell, on 127.0.0.1 and a free port, and prints its URL; "
-    "in the REPL it also opens the URL in the default browser, when one is configured. The page shows "
+    "Starts a small web server (a process of its own, which stops with the shell) on 127.0.0.1 and a "
+    "free port, and prints its URL; in the REPL it also opens the URL in the default browser, when "
+    "one is configured. The page shows "
     "one card per acceptor, the verdict and the possible futures, the last rounds as a sequence "
     "diagram, the explanations of teach mode and the lesson step, updated after every command. It "
     "has no control that changes the pool: the server answers nothing but GET of the page, its "
