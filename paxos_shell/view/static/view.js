@@ -5,6 +5,7 @@
 
 (function () {
   const STEP_MS = 130;
+  const MAX_SCALE = 1.4;
   const FIELDS = [["promisedId", "promised"], ["acceptedId", "accepted id"], ["acceptedValue", "value"]];
   const root = document.documentElement;
   const $ = (id) => document.getElementById(id);
@@ -93,7 +94,11 @@
     for (const g of drawn.querySelectorAll(".round.new [data-step]")) {
       g.style.animationDelay = Number(g.dataset.step) * STEP_MS + "ms";
     }
-    box.replaceChildren(...heads(drawn), drawn);
+    const strip = heads(drawn);
+    for (const svg of [...strip, drawn]) {  // large on a big screen, but the newest round kept in sight
+      svg.style.maxWidth = Number(drawn.getAttribute("width")) * MAX_SCALE + "px";
+    }
+    box.replaceChildren(...strip, drawn);
     box.scrollTop = box.scrollHeight;
   }
 
