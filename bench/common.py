@@ -14,7 +14,7 @@ from typing import Iterator
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from paxos_shell.pool import healthy
-from tests.conftest import HOST, Blackhole, free_port  # the same doubles the tests use
+from tests.helpers import HOST, Blackhole, free_port  # the same doubles the tests use
 
 __all__ = ["HOST", "Blackhole", "acceptors", "fmt", "free_port", "rss_mb", "summary"]
 

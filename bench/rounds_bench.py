@@ -57,7 +57,7 @@ def old_propose(urls: dict[int, str], n: int, value: str, timeout: float = 1.0) 
 def bench_pool(size: int, count: int) -> tuple[dict, dict]:
     with acceptors(size) as procs:
         urls = {i: f"http://{HOST}:{port}" for i, (port, _) in enumerate(procs, 1)}
-        eng = Engine(Client(urls, 1.0), Session(size))
+        eng = Engine(Client(urls, 1.0), Session(urls))
         for _ in range(50):  # warm-up: threads and connections
             eng.propose("warm")
         ours, old = [], []
@@ -83,7 +83,7 @@ def bench_blackholed(timeout: float = 1.0, runs: int = 3) -> tuple[float, float]
         ours, old = [], []
         n = 0
         for _ in range(runs):
-            eng = Engine(Client(urls, timeout), Session(5))
+            eng = Engine(Client(urls, timeout), Session(urls))
             n += 1
             t0 = time.perf_counter()
             res = eng.prepare(n)

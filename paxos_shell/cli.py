@@ -38,6 +38,8 @@ def build_parser(kind: type[argparse.ArgumentParser] = argparse.ArgumentParser) 
                    help="run CMD and exit (repeatable)")
     p.add_argument("--json", action="store_true", help="each command prints one JSON object")
     p.add_argument("--format", type=_checked(parse_format), help="table (default), plain or json")
+    p.add_argument("--present", action="store_true",
+                   help="presenter mode for a projector: spacing, no latencies, a pause and an explanation per round")
     p.add_argument("--version", action="version", version=f"paxos-shell {__version__}")
     p.add_argument("--view", action="store_true",
                    help="start the live view of the pool in a browser first (the 'view' command)")
@@ -132,9 +134,16 @@ def _local_pool(args: argparse.Namespace, announce: bool) -> Pool:
         taken = ""
         if ports[0] != LAYOUT_BASE_PORT:
             taken = f" (ports {span(range(LAYOUT_BASE_PORT, LAYOUT_BASE_PORT + n))} were taken)"
-        print(f"{desc}{taken}, state in {where}. Use --local N for another size, --server-count N for an "
-              "existing pool.", file=sys.stderr, flush=True)
+        banner(f"{desc}{taken}, state in {where}. Use --local N for another size, --server-count N for an "
+               "existing pool.")
     return Pool(local.urls, desc + f", state in {local.data_dir}", local)
+
+
+def banner(text: str) -> None:
+    """A start-up line on stderr, wrapped at word boundaries to the terminal (never mid-option)."""
+    from .shell.render import screen_width, wrap
+
+    print("\n".join(wrap(text, screen_width(sys.stderr))), file=sys.stderr, flush=True)
 
 
 def _on_signal(signum: int, frame: object) -> None:
@@ -175,6 +184,8 @@ def _run(args: argparse.Namespace, pool: Pool, script_lines: Optional[list[str]]
             pool.local.wait_started()
         fmt = Format.JSON if args.json else Format(args.format or "table")
         shell = Shell(pool, args.timeout if args.timeout is not None else 1.0, fmt, args.proposer_number)
+        if args.present:
+            shell.out.present = shell.teach = True
     except BaseException as e:
         pool.close()
         if isinstance(e, UserError):

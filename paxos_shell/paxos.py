@@ -11,8 +11,10 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Iterable, Optional
+
+from .text import show_value
+from .vocab import Word
 
 NONE = -1
 """The id an acceptor reports when it has promised or accepted nothing."""
@@ -154,19 +156,53 @@ def chosen_values(accepted: Iterable[tuple[int, int, Optional[str]]], pool_size:
     return sorted(found, key=lambda c: c.proposal_id)
 
 
-def next_id(seen: Iterable[int], proposer: Optional[int] = None) -> int:
-    """The smallest id above every id seen, owned by `proposer` if one is set.
+class IdsExhausted(ValueError):
+    """No proposal id is left above the ids seen (for this proposer number).
+
+    A ValueError, so callers that already treat a bad id as a usage error
+    keep working; its text is one sentence for the user.
+    """
+
+    def __init__(self, top: int, proposer: Optional[int] = None) -> None:
+        self.top = top
+        self.proposer = proposer
+        owned = "" if proposer is None else f" ending in {proposer:02d}"
+        super().__init__(f"no proposal id{owned} is left above {top}: ids run up to {last_id(proposer)}")
+
+
+def last_id(proposer: Optional[int] = None) -> int:
+    """The highest id a proposer may use: MAX_ID, or the last one it owns."""
+    if proposer is None:
+        return MAX_ID
+    top = MAX_ID - (MAX_ID % ID_STRIDE) + proposer
+    return top if top <= MAX_ID else top - ID_STRIDE
+
+
+def id_above(seen: Iterable[Optional[int]], proposer: Optional[int] = None) -> Optional[int]:
+    """The smallest id above every id seen, owned by `proposer` if one is set;
+    None once no such id is left below MAX_ID (the ids are exhausted).
 
     With proposer numbers, id % ID_STRIDE == proposer, so two shells with
     different numbers can never pick the same id however they interleave.
     """
     top = max((i for i in seen if i is not None), default=NONE)
     if proposer is None:
-        return top + 1
-    candidate = (top + 1) - ((top + 1) % ID_STRIDE) + proposer
-    if candidate <= top:
-        candidate += ID_STRIDE
-    return candidate
+        candidate = top + 1
+    else:
+        candidate = (top + 1) - ((top + 1) % ID_STRIDE) + proposer
+        if candidate <= top:
+            candidate += ID_STRIDE
+    return candidate if candidate <= MAX_ID else None
+
+
+def next_id(seen: Iterable[Optional[int]], proposer: Optional[int] = None) -> int:
+    """id_above, for callers that cannot go on without an id: raises
+    IdsExhausted instead of returning an id the acceptors would refuse."""
+    seen = list(seen)
+    found = id_above(seen, proposer)
+    if found is None:
+        raise IdsExhausted(max((i for i in seen if i is not None), default=NONE), proposer)
+    return found
 
 
 @dataclass(frozen=True)
@@ -178,12 +214,24 @@ class Safety:
     reason: str
 
 
-def accept_safety(n: int, value: Optional[str], promises: Iterable[Promise], pool_size: int) -> Safety:
+def accept_safety(
+    n: int, value: Optional[str], promises: Iterable[Promise], pool_size: int, sent: Iterable[str] = (),
+) -> Safety:
     """Judge a user-chosen accept against the promises gathered for id n.
 
     Paxos sends phase 2a only after a quorum promised n, and only with the
     value that choose_value dictates; anything else may overwrite a chosen value.
+    `sent` holds the values this shell already sent at id n: one proposal id
+    carries one value, whatever the promises say, or two acceptors could each
+    hold id n with a different value and both be counted towards a quorum.
     """
+    other = next((v for v in sent if v != value), None)
+    if other is not None:
+        return Safety(
+            False, other,
+            f"this shell already sent accept {n} {show_value(other)}: a proposal id carries one value, "
+            f"so {show_value(value)} needs a higher id (prepare one first)",
+        )
     for_n = [p for p in promises if p.promised_id == n]
     need = quorum(pool_size)
     if len(for_n) < need:
@@ -198,15 +246,12 @@ def accept_safety(n: int, value: Optional[str], promises: Iterable[Promise], poo
     return Safety(True, choice.value if choice.forced_by else value, choice.reason)
 
 
-class Verdict(str, Enum):
+class Verdict(Word):
     """Chosen, not chosen, or unknown: the three honest answers of a proposer."""
 
     CHOSEN = "chosen"
     NOT_CHOSEN = "not chosen"
     UNKNOWN = "unknown"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from .acceptor.store import STATE_FILE
 from .errors import UserError
+from .layout import BASE_PORT, listening_socket, parse_id_url
 
 START_TIMEOUT = 10.0
-LAYOUT_BASE_PORT = 8081
+LAYOUT_BASE_PORT = BASE_PORT
 
 
 class PoolError(UserError):
@@ -47,37 +47,23 @@ def layout(count: int, host: str = "localhost", base_port: int = LAYOUT_BASE_POR
 
 def parse_url_option(text: str) -> tuple[int, str]:
     """`ID=URL`, the form of --url and of `url` lines in the config file."""
-    key, sep, url = text.partition("=")
-    if not sep or not key.strip().isdigit() or int(key) < 1:
-        raise PoolUsageError(f"expected ID=URL with ID >= 1, got {text!r}")
-    url = url.strip().rstrip("/")
-    if not url.startswith("http://"):
-        url = "http://" + url
-    return int(key), url
-
-
-def _free(host: str, port: int) -> bool:
-    """Free for an acceptor, which binds with SO_REUSEADDR (so TIME_WAIT does not count)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def _ephemeral(host: str, count: int) -> list[int]:
-    socks = []
     try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind((host, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
+        return parse_id_url(text)
+    except ValueError as e:
+        raise PoolUsageError(str(e)) from None
+
+
+def _bind_pool(host: str, ports: list[int]) -> list[socket.socket]:
+    """All of `ports` bound and held, or OSError with none held."""
+    socks: list[socket.socket] = []
+    try:
+        for port in ports:
+            socks.append(listening_socket(host, port))
+    except BaseException:
         for s in socks:
             s.close()
+        raise
+    return socks
 
 
 def healthy(host: str, port: int, timeout: float = 0.2) -> bool:
@@ -114,19 +100,37 @@ class LocalPool:
     volatile: Iterable[int] = ()
     members: dict[int, Member] = field(default_factory=dict)
     _own_dir: bool = False
+    _listeners: dict[int, socket.socket] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 1 <= self.count <= 99:
             raise PoolUsageError(f"bad local pool size {self.count}: choose 1 to 99")
+        # The parent binds every port and hands each socket to its acceptor (--listen-fd): no
+        # window in which another shell or test run could take a port it found free.
+        socks = self._bind_ports()
         if self.data_dir is None:
             self.data_dir = tempfile.mkdtemp(prefix="paxos-shell-")
             self._own_dir = True
         else:
             os.makedirs(self.data_dir, exist_ok=True)
-        wanted = [LAYOUT_BASE_PORT + i for i in range(self.count)]
-        ports = wanted if all(_free(self.host, p) for p in wanted) else _ephemeral(self.host, self.count)
+        self._listeners = dict(enumerate(socks, 1))
         vol = set(self.volatile)
-        self.members = {i: Member(i, ports[i - 1], volatile=i in vol) for i in range(1, self.count + 1)}
+        self.members = {i: Member(i, s.getsockname()[1], volatile=i in vol) for i, s in self._listeners.items()}
+
+    def _bind_ports(self) -> list[socket.socket]:
+        """The layout's ports (8081...) when all are free, else free ports; held until spawned."""
+        try:
+            return _bind_pool(self.host, [LAYOUT_BASE_PORT + i for i in range(self.count)])
+        except OSError:
+            try:
+                return _bind_pool(self.host, [0] * self.count)
+            except OSError as e:
+                raise PoolError(f"cannot listen on {self.host}: {e.strerror or e}") from None
+
+    @property
+    def temporary(self) -> bool:
+        """The pool lives in a directory this shell made (and removes): it started empty."""
+        return self._own_dir
 
     @property
     def urls(self) -> dict[int, str]:
@@ -140,10 +144,10 @@ class LocalPool:
         assert self.data_dir is not None
         return os.path.join(self.data_dir, f"acceptor-{i}")
 
-    def _command(self, m: Member) -> list[str]:
+    def _command(self, m: Member, fd: int, init: bool = False) -> list[str]:
+        """The acceptor's command line: its inherited socket, and this pool (not a layout) as peers."""
         cmd = [sys.executable, "-m", "paxos_shell.acceptor", "--id", str(m.id), "--count", str(self.count),
-               "--host", self.host, "--port", str(m.port), "--data-dir", str(self.data_dir),
-               "--parent-pid", str(os.getpid())]
+               "--listen-fd", str(fd), "--data-dir", str(self.data_dir), "--parent-pid", str(os.getpid())]
         for j, url in self.urls.items():
             if j != m.id:
                 cmd += ["--peer", f"{j}={url}"]
@@ -151,6 +155,8 @@ class LocalPool:
             cmd.append("--faults")
         if m.volatile:
             cmd.append("--volatile")
+        if init:
+            cmd.append("--init")
         return cmd
 
     def start(self, wait: bool = True) -> None:
@@ -172,18 +178,31 @@ class LocalPool:
         self._wait_healthy(started)
         return started
 
-    def _spawn(self, ids: Iterable[int]) -> list[int]:
+    def _spawn(self, ids: Iterable[int], init: bool = False) -> list[int]:
         started = []
         for i in ids:
             m = self.members[i]
             if m.pid is not None:
                 continue
-            with open(self.log_path(i), "ab") as log:
-                # A new session: the terminal's Ctrl-C is for the shell, not the pool.
-                m.proc = subprocess.Popen(self._command(m), stdin=subprocess.DEVNULL, stdout=log,
-                                          stderr=log, start_new_session=True, close_fds=True)
+            sock = self._listeners.pop(i, None) or self._rebind(m)
+            try:
+                with open(self.log_path(i), "ab") as log:
+                    # A new session: the terminal's Ctrl-C is for the shell, not the pool.
+                    m.proc = subprocess.Popen(self._command(m, sock.fileno(), init), stdin=subprocess.DEVNULL,
+                                              stdout=log, stderr=log, start_new_session=True,
+                                              pass_fds=(sock.fileno(),))
+            finally:
+                sock.close()  # the acceptor has its own copy; a crash must leave the port closed
             started.append(i)
         return started
+
+    def _rebind(self, m: Member) -> socket.socket:
+        """The same port again for an acceptor coming back after a crash."""
+        try:
+            return listening_socket(self.host, m.port)
+        except OSError as e:
+            raise PoolError(f"acceptor {m.id} cannot come back on port {m.port}: {e.strerror or e} "
+                            "(another program took it while the acceptor was down)") from None
 
     def _wait_healthy(self, ids: list[int]) -> None:
         deadline = time.monotonic() + START_TIMEOUT
@@ -230,19 +249,19 @@ class LocalPool:
             self.members[i].volatile = volatile
 
     def reset(self, ids: Iterable[int]) -> list[int]:
-        """Wipe and restart: a brand-new durable acceptor in the same place."""
+        """Wipe and restart: a brand-new durable acceptor in the same place, started empty on
+        purpose (--init), so an acceptor that merely lost its state file still refuses to start."""
         ids = list(ids)
         self.down(ids)
         self.set_volatile(ids, False)
-        for i in ids:
-            path = os.path.join(self.state_dir(i), STATE_FILE)
-            if os.path.exists(path):
-                os.remove(path)
-        self.up(ids)
+        self._wait_healthy(self._spawn(ids, init=True))
         return ids
 
     def close(self) -> None:
         """Stop every acceptor (SIGTERM, then SIGKILL) and drop a temporary data dir."""
+        for sock in self._listeners.values():
+            sock.close()
+        self._listeners.clear()
         procs = [m.proc for m in self.members.values() if m.proc is not None and m.proc.poll() is None]
         for p in procs:
             p.send_signal(signal.SIGTERM)

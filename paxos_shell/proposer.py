@@ -1,8 +1,9 @@
 """prepare, accept and propose as steps over the client and the session.
 
-The decisions themselves are paxos.py's; this module feeds them what the wire
-said, records every round in the session, and returns results that carry
-their reasons, so the shell can render and explain them without re-deciding.
+The decisions themselves are paxos.py's and the knowledge model's; this module
+feeds them what the wire said, records every round in the session, and returns
+results that carry their reasons (and any rule a reply broke), so the shell
+can render and explain them without re-deciding.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence, Union
 
 from . import paxos
+from .breaks import Violation
 from .client import Client, Round
 from .errors import UserError
+from .hints import Hint, ProposerView, accept_refusal, next_step, prepare_hint
+from .outlook import Outlook
 from .paxos import Chosen, ProposeOutcome, Safety, ValueChoice, Verdict
 from .session import Session
 from .text import span
@@ -28,7 +32,8 @@ class ProposerError(UserError):
 @dataclass
 class StateResult:
     round: Round
-    chosen: list[Chosen]
+    outlook: Outlook
+    breaks: tuple[Violation, ...] = ()
 
 
 @dataclass
@@ -40,7 +45,9 @@ class PrepareResult:
     choice: Optional[ValueChoice]
     prior_chosen: Optional[Chosen]
     higher: Optional[int]
-    next_id: int
+    hint: Hint
+    outlook: Outlook
+    breaks: tuple[Violation, ...] = ()
 
     @property
     def reached(self) -> bool:
@@ -55,7 +62,9 @@ class AcceptResult:
     safety: Safety
     forced: bool
     outcome: ProposeOutcome
-    chosen: list[Chosen]
+    outlook: Outlook
+    hint: Hint
+    breaks: tuple[Violation, ...] = ()
 
 
 @dataclass
@@ -74,6 +83,8 @@ class ProposeResult:
     value: Optional[str] = None
     attempts: list[Attempt] = field(default_factory=list)
     early: bool = False
+    outlook: Optional[Outlook] = None
+    """What the knowledge model says once the proposal is over."""
 
     @property
     def ok(self) -> bool:
@@ -123,9 +134,11 @@ Step = Callable[[ProposeEvent], None]
 class Engine:
     """The proposer side of Paxos for one shell session."""
 
-    def __init__(self, client: Client, session: Session) -> None:
+    def __init__(self, client: Client, session: Session, local_pool: bool = True) -> None:
         self.client = client
         self.session = session
+        self.local_pool = local_pool
+        """Whether this shell started the pool: what a class can do when the ids run out."""
 
     # -- arguments ----------------------------------------------------------
 
@@ -145,21 +158,40 @@ class Engine:
             raise ProposerError(f"bad id {n}: proposal ids run from 0 to {paxos.MAX_ID}")
         return n
 
+    # -- what the session and the knowledge model say ------------------------
+
+    def view(self, local_pool: bool = True) -> ProposerView:
+        """The active proposer as the hints see it."""
+        p = self.session.proposer
+        n = p.current_id
+        return ProposerView(p.number, n, tuple(p.promise_list()), p.sent.get(n) if n is not None else None,
+                            p.client_value, p.seen, local_pool)
+
+    def hint(self) -> Hint:
+        return next_step(self.session.knowledge, self.view(self.local_pool))
+
+    def fresh_id(self) -> int:
+        """The next id this proposer may use, or a ProposerError saying the ids are used up."""
+        n = self.session.next_id()
+        if n is None:
+            raise ProposerError(prepare_hint(self.session.knowledge, self.view(self.local_pool)).sentence())
+        return n
+
     # -- the three requests ------------------------------------------------
 
     def state(self, servers: Optional[Sequence[int]] = None) -> StateResult:
         rnd = self.client.state(self.servers(servers))
-        self.session.record(rnd)
-        return StateResult(rnd, self.session.chosen())
+        breaks = self.session.record(rnd)
+        return StateResult(rnd, self.session.outlook(), breaks)
 
     def prepare(self, n: Optional[int] = None, servers: Optional[Sequence[int]] = None) -> PrepareResult:
         targets = self.servers(servers)
-        n = self._check_id(self.session.next_id() if n is None else n)
+        n = self._check_id(self.fresh_id() if n is None else n)
         rnd = self.client.prepare(n, targets)
-        self.session.record(rnd)
-        return self._judge_prepare(rnd, n)
+        breaks = self.session.record(rnd)
+        return self._judge_prepare(rnd, n, breaks)
 
-    def _judge_prepare(self, rnd: Round, n: int) -> PrepareResult:
+    def _judge_prepare(self, rnd: Round, n: int, breaks: tuple[Violation, ...]) -> PrepareResult:
         p = self.session.proposer
         promised = rnd.ids(GRANTED)
         promises = [pr for pr in p.promise_list() if pr.promised_id == n and pr.acceptor in promised]
@@ -167,8 +199,8 @@ class Engine:
         facts = [(r.acceptor, r.accepted_id, r.accepted_value) for r in rnd.replies if r.kind in (GRANTED, IGNORED)]
         prior = paxos.chosen_values(facts, self.session.pool_size)
         higher = max((r.promised_id for r in rnd.replies if r.kind == IGNORED), default=None)
-        return PrepareResult(rnd, n, promised, self.session.quorum, choice,
-                             prior[-1] if prior else None, higher, self.session.next_id())
+        return PrepareResult(rnd, n, promised, self.session.quorum, choice, prior[-1] if prior else None, higher,
+                             self.hint(), self.session.outlook(), breaks)
 
     def accept(
         self,
@@ -184,27 +216,40 @@ class Engine:
                 raise ProposerError("no current id: give one (accept ID VALUE) or run prepare first")
             n = p.current_id
         self._check_id(n)
-        promises = p.promise_list()
         given = value is not None
-        if value is None:
-            choice = paxos.choose_value([pr for pr in promises if pr.promised_id == n], p.client_value)
-            value = choice.value
-            if value is None:
-                raise ProposerError("missing value: no promise carries one and no client value is set "
-                                    "(accept ID VALUE, or set value VALUE)")
-        safety = paxos.accept_safety(n, value, promises, self.session.pool_size)
+        value = value if value is not None else self._required_value(n)
+        safety = paxos.accept_safety(n, value, p.promise_list(), self.session.pool_size,
+                                     self.session.knowledge.values_sent(n))
         if not safety.safe and not force:
-            raise ProposerError(f"refused: {safety.reason} (add --force to send it anyway)")
+            raise ProposerError(f"refused: {self._refusal(n, safety)} (add --force to send it anyway)")
         if given and safety.safe:
             p.client_value = value
-        return self._send_accept(n, value, targets, safety, force)
+        return self._send_accept(n, value, targets, safety, force and not safety.safe)
+
+    def _required_value(self, n: int) -> str:
+        p = self.session.proposer
+        sent = p.sent.get(n)
+        if sent is not None:
+            return sent  # an id carries one value: resend what went out at n
+        choice = paxos.choose_value([pr for pr in p.promise_list() if pr.promised_id == n], p.client_value)
+        if choice.value is None:
+            raise ProposerError("missing value: no promise carries one and no client value is set "
+                                "(accept ID VALUE, or set value VALUE)")
+        return choice.value
+
+    def _refusal(self, n: int, safety: Safety) -> str:
+        """Why the accept is refused: what happened to prepare n, when that is the reason."""
+        if safety.required is None and not self.session.knowledge.values_sent(n):
+            said = accept_refusal(self.session.knowledge, self.view(self.local_pool), n)
+            if said is not None:
+                return said
+        return safety.reason
 
     def _send_accept(self, n: int, value: str, targets: list[int], safety: Safety, forced: bool) -> AcceptResult:
         rnd = self.client.accept(n, value, targets)
-        self.session.record(rnd)
-        silent = [r.acceptor for r in rnd.replies if r.may_have_acted]
-        outcome = paxos.accept_outcome(rnd.ids(GRANTED), silent, self.session.pool_size)
-        return AcceptResult(rnd, n, value, safety, forced, outcome, self.session.chosen())
+        breaks = self.session.record(rnd, forced=forced)
+        outcome = self.session.knowledge.outcome(n, value)
+        return AcceptResult(rnd, n, value, safety, forced, outcome, self.session.outlook(), self.hint(), breaks)
 
     # -- the whole proposer flow --------------------------------------------
 
@@ -237,9 +282,10 @@ class Engine:
                 step(Retrying(attempt, pause))
                 time.sleep(pause)
             targets = paxos.pick_servers(pool, contact_count, rng)
-            n_try = n if attempt == 0 and n is not None else self.session.next_id()
+            n_try = n if attempt == 0 and n is not None else self.fresh_id()
             if self._attempt(result, targets, n_try, step, early_stop):
                 break
+        result.outlook = self.session.outlook()
         return result
 
     def _check_propose(self, n: Optional[int], contact_count: Optional[int], retry: int) -> None:

@@ -39,18 +39,25 @@ def visible(text: str) -> str:
     return "".join(ch if _safe(ch) else _escape(ch) for ch in text)
 
 
-def show_value(value: Optional[str]) -> str:
+VALUE_LIMIT = 60
+"""Longer values are shortened in sentences and tables; `show value` and JSON give them whole."""
+
+
+def show_value(value: Optional[str], limit: Optional[int] = VALUE_LIMIT) -> str:
     """A Paxos value as people read it: bare when plain, quoted and escaped when not.
 
     Empty, padded or unprintable values are quoted (Python's repr, which also
     escapes the backslash), so `''`, `' A'` and `'A\\x1b[2J'` cannot be mistaken
-    for another value; None, "no value", shows as '-'.
+    for another value; None, "no value", shows as '-'. A value longer than
+    `limit` characters is cut with an ellipsis and its length said; limit=None
+    shows it whole.
     """
     if value is None:
         return "-"
-    if value and value == value.strip() and value.isprintable():
-        return value
-    return repr(value)
+    shown = value if value and value == value.strip() and value.isprintable() else repr(value)
+    if limit is None or len(shown) <= limit:
+        return shown
+    return f"{shown[:limit - 1]}… ({len(value):,} characters)"
 
 
 def _json_escape(ch: str) -> str:

@@ -54,6 +54,11 @@ PHASES: dict[Phase, tuple[str, str]] = {
 
 MAX_REQUEST_LINE = 8192
 
+MAX_VALUE_BYTES = MAX_REQUEST_LINE
+"""The longest value, in UTF-8 bytes, an accept can carry. It travels percent-encoded
+in the query of a request line of at most MAX_REQUEST_LINE bytes, and decoding never
+lengthens it; the acceptor's state record is sized for it."""
+
 REASONS = {
     400: "Bad Request",
     404: "Not Found",
@@ -62,6 +67,11 @@ REASONS = {
     414: "URI Too Long",
     500: "Internal Server Error",
     501: "Not Implemented",
+    # Added for the acceptor's bounded HTTP front (framing and resource limits):
+    413: "Payload Too Large",
+    431: "Request Header Fields Too Large",
+    503: "Service Unavailable",
+    505: "HTTP Version Not Supported",
 }
 
 

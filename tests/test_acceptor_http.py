@@ -180,7 +180,7 @@ class TestBroadcast:
                 a.kill()
 
     def test_layout_peers_from_count(self, tmp_path: Any) -> None:
-        """With --count and no --peer, peers are looked for at 8080+j; absent ones are left out fast."""
+        """With --count and no --peer, peers are looked for at own port - id + j; absent ones are left out fast."""
         a = Acceptor(1, free_port(), str(tmp_path), extra=("--count", "3"))
         try:
             a.start()
@@ -341,15 +341,21 @@ def test_request_log_and_data_dir_from_environment(tmp_path: Any) -> None:
 
 
 def test_layout_port_and_ctrl_c(tmp_path: Any) -> None:
-    """--id I --count N listens on 8080+I on loopback; Ctrl-C (SIGINT) is a clean exit."""
+    """--id I --count N listens on 8080+I (checked without binding it: other runs use those
+    ports); Ctrl-C (SIGINT) is a clean exit."""
     import signal
 
+    from paxos_shell.acceptor.__main__ import own_port, parse_args
+
+    assert own_port(parse_args(["--id", "7", "--count", "9"])) == 8087
     p = subprocess.Popen([sys.executable, "-m", "paxos_shell.acceptor", "--id", "7", "--count", "9", "--quiet",
-                          "--data-dir", str(tmp_path)], stderr=subprocess.PIPE, text=True)
+                          "--port", "0", "--data-dir", str(tmp_path)], stderr=subprocess.PIPE, text=True)
     try:
         assert p.stderr is not None
-        assert "paxos-acceptor 7 listening on http://127.0.0.1:8087" in p.stderr.readline()
-        assert state(8087) == {"promisedId": -1, "acceptedId": -1, "acceptedValue": None}
+        banner = p.stderr.readline()
+        assert banner.startswith("paxos-acceptor 7 listening on http://127.0.0.1:")
+        port = int(banner.split("127.0.0.1:")[1].split(",")[0])
+        assert state(port) == {"promisedId": -1, "acceptedId": -1, "acceptedValue": None}
         p.send_signal(signal.SIGINT)
         assert p.wait(timeout=5) == 0
         assert "Traceback" not in p.stderr.read()

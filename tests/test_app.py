@@ -49,7 +49,9 @@ def test_bad_input_is_one_line_on_stderr_and_the_session_goes_on(shell: Shell, l
 
 
 @pytest.mark.parametrize("garbage", ["x", "--bogus", "1 2 3 4 5 x", "''", "-1", "999999999999", "--id", "1 x y z"])
-def test_no_command_answers_garbage_with_an_internal_error(local: Shell, garbage: str) -> None:
+def test_no_command_answers_garbage_with_an_internal_error(local: Shell, garbage: str, tmp_path: Any,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # `record x`, `save -1` and the like write files: not into the repository
     for name in sorted(set(REGISTRY) - {"exit"}):
         code, out, err = run_split(local, f"{name} {garbage}")
         assert "internal error" not in out + err and "Traceback" not in out + err, (name, garbage, out, err)
@@ -125,5 +127,25 @@ def test_toolbar_shows_statuses_quorum_and_syntax(shell: Shell) -> None:
     run(shell, "state")
     text = "".join(t for _, t in toolbar_text(shell, "get-state 1"))
     assert "1:up" in text and "3:down" in text and "state [SERVER...]" in text
-    # 'p' fits prepare, propose and proposer: no single syntax to show
-    assert "".join(t for _, t in toolbar_text(shell, "p")).endswith("quorum 2  ")
+    # 'p' fits prepare, propose and proposer: no single syntax to show; the knowledge model's headline ends it
+    assert "".join(t for _, t in toolbar_text(shell, "p")).endswith("quorum 2  nothing chosen yet  ")
+
+
+def test_toolbar_follows_faults_heal_and_volatile_restarts(local: Shell) -> None:
+    from paxos_shell.shell.ui import toolbar_text
+
+    def bar() -> str:
+        return "".join(t for _, t in toolbar_text(local, ""))
+
+    run(local, "set timeout 0.3")  # the timeout is the subject here, and only acceptor 2 is asked
+    run(local, "drop 2 replies 100")
+    run(local, "prepare 1 2")
+    assert " 2:timeout·faults " in bar() and " 1:up " in bar()
+    run(local, "heal")
+    assert " 2:up " in bar() and "faults" not in bar()  # heal reached it: it is up, without faults
+    run(local, "restart 3 --volatile")
+    assert " 3:up·volatile " in bar()
+    code, out = run(local, "up 3 --durable")
+    assert code == 0 and "Acceptor 3 restarted durable" in out and "Already up" not in out
+    assert " 3:up " in bar() and "volatile" not in bar()
+    assert local.pool.local is not None and not local.pool.local.members[3].volatile

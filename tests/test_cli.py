@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -71,3 +72,36 @@ def test_a_closed_pipe_ends_quietly(acceptors: Any) -> None:
     p = subprocess.run(f"{sys.executable} -m paxos_shell {' '.join(urls)} -c help -c help -c help | head -1",
                        shell=True, capture_output=True, text=True, timeout=60)
     assert p.stdout == "Paxos:\n" and p.stderr == "", p.stderr
+
+
+def test_the_banner_says_when_the_default_ports_are_taken() -> None:
+    import socket
+
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT leftovers do not count
+    try:
+        holder.bind(("127.0.0.1", 8081))
+        holder.listen(1)
+    except OSError:
+        pass  # someone else has it already: the ports are taken either way
+    try:
+        p = shell("--json", "-c", "pool")
+    finally:
+        holder.close()
+    assert p.returncode == 0, p.stderr
+    banner = " ".join(p.stderr.split())
+    assert "(ports 8081..8083 were taken)" in banner
+    urls = [a["url"] for a in json.loads(p.stdout)["acceptors"].values()]
+    assert all(not u.endswith(":8081") for u in urls)
+    ports = [u.rsplit(":", 1)[1] for u in urls]
+    assert all(p in banner for p in ports)  # the ports it used instead, named
+
+
+@pytest.mark.parametrize("text,url", [
+    ("1=127.0.0.1:8081", "http://127.0.0.1:8081"), ("2=http://a:1/", "http://a:1"),
+    ("3=https://acceptor.example:8443", "https://acceptor.example:8443"),
+])
+def test_id_url_keeps_https_and_adds_http_to_a_bare_address(text: str, url: str) -> None:
+    from paxos_shell.layout import parse_id_url
+
+    assert parse_id_url(text)[1] == url

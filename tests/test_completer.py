@@ -78,7 +78,7 @@ def test_prefix_filters() -> None:
 
 
 def test_set_names_and_values() -> None:
-    assert texts("set ") == ["format", "id", "teach", "timeout", "value"]  # every setting the registry declares
+    assert texts("set ") == ["format", "id", "present", "raw", "teach", "timeout", "value"]  # from the registry
     assert texts("set format ") == ["table", "plain", "json"]
 
 

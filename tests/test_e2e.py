@@ -178,3 +178,53 @@ class TestModes:
         p = subprocess.run(shell_cmd("--json", "-c", "show"), capture_output=True, text=True, timeout=60)
         data = json.loads(p.stdout)
         assert data["acceptors"] == 3 and data["timeout"] == 0.5 and data["urls"]["1"] == accs[0].url
+
+
+def test_lesson_runner_in_a_real_terminal() -> None:
+    """Enter, a command between steps, skip, back and quit, typed at the step prompt."""
+    child = spawn("--timeout", "5")
+    try:
+        child.send("lesson 1\r")
+        child.expect_exact("next:")
+        child.expect_exact("[1/5] reset")
+        child.send("\r")
+        child.expect_exact("Acceptors 1, 2, 3 reset (state wiped).")
+        child.expect_exact("[2/5] prepare 1")
+        child.send("\r")
+        child.expect_exact("Received promise from: [1, 2, 3]")
+        child.expect_exact("[3/5] accept 1 A")
+        child.send("state\r")  # a look around: runs, and the lesson stays at step 3
+        child.expect_exact("No value is chosen yet")
+        child.expect_exact("[3/5] accept 1 A")
+        child.send("s\r")
+        child.expect_exact("Skipped step 3.")
+        child.expect_exact("[4/5] state")
+        child.send("b\r")
+        child.expect_exact("Back to step 3: the pool was reset, steps 1 to 2 replayed.")
+        child.expect_exact("[3/5] accept 1 A")
+        child.send("\r")
+        child.expect_exact("Chosen: A at id 1")
+        child.expect_exact("[4/5] state")
+        child.send("q\r")
+        child.expect_exact("Lesson stopped: 0 of 0 expectations met.")
+        child.expect(PROMPT)
+        child.send("exit\r")
+        child.expect(pexpect.EOF)
+    finally:
+        if child.isalive():
+            child.kill(9)
+        child.close()
+
+
+def test_ctrl_r_searches_the_history(repl: pexpect.spawn) -> None:
+    line(repl, "prepare 7 1 2", "Received promise from: [1, 2]")
+    line(repl, "accept 7 test-val 1 2", "Received accepts from: [1, 2]")
+    line(repl, "state", "Chosen: test-val")
+    repl.sendcontrol("r")
+    repl.expect_exact("reverse-i-search")
+    repl.send("accept 7")
+    repl.expect_exact(" test-val 1 2")  # the rest of the match, drawn from the history after the typed part
+    repl.send("\r")
+    repl.send("\r")
+    repl.expect_exact("Received accepts from: [1, 2]")
+    repl.expect(PROMPT)

@@ -20,7 +20,7 @@ from .helpers import dead_url
 
 
 def engine_for(urls: dict[int, str], timeout: float = 5.0) -> Engine:
-    return Engine(Client(urls, timeout), Session(len(urls)))
+    return Engine(Client(urls, timeout), Session(urls))
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ class TestRounds:
         res = three.prepare(8, [1, 2])
         r1 = res.round.replies[0]
         assert r1.kind == IGNORED and r1.promised_id == 9
-        assert res.promised == [2] and not res.reached and res.higher == 9 and res.next_id == 10
+        assert res.promised == [2] and not res.reached and res.higher == 9 and res.hint.command == "prepare 10"
 
     def test_dead_acceptors_cost_one_timeout_and_say_why(self, acceptors: Any, blackhole: Any) -> None:
         (a,) = acceptors(1)
@@ -108,12 +108,12 @@ class TestDecisions:
     def test_propose_with_own_value(self, three: Engine) -> None:
         res = three.propose("good-value", n=9)
         assert res.ok and not res.early and res.value == "good-value" and res.proposal_id == 9
-        assert three.state().chosen[0].value == "good-value"
+        assert three.state().outlook.chosen[0].value == "good-value"
 
     def test_override_by_prior_accept_that_was_not_chosen(self, three: Engine) -> None:
         three.prepare(3, [1])
         three.accept(3, "lonely", [1], force=True)  # one acceptor: not chosen
-        assert three.state().chosen == []
+        assert three.state().outlook.chosen == ()
         res = three.propose("mine", n=5)
         assert res.ok and res.value == "lonely"  # Paxos must still carry it
 

@@ -18,6 +18,7 @@ from typing import Any
 import pexpect
 import pytest
 
+from paxos_shell.acceptor.store import STATE_FILE
 from paxos_shell.pool import LocalPool, PoolError
 
 from .helpers import line, spawn
@@ -121,7 +122,7 @@ def test_local_size_and_kept_data_dir(tmp_path: Any) -> None:
     p = subprocess.run([*cmd, "-c", "propose kept"], capture_output=True, text=True, timeout=30)
     assert p.returncode == 0
     assert json.loads(p.stdout)["attempts"][0]["servers"] == [1, 2, 3, 4, 5]
-    assert os.path.exists(os.path.join(data, "acceptor-5", "state.json"))
+    assert os.path.exists(os.path.join(data, "acceptor-5", STATE_FILE))
     p = subprocess.run([*cmd, "-c", "state"], capture_output=True, text=True, timeout=30)
     assert json.loads(p.stdout)["acceptors"]["5"]["acceptedValue"] == "kept"  # the next lesson starts where it stopped
 

@@ -157,3 +157,39 @@ def test_pick_servers_random_subset() -> None:
 def test_backoff_grows_and_is_bounded() -> None:
     rng = random.Random(0)
     assert all(0 <= paxos.backoff(a, rng) <= 0.01 * 2 ** min(a, 6) for a in range(10))
+    # It grows: the mean pause over many draws doubles with each attempt, until the cap at 6.
+    means = [sum(paxos.backoff(a, rng) for _ in range(2000)) / 2000 for a in range(8)]
+    assert all(1.6 < means[a + 1] / means[a] < 2.4 for a in range(5))
+    assert 0.8 < means[7] / means[6] < 1.2  # capped
+
+
+class TestOneValuePerId:
+    def test_a_second_value_at_an_id_already_sent_is_refused_whatever_the_promises(self) -> None:
+        promises = [Promise(1, 5), Promise(2, 5), Promise(3, 5)]
+        assert paxos.accept_safety(5, "X", promises, 3).safe
+        s = paxos.accept_safety(5, "Y", promises, 3, sent=["X"])
+        assert not s.safe and s.required == "X"
+        assert s.reason == ("this shell already sent accept 5 X: a proposal id carries one value, so Y needs a "
+                            "higher id (prepare one first)")
+
+    def test_resending_the_same_value_is_still_judged_by_the_promises(self) -> None:
+        promises = [Promise(1, 5), Promise(2, 5)]
+        assert paxos.accept_safety(5, "X", promises, 3, sent=["X"]).safe
+        assert not paxos.accept_safety(5, "X", promises[:1], 3, sent=["X"]).safe
+
+
+class TestIdSpace:
+    def test_the_last_id_of_each_proposer_number(self) -> None:
+        assert paxos.last_id() == paxos.MAX_ID == 2147483647
+        assert paxos.last_id(47) == 2147483647 and paxos.last_id(48) == 2147483548 and paxos.last_id(0) == 2147483600
+
+    def test_no_id_above_the_top_is_ever_returned(self) -> None:
+        assert paxos.id_above([paxos.MAX_ID - 1]) == paxos.MAX_ID
+        assert paxos.id_above([paxos.MAX_ID]) is None
+        assert paxos.id_above([2147483548], 48) is None and paxos.id_above([2147483547], 48) == 2147483548
+
+    def test_next_id_raises_a_sentence_instead_of_a_bad_id(self) -> None:
+        with pytest.raises(paxos.IdsExhausted) as e:
+            paxos.next_id([paxos.MAX_ID], 3)
+        assert str(e.value) == "no proposal id ending in 03 is left above 2147483647: ids run up to 2147483603"
+        assert isinstance(e.value, ValueError)

@@ -12,7 +12,7 @@ def prepare_round(n: int, *replies: Reply) -> Round:
 
 
 def test_a_promise_is_kept_until_a_later_round_says_otherwise() -> None:
-    s = Session(3)
+    s = Session([1, 2, 3])
     s.record(prepare_round(5, Reply(1, Phase.PREPARE, GRANTED, {"ignored": False, "promisedId": 5}),
                            Reply(2, Phase.PREPARE, IGNORED, {"ignored": True, "promisedId": 9})))
     assert sorted(s.proposer.promises) == [1] and s.proposer.current_id == 5
@@ -22,7 +22,7 @@ def test_a_promise_is_kept_until_a_later_round_says_otherwise() -> None:
 
 
 def test_statuses_tell_down_from_timeout_from_error() -> None:
-    s = Session(3)
+    s = Session([1, 2, 3])
     s.record(prepare_round(1, Reply(1, Phase.PREPARE, NO_RESPONSE, cause="connection refused (down)", reached=False),
                            Reply(2, Phase.PREPARE, NO_RESPONSE, cause="timeout"),
                            Reply(3, Phase.PREPARE, ERROR, cause="HTTP 500: disk full")))
@@ -31,7 +31,7 @@ def test_statuses_tell_down_from_timeout_from_error() -> None:
 
 
 def test_proposers_own_their_ids() -> None:
-    s = Session(3)
+    s = Session([1, 2, 3])
     s.record(prepare_round(7, Reply(1, Phase.PREPARE, GRANTED, {"ignored": False, "promisedId": 7})))
     b, created = s.switch("B")
     assert created and b.number == 1 and s.proposers["main"].number == 0
@@ -39,10 +39,10 @@ def test_proposers_own_their_ids() -> None:
 
 
 def test_a_reset_forgets_what_the_wiped_acceptors_accepted() -> None:
-    s = Session(3)
+    s = Session([1, 2, 3])
     s.record(Round(Phase.STATE, {}, [Reply(i, Phase.STATE, OK, {"promisedId": 4, "acceptedId": 4,
                                                                   "acceptedValue": "A"}) for i in (1, 2)]))
     assert [c.value for c in s.chosen()] == ["A"]
     s.faults[1] = "delay 5 ms"
     s.pool_changed([1, 2, 3], PoolAction.RESET)
-    assert s.chosen() == [] and s.faults == {} and s.statuses[1].kind == AcceptorStatus.UP
+    assert s.chosen() == () and s.faults == {} and s.statuses[1].kind == AcceptorStatus.UP

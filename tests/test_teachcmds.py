@@ -25,12 +25,21 @@ SCENARIOS = {
 }
 
 
-def test_every_classic_scenario_has_a_lesson_with_an_expected_outcome() -> None:
-    assert set(lesson_names()) >= SCENARIOS
-    for name in lesson_names():
+TEACHING_ORDER = [
+    "happy-path", "minority-contact", "stale-id", "value-already-chosen", "override-by-unchosen-accept",
+    "highest-accepted-wins", "dueling-proposers", "crash-recovery", "chosen-without-knowing",
+    "accept-without-prepare", "amnesia",
+]
+
+
+def test_every_classic_scenario_has_a_lesson_in_teaching_order() -> None:
+    assert set(TEACHING_ORDER) == SCENARIOS
+    assert lesson_names() == TEACHING_ORDER
+    for k, name in enumerate(lesson_names(), 1):
         lesson = load_lesson(name)
-        assert lesson.title and lesson.expect, name
+        assert lesson.number == k and lesson.title and lesson.goal and lesson.expect, name
         assert any(s.command.startswith("expect ") for s in lesson.steps), name
+        assert load_lesson(str(k)).name == name  # `lesson 3` works as well as a name
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -48,9 +57,18 @@ def test_lesson_runs_and_meets_its_expectations(name: str) -> None:
 
 def test_lesson_list_and_unknown_lesson(local: Shell) -> None:
     code, out = run(local, "lesson")
-    assert code == 0 and "amnesia" in out and "Amnesia" in out
+    rows = [ln.split()[:2] for ln in out.splitlines() if re.match(r"^\d+ ", ln)]
+    assert code == 0 and rows == [[str(k), n] for k, n in enumerate(TEACHING_ORDER, 1)]
+    assert re.search(r"^7 +dueling-proposers +see two proposers livelock, and", out, re.M)  # its goal, wrapped
+    local.out.fmt = Format.JSON
+    _, out = run(local, "lesson")
+    goals = {le["name"]: le["goal"] for le in json.loads(out)["lessons"]}
+    assert goals["dueling-proposers"] == "see two proposers livelock, and a random backoff end it"
+    local.out.fmt = Format.TABLE
     code, out = run(local, "lesson nope")
     assert code == 1 and out.startswith("error: unknown lesson 'nope'")
+    code, out = run(local, "lesson 99")
+    assert code == 1 and out.startswith("error: unknown lesson '99'")
 
 
 def test_failed_expectation_fails(local: Shell) -> None:
@@ -66,17 +84,36 @@ def test_lessons_need_the_local_pool(acceptors: Any) -> None:
     sh.close()
 
 
-def test_lesson_steps_wait_for_enter_in_the_repl(local: Shell) -> None:
-    asked: list[str] = []
-
+def scripted_pause(answers: list[str], asked: list[str]) -> Any:
+    """A teacher at the step prompt: each answer in turn (Enter is "")."""
     def pause(step: str) -> str:
         asked.append(step)
-        return "q" if len(asked) == 3 else ""  # the user presses q at the third step
+        return answers.pop(0) if answers else "q"
+    return pause
 
-    local.pause = pause
+
+def test_lesson_steps_wait_for_enter_and_quit(local: Shell) -> None:
+    asked: list[str] = []
+    local.pause = scripted_pause(["", "", "q"], asked)  # the teacher presses q at the third step
     code, out = run(local, "lesson happy-path")
-    assert asked[:2] == ["[1/5] reset", "[2/5] prepare 1"] and len(asked) == 3
+    assert asked == ["[1/5] reset", "[2/5] prepare 1", "[3/5] accept 1 A"]
     assert "Lesson stopped" in out and "> accept 1 A" not in out and code == 0
+
+
+def test_lesson_runner_skip_back_and_commands_between_steps(local: Shell) -> None:
+    asked: list[str] = []
+    # reset, prepare 1, then `state` between steps, skip the accept, back to it, run it, state, expect
+    local.pause = scripted_pause(["", "", "state", "s", "b", "", "", ""], asked)
+    code, out = run(local, "lesson 1")
+    assert asked == ["[1/5] reset", "[2/5] prepare 1", "[3/5] accept 1 A", "[3/5] accept 1 A",
+                     "[4/5] state", "[3/5] accept 1 A", "[4/5] state", "[5/5] expect chosen A"]
+    assert "Skipped step 3." in out
+    assert "Back to step 3: the pool was reset, steps 1 to 2 replayed." in out
+    assert out.count("> accept 1 A") == 1  # the replay was quiet; the accept ran once, visibly
+    assert "Lesson passed: 1 of 1 expectations met." in out and code == 0
+    # the state typed between steps showed the promise of step 2, before any accept
+    first_state = out[out.index("Contacting servers: [1, 2, 3]"):out.index("Skipped step 3.")]
+    assert re.search(r"^1\s+up\s+1\s+-1\s+-", first_state, re.M), first_state
 
 
 def test_teach_mode_explains_after_each_command(local: Shell) -> None:
@@ -92,7 +129,8 @@ def test_teach_mode_explains_after_each_command(local: Shell) -> None:
     code, out = run(local, "state")
     assert "is chosen: acceptors" not in out
     code, out = run(local, "explain")
-    assert code == 0 and "'first' is chosen: acceptors [1, 2] (a quorum) accepted it at id 3" in out
+    assert code == 0 and ("Only first can ever be chosen: first is chosen (acceptors 1 and 2 accepted it at id 3, "
+                          "a quorum) and every later proposal must carry it.") in " ".join(out.split())
 
 
 def test_proposers_have_their_own_ids_that_never_collide(local: Shell) -> None:
@@ -109,20 +147,38 @@ def test_proposers_have_their_own_ids_that_never_collide(local: Shell) -> None:
             assert n not in ids
             ids.add(n)
     assert {n % 100 for n in ids} == {0, 1, 2}
-    assert local.session.proposers["A"].promises and local.session.proposers["B"].current_id is not None
-    # A prepared last in each turn, so only A still holds the highest promises and can accept.
-    code, out = run(local, "accept v")
-    assert code == 1 and "refused: only 0 promise(s)" in out  # main's promises were all overtaken
-    run(local, "proposer A")
+    # Only the proposer whose id is the highest promise can still accept; the others are told
+    # their prepare was overtaken, not to run it again.
+    proposers = local.session.proposers
+    top = max(p.current_id for p in proposers.values() if p.current_id is not None)
+    winner = next(name for name, p in proposers.items() if p.current_id == top)
+    for name in [n for n in proposers if n != winner]:
+        run(local, f"proposer {name}")
+        code, out = run(local, "accept v")
+        assert code == 1 and "run 'prepare" not in out, out
+        assert f"promised {top}" in " ".join(out.split()) or f"promisedId {top}" in " ".join(out.split()), out
+    run(local, f"proposer {winner}")
     code, out = run(local, "accept v")
     assert code == 0, out
     local.out.fmt = Format.JSON
     _, out = run(local, "proposer")
     data = json.loads(out)
-    assert data["active"] == "A" and data["proposers"]["A"]["acceptedBy"] == [1, 2, 3]
-    assert data["proposers"]["main"]["acceptedBy"] == [] and data["proposers"]["main"]["promisedBy"] == []
+    assert data["active"] == winner and data["proposers"][winner]["acceptedBy"] == [1, 2, 3]
+    assert all(data["proposers"][n]["acceptedBy"] == [] for n in proposers if n != winner)
 
 
 
 
 NOTES = {name: " ".join(n for s in load_lesson(name).steps for n in s.notes) for name in lesson_names()}
+
+
+def test_reset_starts_a_new_instance_with_nothing_carried_over(local: Shell) -> None:
+    run(local, "set teach on")
+    run(local, "prepare 1")
+    run(local, "accept 1 'hello world'")
+    run(local, "reset")
+    code, out = run(local, "explain")
+    assert code == 1 and out == "error: explain: nothing to explain yet (run prepare, accept, propose or state)\n"
+    run(local, "prepare 1")
+    code, out = run(local, "accept")  # no value left over from before the reset
+    assert code == 1 and "hello world" not in out and "missing value" in out

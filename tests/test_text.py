@@ -36,3 +36,9 @@ def test_json_escapes_c1_and_bidi_and_still_round_trips() -> None:
 
 def test_span() -> None:
     assert span([1, 2, 3]) == "1..3" and span([1, 3]) == "1, 3" and span([8081]) == "8081"
+
+
+def test_long_values_are_shortened_and_say_their_length() -> None:
+    assert show_value("v" * 10_000) == "v" * 59 + "… (10,000 characters)"
+    assert show_value("v" * 10_000, limit=None) == "v" * 10_000
+    assert show_value("v" * 60) == "v" * 60

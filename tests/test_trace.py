@@ -35,8 +35,8 @@ def test_trace_draws_requests_and_replies_in_arrival_order() -> None:
     lines = diagram(known_history(), [1, 2, 3], 100)
     text = "\n".join(lines)
     assert all(len(line) <= 100 for line in lines)
-    assert lines[0].split() == ["main", "A1", "A2", "A3"]
-    assert "round 1: main prepare" in text and "round 2: main accept" in text
+    assert lines[0].split() == ["P:main", "A1", "A2", "A3"]
+    assert "round 1: P:main prepare" in text and "round 2: P:main accept" in text
     arrows = [ln for ln in lines if "-" in ln and "round" not in ln]
     assert len(arrows) == 10  # one per request and one per reply
     prep = lines[3:9]
@@ -87,9 +87,39 @@ def test_mermaid_escapes_what_would_break_it() -> None:
 def test_trace_command_and_mermaid_file(local: Shell, tmp_path: Any) -> None:
     run(local, "propose v")
     code, out = run(local, "trace 2")
-    assert code == 0 and "round 1: main prepare" in out and "accept 0 v" in out
+    assert code == 0 and "round 1: P:main prepare" in out and "accept 0 v" in out
     path = tmp_path / "t.mmd"
     code, out = run(local, f"trace --mermaid {path}")
     assert code == 0 and path.read_text().startswith("sequenceDiagram")
 
 
+
+
+def test_trace_marks_what_the_shell_did_to_acceptors(local: Shell) -> None:
+    run(local, "prepare 7")
+    run(local, "down 2")
+    run(local, "up 2")
+    run(local, "drop 3 replies 100")
+    run(local, "reset")
+    run(local, "prepare 0 1")
+    code, out = run(local, "trace 5")
+    lines = out.splitlines()
+    titles = [ln.strip("~ ").split() for ln in lines if ln.startswith("~~")]
+    assert titles[:4] == [["down", "A2"], ["up", "A2"], ["A3", "faults:", "drop", "100%", "replies"],
+                          ["reset", "A1", "A2", "A3"]]
+    down_row = lines[next(i for i, ln in enumerate(lines) if ln.startswith("~~ down")) + 1]
+    columns = {name: lines[0].index(name) + len(name) // 2 for name in ("A1", "A2", "A3")}
+    assert down_row[columns["A2"]] == "X" and down_row[columns["A1"]] == "|"  # on A2's lifeline only
+    # the refused-looking prepare 0 comes after the reset, so it is no mystery
+    assert out.index("~~ reset") < out.index("prepare 0")
+    code, out = run(local, "trace 5 --mermaid -")
+    assert code == 0 and "    Note over A2: down A2" in out and "    Note over A1,A3: reset A1 A2 A3" in out
+
+
+def test_proposers_named_like_acceptors_stay_distinct(local: Shell) -> None:
+    run(local, "proposer A")
+    run(local, "prepare 1")
+    run(local, "proposer B")
+    run(local, "prepare")
+    _, out = run(local, "trace")
+    assert out.splitlines()[0].split() == ["P:A", "P:B", "A1", "A2", "A3"]

@@ -24,7 +24,7 @@ from paxos_shell.pool import LocalPool, Pool
 from paxos_shell.shell.app import Shell
 from paxos_shell.shell.commands.viewcmds import running_view, view_at_start
 from paxos_shell.shell.lessons import load_lesson
-from paxos_shell.text import visible
+from paxos_shell.text import show_value, visible
 
 from .helpers import HOST, run
 
@@ -227,7 +227,7 @@ def test_a_forced_unsafe_accept_shows_the_violation(live: dict[str, Any],
                               "B at id 5000 by acceptors 2..3."]
     assert fields(page, "acceptedValue") == ["A", "B", "B"] and fields(page, "acceptedId") == ["200", "5000", "5000"]
     assert [m for m in page["lastRound"] if is_a("req", m)] == [["msg req accept", "accept 5000 B"]] * 2
-    assert page["explanation"][0].startswith("This accept was forced against Paxos")
+    assert page["explanation"][0].startswith("Safety is broken: two different values were chosen")
     for shot in shoot(live, tmp_path_factory, "violation"):
         print(f"screenshot: {shot}")
 
@@ -236,8 +236,9 @@ def test_foreign_text_is_shown_as_text_never_as_markup(live: dict[str, Any]) -> 
     hostile = '<img src=x onerror="document.body.dataset.pwned=1">\x1b[31m'
     line = f"accept 6000 '{hostile}' 1 --force"
     page = do(live, "up 1", line, failing=line)  # one acceptor is no quorum
-    shown = "'<img src=x onerror=\"document.body.dataset.pwned=1\">\\x1b[31m'"
-    assert page["cards"][0]["fields"]["acceptedValue"] == shown
+    shown = page["cards"][0]["fields"]["acceptedValue"]  # as text, escaped, shortened with its length said
+    assert shown == show_value(hostile) and shown.startswith("'<img src=x onerror=\"document.body.dataset.pwned")
+    assert "\\x1b[31" in shown and "\x1b" not in shown
     drawn = page["lastRound"][0]  # the label is the value as text, shortened to its arrow
     assert drawn[0] == "msg req accept" and drawn[1].startswith("accept 6000 '<img src=x onerror=")
     found = live["browser"].execute_script(

@@ -148,3 +148,15 @@ def test_volatile_acceptors_and_local_status(own_local: Shell) -> None:
     snap = step(own_local, t, "up 2 --volatile")
     card = snap["acceptors"][1]
     assert (card["status"], card["volatile"], card["changed"]) == ("up", True, ["status", "volatile"])
+
+
+def test_a_new_session_starts_the_diagram_over(shell: Shell) -> None:
+    t = Tracker()
+    step(shell, t, "prepare 1")
+    step(shell, t, "accept 1 A")
+    shell.new_session()  # what a lesson going back does: round numbers start again at 1
+    snap = step(shell, t, "prepare 5")
+    svg = snap["diagram"]["svg"]
+    assert (snap["diagram"]["rounds"], snap["diagram"]["new"]) == (1, 1)
+    assert svg.count('data-round="1"') == 1 and "prepare 5" in svg and "prepare 1" not in svg
+    assert 'class="round new" data-round="1"' in svg  # drawn afresh, and animated as new

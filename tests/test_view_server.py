@@ -368,11 +368,13 @@ def test_view_off_and_the_shell_exit_stop_the_server_and_its_thread(shell: Shell
 def test_shared_on_the_network_warns_and_still_needs_the_token(shell: Shell) -> None:
     shell.out.fixed_width = 400
     code, out = run(shell, "view --host 0.0.0.0")
-    m = re.search(r"Live view: http://127\.0\.0\.1:(\d+)(/\S+/)", out)
+    m = re.search(r"Live view:\s+http://127\.0\.0\.1:(\d+)(/\S+/)", out)
     assert code == 0 and m, out
     port, path = int(m.group(1)), m.group(2)
     assert "WARNING: served to the network on 0.0.0.0 port" in out and "(the server answers GET only)" in out
-    assert all(line.strip().endswith(path) for line in out.splitlines() if "For students:" in line)
+    lines = out.splitlines()
+    students = [lines[k + 1] for k, line in enumerate(lines) if line == "For students:"]
+    assert students and all(u.startswith("  http://") and u.endswith(path) for u in students), out
     assert request(port, "GET", "/")[0] == 403 and request(port, "POST", path)[0] == 405
     s = Stream(port, path)
     try:
@@ -439,9 +441,9 @@ def test_the_view_option_serves_the_page_until_the_shell_exits(acceptors: Callab
                          env=dict(os.environ, COLUMNS="300"))
     try:
         assert p.stdout is not None and p.stdin is not None
-        first = p.stdout.readline()
+        first = p.stdout.readline() + p.stdout.readline()
         m = URL.search(first)
-        assert m, first
+        assert first.startswith("Live view:\n  http://127.0.0.1:") and m, first
         assert p.stdout.readline() == "Not opened in a browser: the shell is not interactive.\n"
         parts = urlsplit(m.group(1))
         assert parts.port is not None

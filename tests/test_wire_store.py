@@ -1,15 +1,10 @@
-"""The wire format both sides share, and the durable store."""
+"""The wire format both sides share. The durable store is tested in test_store.py."""
 
 from __future__ import annotations
-
-import json
-import os
-from pathlib import Path
 
 import pytest
 
 from paxos_shell import paxos, wire
-from paxos_shell.acceptor.store import STATE_FILE, Store, StoreError
 from paxos_shell.paxos import AcceptorState
 
 
@@ -70,42 +65,3 @@ class TestInterpret:
     def test_ignored_reply_carries_its_promise(self) -> None:
         r = wire.interpret(2, "prepare", 200, b'{"ignored": true, "promisedId": 9}')
         assert r.kind == wire.IGNORED and r.promised_id == 9 and r.accepted_id == -1
-
-
-class TestStore:
-    def test_round_trip_and_file_contents(self, tmp_path: Path) -> None:
-        s = Store(str(tmp_path / "a"))
-        assert s.open() == AcceptorState()
-        s.save(AcceptorState(7, 7, "ünï"))
-        with open(os.path.join(s.directory, STATE_FILE), encoding="utf-8") as f:
-            assert json.load(f) == {"promisedId": 7, "acceptedId": 7, "acceptedValue": "ünï"}
-        s.close()
-        s2 = Store(str(tmp_path / "a"))
-        assert s2.open() == AcceptorState(7, 7, "ünï")
-        s2.close()
-
-    @pytest.mark.parametrize("content", [
-        b"", b"{", b"[]", b"\xff\xfe",
-        b'{"promisedId": "x", "acceptedId": -1, "acceptedValue": null}',
-        b'{"promisedId": 1, "acceptedId": 5, "acceptedValue": "v"}',
-    ])
-    def test_corrupt_file_refuses_to_start(self, tmp_path: Path, content: bytes) -> None:
-        d = tmp_path / "a"
-        os.makedirs(d)
-        (d / STATE_FILE).write_bytes(content)
-        with pytest.raises(StoreError, match=str(d / STATE_FILE)):
-            Store(str(d)).open()
-
-    def test_one_directory_one_acceptor(self, tmp_path: Path) -> None:
-        a = Store(str(tmp_path / "a"))
-        a.open()
-        with pytest.raises(StoreError, match="in use"):
-            Store(str(tmp_path / "a")).open()
-        a.close()
-
-    def test_volatile_store_writes_nothing(self, tmp_path: Path) -> None:
-        s = Store(str(tmp_path / "v"), durable=False)
-        s.open()
-        s.save(AcceptorState(3, 3, "x"))
-        assert not os.path.exists(os.path.join(s.directory, STATE_FILE))
-        s.close()

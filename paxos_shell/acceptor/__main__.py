@@ -1,54 +1,161 @@
-"""`paxos-acceptor`: serve one acceptor of a pool in the paxos-server layout."""
+"""`paxos-acceptor`: serve one acceptor of a pool in the paxos-server layout.
+
+Works out the acceptor's port and its peers (the layout, a base port, its own port,
+or explicit --peer URLs), opens its store, binds its socket (or takes one a parent
+bound, --listen-fd) and serves until SIGTERM or Ctrl-C. Every start-up failure is
+one line on stderr: exit 2 for a wrong command line, 1 for anything else; never a
+traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import signal
+import socket
+import ssl
 import sys
 import threading
 import time
-from typing import Optional, Sequence
+from typing import Callable, NoReturn, Optional, Sequence
 
+from .. import __version__
 from ..dirs import data_dir
+from ..layout import BASE_PORT, listening_socket, parse_id_url, port_of
+from .broadcast import PEER_TIMEOUT
 from .faults import Faults
+from .limits import HEAD_TIMEOUT, MAX_CONNECTIONS, Limits, fd_budget, raise_nofile
 from .node import AcceptorNode
-from .server import AcceptorServer
+from .server import AcceptorServer, tls_context
 from .store import Store, StoreError
 
-LAYOUT_BASE = 8080
-"""paxos-server layout: acceptor i listens on port 8080 + i."""
+PROG = "paxos-acceptor"
+
+
+class StartupError(Exception):
+    """Why the acceptor cannot start, in one line."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line, not the usage block: the message says what to change."""
+        self.exit(2, f"{PROG}: error: {message} (see --help)\n")
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0 to 65535, got {text!r}")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 1e6:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return int(text)
 
 
 def _peer(text: str) -> tuple[int, str]:
-    key, sep, url = text.partition("=")
-    if not sep or not key.isdigit() or not url.startswith("http"):
-        raise argparse.ArgumentTypeError(f"expected ID=URL, got {text!r}")
-    return int(key), url.rstrip("/")
+    try:
+        return parse_id_url(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def build_parser() -> Parser:
+    p = Parser(prog=PROG, description="A durable Paxos acceptor speaking the paxos-server REST API.")
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    p.add_argument("--id", type=int, required=True, help="this acceptor's id, 1..N")
+    p.add_argument("--count", type=int, default=None, help="pool size N (default: this id)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
+    p.add_argument("--port", type=_port, default=None,
+                   help="port (default: the layout's, 8080 + id; 0 picks a free port and prints it)")
+    p.add_argument("--base-port", type=_port, default=None, metavar="P",
+                   help="pool layout: acceptor j on port P + j - 1 (this one included, unless --port)")
+    p.add_argument("--peer", type=_peer, action="append", default=[], metavar="ID=URL",
+                   help="a peer's base URL for the broadcast endpoints (repeatable; replaces the layout)")
+    p.add_argument("--peer-timeout", type=_seconds, default=None, metavar="S",
+                   help=f"seconds a broadcast waits for each peer (default {PEER_TIMEOUT:g})")
+    p.add_argument("--listen-fd", type=int, default=None, metavar="N",
+                   help="serve on listening socket N inherited from the parent (instead of --host/--port)")
+    p.add_argument("--data-dir", default=None, help="state directory root (default $PAXOS_DATA_DIR or XDG data dir)")
+    p.add_argument("--init", action="store_true", help="start empty on purpose, in a new or wiped state directory")
+    p.add_argument("--volatile", action="store_true", help="UNSAFE: keep state in memory only (for the amnesia lesson)")
+    p.add_argument("--tls-cert", default=None, metavar="FILE", help="serve HTTPS with this certificate chain (PEM)")
+    p.add_argument("--tls-key", default=None, metavar="FILE", help="the private key for --tls-cert (PEM)")
+    p.add_argument("--max-connections", type=_count, default=None, metavar="N",
+                   help=f"client connections held at most (default {MAX_CONNECTIONS}, or fewer if the "
+                        "file limit is lower)")
+    p.add_argument("--head-timeout", type=_seconds, default=None, metavar="S",
+                   help=f"seconds a client has to send a whole request (default {HEAD_TIMEOUT:g})")
+    p.add_argument("--faults", action="store_true", help="enable the loopback-only fault injection endpoint")
+    p.add_argument("--quiet", action="store_true", help="no per-request log lines")
+    p.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
+    return p
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="paxos-acceptor",
-        description="A durable Paxos acceptor speaking the paxos-server REST API.",
-    )
-    p.add_argument("--id", type=int, required=True, help="this acceptor's id, 1..N")
-    p.add_argument("--count", type=int, default=None, help="pool size N (finds peers on ports 8080+j)")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
-    p.add_argument("--port", type=int, default=None, help="port (default 8080 + id)")
-    p.add_argument("--data-dir", default=None, help="state directory root (default $PAXOS_DATA_DIR or XDG data dir)")
-    p.add_argument("--peer", type=_peer, action="append", default=[], metavar="ID=URL",
-                   help="a peer's base URL for the broadcast endpoints (repeatable; replaces the layout)")
-    p.add_argument("--quiet", action="store_true", help="no per-request log lines")
-    p.add_argument("--volatile", action="store_true", help="UNSAFE: keep state in memory only (for the amnesia lesson)")
-    p.add_argument("--faults", action="store_true", help="enable the loopback-only fault injection endpoint")
-    p.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
+    p = build_parser()
     args = p.parse_args(argv)
     if args.id < 1:
         p.error("--id must be 1 or more")
     if args.count is not None and not args.id <= args.count:
         p.error("--id must be within 1..--count")
+    if args.listen_fd is not None and args.port is not None:
+        p.error("--listen-fd and --port both name the socket: give one")
+    if (args.tls_cert is None) != (args.tls_key is None):
+        p.error("--tls-cert and --tls-key go together")
+    try:
+        args.peers = peers_of(args, own_port(args))
+    except ValueError as e:
+        p.error(str(e))
     return args
+
+
+def own_port(args: argparse.Namespace) -> Optional[int]:
+    """The port to bind: --port, else the base port's slot, else the layout's (None: inherited)."""
+    if args.listen_fd is not None:
+        return None
+    if args.port is not None:
+        return int(args.port)
+    return port_of(args.id, args.base_port if args.base_port is not None else BASE_PORT)
+
+
+def peers_of(args: argparse.Namespace, port: Optional[int]) -> dict[int, str]:
+    """Explicit --peer URLs, else the pool laid out from --base-port, else from this acceptor's
+    own port (own port - id + j); with port 0 or an inherited socket there is no layout."""
+    if args.peer:
+        return dict(args.peer)
+    count = args.count or args.id
+    if args.base_port is not None:
+        base = args.base_port
+    elif port:
+        base = port - args.id + 1
+    else:
+        return {}
+    if not 1 <= base or base + count - 1 > 65535:
+        raise ValueError(f"a pool of {count} from port {base} does not fit in 1..65535; give --base-port or --peer")
+    scheme = "https" if args.tls_cert else "http"
+    host = _reachable(args.host)
+    return {j: f"{scheme}://{host}:{base + j - 1}" for j in range(1, count + 1) if j != args.id}
+
+
+def _reachable(host: str) -> str:
+    """Where peers on this machine are reached when we bind `host` (a wildcard is not an address)."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
 
 
 def _watch_parent(pid: int) -> None:
@@ -58,54 +165,105 @@ def _watch_parent(pid: int) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = parse_args(argv)
-    host = args.host
-    port = args.port if args.port is not None else LAYOUT_BASE + args.id
-    if args.peer:
-        peers = dict(args.peer)
-    else:
-        count = args.count or args.id
-        peers = {j: f"http://{host}:{LAYOUT_BASE + j}" for j in range(1, count + 1) if j != args.id}
+def _listener(args: argparse.Namespace, port: Optional[int]) -> socket.socket:
+    if args.listen_fd is not None:
+        try:
+            sock = socket.socket(fileno=args.listen_fd)
+        except OSError as e:
+            raise StartupError(f"--listen-fd {args.listen_fd} is not a socket: {e.strerror or e}") from None
+        if sock.type != socket.SOCK_STREAM or sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 0:
+            raise StartupError(f"--listen-fd {args.listen_fd} is not a listening TCP socket")
+        return sock
+    assert port is not None
+    try:
+        return listening_socket(args.host, port)
+    except (OSError, OverflowError) as e:
+        reason = getattr(e, "strerror", None) or str(e)
+        raise StartupError(f"cannot listen on {args.host}:{port}: {reason}") from None
 
+
+def _limits(args: argparse.Namespace) -> Limits:
+    soft, hard = raise_nofile()
+    budget = fd_budget(soft, hard, args.max_connections or MAX_CONNECTIONS)
+    return Limits(max_connections=budget.connections, peer_calls=budget.peer_calls,
+                  head_timeout=args.head_timeout or HEAD_TIMEOUT)
+
+
+def _open_store(args: argparse.Namespace) -> tuple[Store, AcceptorNode]:
     root = args.data_dir or data_dir()
-    store = Store(os.path.join(root, f"acceptor-{args.id}"), durable=not args.volatile)
+    store = Store(os.path.join(root, f"acceptor-{args.id}"), durable=not args.volatile, acceptor_id=args.id)
     try:
-        state = store.open()
-    except StoreError as e:
-        print(f"paxos-acceptor {args.id}: {e}", file=sys.stderr)
-        return 1
-
-    def log(line: str) -> None:
-        sys.stderr.write(f"[acceptor {args.id}] {line}\n")
-        sys.stderr.flush()
-
-    node = AcceptorNode(args.id, store, state)
-    try:
-        server = AcceptorServer((host, port), node, peers, Faults() if args.faults else None,
-                                None if args.quiet else log)
-    except OSError as e:
-        print(f"paxos-acceptor {args.id}: cannot listen on {host}:{port}: {e.strerror or e}", file=sys.stderr)
+        state = store.open(init=True) if args.init else store.open()
+    except (StoreError, OSError) as e:
         store.close()
-        return 1
+        raise StartupError(str(e)) from None
+    return store, AcceptorNode(args.id, store, state)
 
-    def stop(signum: int, frame: object) -> None:
-        raise SystemExit(0)
 
-    signal.signal(signal.SIGTERM, stop)
-    if args.parent_pid:
-        threading.Thread(target=_watch_parent, args=(args.parent_pid,), daemon=True).start()
+def start(args: argparse.Namespace) -> tuple[AcceptorServer, Store]:
+    """Everything up to serving: the store, the socket, TLS and limits; StartupError if not."""
+    tls = None
+    if args.tls_cert:
+        try:
+            tls = tls_context(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as e:
+            raise StartupError(f"cannot use --tls-cert/--tls-key: {getattr(e, 'strerror', None) or e}") from None
+    store, node = _open_store(args)
+    try:
+        sock = _listener(args, own_port(args))
+        log = None if args.quiet else _log_to_stderr(args.id)
+        server = AcceptorServer(None, node, args.peers, Faults() if args.faults else None, log, sock=sock,
+                                tls=tls, limits=_limits(args), peer_timeout=args.peer_timeout or PEER_TIMEOUT)
+    except BaseException:
+        store.close()
+        raise
+    return server, store
+
+
+def _log_to_stderr(node_id: int) -> Callable[[str], None]:
+    def log(line: str) -> None:
+        sys.stderr.write(f"[acceptor {node_id}] {line}\n")
+        sys.stderr.flush()
+    return log
+
+
+def banner(args: argparse.Namespace, server: AcceptorServer, store: Store) -> str:
+    host, port = server.server_address
+    scheme = "https" if server.tls is not None else "http"
+    where = f"[{host}]" if ":" in host else host
+    state = server.node.snapshot()
     mode = ("VOLATILE: state in memory only, UNSAFE - a restart forgets every promise"
             if args.volatile else f"state in {store.directory}")
-    print(
-        f"paxos-acceptor {args.id} listening on http://{host}:{server.server_address[1]}, {mode}, "
-        f"promisedId={state.promised_id} acceptedId={state.accepted_id}",
-        file=sys.stderr, flush=True,
-    )
+    return (f"{PROG} {args.id} listening on {scheme}://{where}:{port}, {mode}, "
+            f"promisedId={state['promisedId']} acceptedId={state['acceptedId']}")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    serving: list[AcceptorServer] = []
+    stopped: list[int] = []
+
+    def stop(signum: int, frame: object) -> None:
+        """SIGTERM or Ctrl-C before the event loop takes them over: a clean exit, no traceback."""
+        stopped.append(signum)
+        for server in serving:
+            server.request_stop()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
     try:
-        server.serve_forever(poll_interval=0.5)
-    except KeyboardInterrupt:
-        pass
+        server, store = start(args)
+    except StartupError as e:
+        print(f"{PROG} {args.id}: {e}", file=sys.stderr)
+        return 1
+    serving.append(server)
+    if stopped:
+        server.request_stop()
+    if args.parent_pid:
+        threading.Thread(target=_watch_parent, args=(args.parent_pid,), daemon=True).start()
+    print(banner(args, server, store), file=sys.stderr, flush=True)
+    try:
+        server.serve_forever(stop_signals=(signal.SIGTERM, signal.SIGINT))
     finally:
         server.server_close()
         store.close()

@@ -1,321 +1,257 @@
-"""The acceptor's HTTP front: the paxos-server REST API on the standard library.
+"""The acceptor's HTTP server: one asyncio loop, its accept loop, and the bounds it keeps.
 
-Python's stock server answers a reused connection in ~40 ms because headers
-and body leave in two small writes that Nagle's algorithm holds back for the
-client's delayed ACK. Here every response is one write on a TCP_NODELAY
-socket, which keeps keep-alive round trips well under a millisecond.
+It owns the listening socket (bound here, or inherited from a parent that bound it),
+accepts connections itself so that no limit is ever passed: at the connection limit
+the longest-waiting or longest-idle connection is evicted to make room (limits.py),
+and when accept() fails for want of descriptors it evicts one or, with nothing to
+evict, spends a reserved descriptor to refuse the waiting client rather than spin.
+A sweep a few times a second closes connections past their deadlines. HTTPS when
+given an SSLContext. Routes are in routes.py, framing in connection.py; this module
+never parses a byte.
 """
 
 from __future__ import annotations
 
-import http.client
-import io
-import ipaddress
-import json
+import asyncio
+import errno
+import os
+import signal
 import socket
-import sys
+import ssl
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Optional
-from urllib.parse import parse_qs, urlsplit
+from typing import Callable, Iterable, Optional
+
+import h11
 
 from .. import wire
+from ..layout import listening_socket
+from .broadcast import PEER_TIMEOUT, Peers
+from .connection import Connection, Context
 from .faults import Faults
-from .node import AcceptorNode, PersistError
+from .framing import JSON, reply_bytes
+from .limits import ConnectionTable, ConnPhase, Limits
+from .node import AcceptorNode
+from .routes import App, admin_allowed
 
-PEER_TIMEOUT = 0.3
-"""How long a broadcast waits for a peer: short, so one dead peer costs little."""
+__all__ = ["AcceptorServer", "admin_allowed", "serve_in_thread", "tls_context"]
 
-IDLE_TIMEOUT = 60
-"""Seconds a silent connection is kept; a client that never sends is dropped."""
+ACCEPT_BATCH = 64
+"""Connections accepted per readiness event, so one flood cannot starve the others' turns."""
 
-MAX_BODY = 65536
+SWEEP = 0.25
+"""Seconds between deadline sweeps: the resolution of every connection deadline."""
+
+OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
 
-class AcceptorServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    """The server side of HTTPS; OSError or ssl.SSLError if the files are unusable."""
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def _refusal(status: int, message: str) -> bytes:
+    conn = h11.Connection(h11.SERVER)
+    return reply_bytes(conn, status, wire.error_reply(status, message, ""), JSON, close=True)
+
+
+class AcceptorServer:
+    """Serves one AcceptorNode over HTTP(S) until shutdown() or a stop signal."""
 
     def __init__(
         self,
-        address: tuple[str, int],
+        address: Optional[tuple[str, int]],
         node: AcceptorNode,
         peers: Optional[dict[int, str]] = None,
         faults: Optional[Faults] = None,
         log: Optional[Callable[[str], None]] = None,
+        *,
+        sock: Optional[socket.socket] = None,
+        tls: Optional[ssl.SSLContext] = None,
+        limits: Optional[Limits] = None,
+        peer_timeout: float = PEER_TIMEOUT,
     ) -> None:
+        if sock is None:
+            assert address is not None
+            sock = listening_socket(*address)
+        sock.setblocking(False)
+        self.socket = sock
+        self.server_address: tuple[str, int] = sock.getsockname()[:2]
         self.node = node
-        self.peers = dict(peers or {})
-        self.faults = faults
+        self.tls = tls
+        self.limits = limits or Limits()
+        self.peers = Peers(dict(peers or {}), peer_timeout, self.limits.peer_calls)
+        self.table = ConnectionTable(self.limits)
+        self.ctx = Context(App(node, self.peers, faults), self.table, self.limits, log)
         self.log = log
-        self._fanout = ThreadPoolExecutor(max_workers=8, thread_name_prefix="broadcast")
-        super().__init__(address, Handler)
+        self._reserve: Optional[int] = os.open(os.devnull, os.O_RDONLY)
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._stop: Optional[asyncio.Event] = None
+        self._want_stop = False
+        self._done = threading.Event()
+        self._fd_warned = 0.0
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that misbehaves costs one log line, never a traceback."""
-        if self.log:
-            err = sys.exc_info()[1]
-            self.log(f"{client_address[0]} connection error: {err!r}")
+    # -- running ---------------------------------------------------------------
+
+    def serve_forever(self, stop_signals: Iterable[signal.Signals] = ()) -> None:
+        """Serve until shutdown() (from another thread) or one of `stop_signals` arrives."""
+        self._done.clear()
+        try:
+            asyncio.run(self._serve(tuple(stop_signals)))
+        finally:
+            self._done.set()
+
+    def request_stop(self) -> bool:
+        """Make serve_forever return soon, or at once if it has not started; safe from a
+        signal handler or another thread. True if the loop is running and was told."""
+        self._want_stop = True
+        loop, stop = self._loop, self._stop
+        if loop is None or stop is None or loop.is_closed():
+            return False
+        try:
+            loop.call_soon_threadsafe(stop.set)
+        except RuntimeError:
+            return False  # the loop closed meanwhile: serve_forever has returned
+        return True
+
+    def shutdown(self) -> None:
+        """Stop serve_forever and wait for it to return (call from another thread)."""
+        if self.request_stop():
+            self._done.wait()
 
     def server_close(self) -> None:
-        super().server_close()
-        self._fanout.shutdown(wait=False, cancel_futures=True)
+        self.socket.close()
+        if self._reserve is not None:
+            os.close(self._reserve)
+            self._reserve = None
 
-    def broadcast(self, path: str, query: str, own: Callable[[], dict], keep: Callable[[dict], bool]) -> dict:
-        """Ask every peer concurrently and keep what answered within PEER_TIMEOUT."""
-        results: dict[str, Any] = {}
-        mine = own()
-        if keep(mine):
-            results[str(self.node.node_id)] = mine
-        futures = {
-            pid: self._fanout.submit(_peer_call, url, path, query)
-            for pid, url in self.peers.items()
-            if pid != self.node.node_id
-        }
-        deadline = time.monotonic() + PEER_TIMEOUT + 0.05
-        for pid, fut in sorted(futures.items()):
-            try:
-                body = fut.result(timeout=max(0.0, deadline - time.monotonic()))
-            except Exception:
-                continue
-            if isinstance(body, dict) and keep(body):
-                results[str(pid)] = body
-        return dict(sorted(results.items(), key=lambda kv: int(kv[0])))
-
-
-def _peer_call(base_url: str, path: str, query: str) -> Any:
-    parts = urlsplit(base_url)
-    conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=PEER_TIMEOUT)
-    try:
-        method = wire.ROUTES[path]
-        conn.request(method, parts.path.rstrip("/") + path + (f"?{query}" if query else ""))
-        resp = conn.getresponse()
-        if resp.status != 200:
-            return None
-        return json.loads(resp.read())
-    finally:
-        conn.close()
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "paxos-acceptor"
-    sys_version = ""
-    timeout = IDLE_TIMEOUT
-    server: AcceptorServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    # -- request framing ---------------------------------------------------
-
-    def handle_one_request(self) -> None:
-        self._started = time.perf_counter()
-        self._framing = True
-        self.path = ""
+    async def _serve(self, stop_signals: tuple[signal.Signals, ...]) -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(self._loop_error)
+        self._stop = asyncio.Event()
+        self._loop = loop
+        if self._want_stop:
+            return
+        for sig in stop_signals:
+            loop.add_signal_handler(sig, self._stop.set)
+        loop.add_reader(self.socket.fileno(), self._accept)
+        sweeper = asyncio.ensure_future(self._sweep())
         try:
-            self.raw_requestline = self.rfile.readline(wire.MAX_REQUEST_LINE + 3)
-        except (TimeoutError, OSError):
-            self.close_connection = True
-            return
-        if not self.raw_requestline:
-            self.close_connection = True
-            return
-        if len(self.raw_requestline) > wire.MAX_REQUEST_LINE + 2:
-            self.requestline, self.request_version, self.command = "", "HTTP/1.1", ""
-            self.close_connection = True
-            self.send_error(414, f"request line is longer than {wire.MAX_REQUEST_LINE} bytes")
-            return
-        head = self._read_head()
-        if head is None:
-            self.close_connection = True
-            return
-        self._framing = True
-        real, self.rfile = self.rfile, io.BytesIO(head)
-        try:
-            if not self.parse_request():
-                return
+            await self._stop.wait()
         finally:
-            self.rfile = real
-        self._framing = False
-        try:
-            self._read_body()
-            self.dispatch()
-        except (TimeoutError, ConnectionError):
-            self.close_connection = True
+            loop.remove_reader(self.socket.fileno())
+            sweeper.cancel()
+            for sig in stop_signals:
+                loop.remove_signal_handler(sig)
+            for conn in self.table.members():
+                assert isinstance(conn, Connection)
+                conn.evict()
+            await asyncio.sleep(0)  # let the aborted transports close their sockets
 
-    def _read_head(self) -> Optional[bytes]:
-        """The header block, or None if the client hung up before finishing it.
+    def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        """Whatever asyncio reports (a transport's error, a failed handshake) is one log line,
+        never a traceback in the log."""
+        if self.log is not None:
+            exc = context.get("exception")
+            self.log(f"event loop: {context.get('message', 'error')}{f': {exc!r}' if exc else ''}")
 
-        The stock parser treats end-of-file as the end of the headers, which
-        would act on a request the client abandoned halfway.
-        """
-        lines, size = [], 0
+    async def _sweep(self) -> None:
         while True:
+            await asyncio.sleep(SWEEP)
+            for conn, phase in list(self.table.expired(time.monotonic())):
+                assert isinstance(conn, Connection)
+                conn.on_deadline(phase)
+
+    # -- accepting -------------------------------------------------------------
+
+    def _accept(self) -> None:
+        for _ in range(ACCEPT_BATCH):
             try:
-                line = self.rfile.readline(65537)
-            except (TimeoutError, OSError):
-                return None
-            if not line or not line.endswith(b"\n"):
-                return None
-            lines.append(line)
-            size += len(line)
-            if line in (b"\r\n", b"\n") or size > 65536 or len(lines) > 101:
-                return b"".join(lines)
+                sock, addr = self.socket.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                if e.errno in OUT_OF_FDS:
+                    return self._out_of_fds(e)
+                if e.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
+                    continue  # that client gave up before we got to it
+                return self._pause_accepting(f"accept failed: {e.strerror or e}", SWEEP)
+            self._admit(sock, addr)
 
-    def _read_body(self) -> None:
-        """Bodies are unused, but must be consumed to keep the connection in step."""
-        if self.headers.get("Transfer-Encoding"):
-            self.close_connection = True
+    def _pause_accepting(self, why: str, seconds: float) -> None:
+        """Stop listening for a moment rather than spin on an error that persists."""
+        assert self._loop is not None
+        if self.log is not None:
+            self.log(f"{why}; not accepting for {seconds:g} s")
+        fd = self.socket.fileno()
+        self._loop.remove_reader(fd)
+        self._loop.call_later(seconds, self._loop.add_reader, fd, self._accept)
+
+    def _admit(self, sock: socket.socket, addr: object) -> None:
+        if self.table.full and not self._evict_one():
+            self._refuse_now(sock, 503, "too many connections: every one is busy; try again")
             return
-        length = self.headers.get("Content-Length", "0")
-        n = int(length) if length.isdigit() else 0
-        if n > MAX_BODY:
-            self.close_connection = True
-        elif n:
-            self.rfile.read(n)
+        sock.setblocking(False)
+        client = addr[0] if isinstance(addr, tuple) else "local"
+        conn = Connection(self.ctx, sock, str(client))
+        self.table.set(conn, ConnPhase.PENDING, time.monotonic())
+        conn.task = asyncio.ensure_future(self._attach(conn, sock))  # held: the loop keeps only weak refs
 
-    # -- replies -----------------------------------------------------------
-
-    def reply(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode("utf-8")
-        reason = wire.REASONS.get(status, "OK" if status == 200 else "Error")
-        head = (
-            f"HTTP/1.1 {status} {reason}\r\n"
-            "Content-Type: application/json\r\n"
-            f"Content-Length: {len(data)}\r\n"
-            + ("Connection: close\r\n" if self.close_connection else "")
-            + "\r\n"
-        )
-        self.wfile.write(head.encode("latin-1") + data)
-        self._log(status, body)
-
-    def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
-        """Every error, the stock server's own included, in Spring's JSON shape."""
-        if self._framing:
-            self.close_connection = True  # the byte stream can no longer be trusted
-        path = urlsplit(self.path).path if self.path else ""
-        self.reply(code, wire.error_reply(code, message or wire.REASONS.get(code, "Error"), path))
-
-    def _log(self, status: int, body: Any) -> None:
-        if self.server.log is None:
-            return
-        ms = (time.perf_counter() - self._started) * 1000
-        what = ""
-        if isinstance(body, dict) and "ignored" in body:
-            what = " ignored" if body["ignored"] else " granted"
-        self.server.log(f"{self.client_address[0]} {self.command} {self.path} {status}{what} {ms:.2f}ms")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    # -- routing -----------------------------------------------------------
-
-    def dispatch(self) -> None:
-        parts = urlsplit(self.path)
-        path = parts.path.rstrip("/") or "/"
-        if path == wire.ADMIN_FAULTS and self.server.faults is not None:
-            return self._admin(parts.query)
-        method = wire.ROUTES.get(path)
-        if method is None:
-            return self.send_error(404, f"no route {path}")
-        if self.command != method:
-            return self.send_error(405, f"{path} takes {method}, not {self.command}")
+    async def _attach(self, conn: Connection, sock: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            params = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True, errors="strict").items()}
-        except UnicodeDecodeError:
-            return self.send_error(400, "query string is not valid UTF-8")
-        faults = self.server.faults
-        if faults is not None and path != wire.HEALTH:
-            if faults.delay_ms:
-                time.sleep(faults.delay_ms / 1000)
-            if faults.drop_request():
-                return self._blackhole()
-        try:
-            status, body = self._route(path, params, parts.query)
-        except wire.BadRequest as e:
-            return self.send_error(400, str(e))
-        except PersistError as e:
-            return self.send_error(500, str(e))
-        except Exception as e:  # a bug must cost one request, not the connection
-            return self.send_error(500, f"internal error: {e!r}")
-        if faults is not None and path != wire.HEALTH and faults.drop_reply():
-            return self._blackhole()
-        if path == wire.HEALTH:
-            return self._text(status, body)
-        self.reply(status, body)
+            if self.tls is None:
+                await loop.connect_accepted_socket(lambda: conn, sock)
+            else:
+                await loop.connect_accepted_socket(lambda: conn, sock, ssl=self.tls,
+                                                   ssl_handshake_timeout=self.limits.head_timeout)
+        except (OSError, ssl.SSLError, asyncio.TimeoutError, ConnectionError):
+            self.table.remove(conn)  # a failed handshake: asyncio has closed the socket
 
-    def _route(self, path: str, params: dict[str, str], query: str) -> tuple[int, Any]:
-        node, srv = self.server.node, self.server
-        if path == wire.PREPARE:
-            return 200, node.prepare(wire.parse_id(params.get("id")))
-        if path == wire.ACCEPT:
-            n = wire.parse_id(params.get("id"))
-            return 200, node.accept(n, wire.parse_value(params.get("value")))
-        if path == wire.STATE:
-            return 200, node.snapshot()
-        if path == wire.HEALTH:
-            return 200, f"UP acceptor {node.node_id}\n"
-        if path == wire.BROADCAST_STATE:
-            return 200, srv.broadcast(wire.STATE, "", node.snapshot, lambda b: True)
-        if path == wire.BROADCAST_PREPARE:
-            n = wire.parse_id(params.get("id"))
-            return 200, srv.broadcast(wire.PREPARE, query, lambda: node.prepare(n), _not_ignored)
-        if path == wire.BROADCAST_ACCEPT:
-            n, v = wire.parse_id(params.get("id")), wire.parse_value(params.get("value"))
-            return 200, srv.broadcast(wire.ACCEPT, query, lambda: node.accept(n, v), _not_ignored)
-        raise AssertionError(path)
+    def _evict_one(self) -> bool:
+        victim = self.table.victim()
+        if victim is None:
+            return False
+        assert isinstance(victim, Connection)
+        victim.evict()
+        return True
 
-    def _text(self, status: int, text: str) -> None:
-        data = text.encode("utf-8")
-        head = f"HTTP/1.1 {status} OK\r\nContent-Type: text/plain\r\nContent-Length: {len(data)}\r\n\r\n"
-        self.wfile.write(head.encode("latin-1") + data)
-        self._log(status, None)
-
-    def _blackhole(self) -> None:
-        """Lose the message: answer nothing until the client gives up."""
-        self.close_connection = True
-        try:
-            self.connection.settimeout(30)
-            while self.connection.recv(4096):
+    def _out_of_fds(self, e: OSError) -> None:
+        """accept() found no descriptor: free one and retry on the next turn, never spin."""
+        assert self._loop is not None
+        now = time.monotonic()
+        if self.log is not None and now - self._fd_warned > 1.0:
+            self._fd_warned = now
+            self.log(f"out of file descriptors ({e.strerror}) with {len(self.table)} connections open; "
+                     "closing the longest idle or pending")
+        if not self._evict_one() and self._reserve is not None:
+            os.close(self._reserve)  # spend the reserve to take the waiting client off the queue
+            try:
+                sock, _ = self.socket.accept()
+                self._refuse_now(sock, 503, "out of file descriptors; try again")
+            except OSError:
                 pass
+            finally:
+                self._reserve = os.open(os.devnull, os.O_RDONLY)
+        fd = self.socket.fileno()
+        self._loop.remove_reader(fd)
+        self._loop.call_soon(self._loop.add_reader, fd, self._accept)  # after the evicted socket closes
+
+    def _refuse_now(self, sock: socket.socket, status: int, message: str) -> None:
+        try:
+            sock.setblocking(False)
+            sock.send(_refusal(status, message))
         except OSError:
             pass
-        self._log(0, {"dropped": True})
-
-    def _admin(self, query: str) -> None:
-        if not admin_allowed(self.client_address[0]):
-            return self.send_error(404, f"no route {wire.ADMIN_FAULTS}")
-        faults = self.server.faults
-        assert faults is not None
-        if self.command == "POST":
-            try:
-                faults.update({k: v[-1] for k, v in parse_qs(query).items()})
-            except ValueError as e:
-                return self.send_error(400, str(e))
-        elif self.command != "GET":
-            return self.send_error(405, f"{wire.ADMIN_FAULTS} takes GET or POST")
-        self.reply(200, faults.as_dict())
-
-
-def admin_allowed(address: str) -> bool:
-    """Fault injection is for lessons on this machine: loopback clients only."""
-    try:
-        return ipaddress.ip_address(address.split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
-def _not_ignored(body: dict) -> bool:
-    return body.get("ignored") is False
+        finally:
+            sock.close()
 
 
 def serve_in_thread(server: AcceptorServer) -> threading.Thread:
     """For in-process tests: serve until server.shutdown()."""
-    t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
     t.start()
     return t
+

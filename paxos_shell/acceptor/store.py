@@ -1,105 +1,289 @@
-"""Durable acceptor state: one small JSON file, replaced atomically.
+"""Durable acceptor state: a preallocated two-slot record, one fdatasync per save.
 
-An acceptor that forgets a promise after a crash breaks Paxos safety, so the
-state is on stable storage before any reply acknowledges it: write a temporary
-file, fsync it, rename it over the old one, fsync the directory. A kill -9 at
-any instant leaves either the old file or the new one, never a torn one.
+An acceptor that forgets a promise after a crash breaks Paxos safety, so `save`
+returns only once the state is on stable storage, and raises OSError (the change
+is then not granted) if any byte of it could not be written. Each save writes
+the slot that does not hold the newest state (record.py), so a crash or a failed
+write leaves the previous state intact. The directory knows it was used: a marker
+written at initialisation makes a missing state file a refusal, not a silent
+fresh start; a flock on the directory itself keeps a second acceptor out. Every
+start-up failure is one StoreError line. This module never decides a Paxos
+question and never prints; the front shows the StoreError.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
-import json
 import os
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
-from ..paxos import MAX_ID, NONE, AcceptorState
+from ..paxos import AcceptorState
+from ..text import visible
+from . import diskio, record
 
-STATE_FILE = "state.json"
-LOCK_FILE = "lock"
+STATE_FILE = "state.rec"
+MARKER_FILE = "acceptor.json"
+LEGACY_FILE = "state.json"
+"""Format 1: once migrated, a tombstone that older versions refuse to start on."""
+LEGACY_LOCK = "lock"
+"""Format 1 locked this file; an older acceptor may still hold it."""
+
+_LEFTOVERS = frozenset({LEGACY_LOCK, *(name + diskio.TMP for name in (STATE_FILE, MARKER_FILE, LEGACY_FILE))})
+"""What a directory may hold and still count as brand-new: nothing ever acknowledged."""
+
+_INIT_HINT = "start with --init to start empty on purpose, only if this acceptor's promises may be forgotten"
 
 
 class StoreError(Exception):
-    """The state cannot be trusted; the acceptor must not start or must not ack."""
+    """The state cannot be trusted or kept; the acceptor must not start. One line."""
 
 
 class Store:
     """Persists AcceptorState under one directory that only this acceptor uses."""
 
-    def __init__(self, directory: str, durable: bool = True) -> None:
+    def __init__(self, directory: str, durable: bool = True, acceptor_id: Optional[int] = None) -> None:
         self.directory = directory
         self.path = os.path.join(directory, STATE_FILE)
         self.durable = durable
-        self._lock_fd: Optional[int] = None
+        self.acceptor_id = acceptor_id
+        self._dir_fd: Optional[int] = None
+        self._legacy_lock_fd: Optional[int] = None
+        self._fd: Optional[int] = None
+        self._slot_bytes = record.SLOT_BYTES
+        self._seq = 0
 
-    def open(self) -> AcceptorState:
-        """Take the directory lock and load the state, or refuse loudly."""
-        os.makedirs(self.directory, exist_ok=True)
-        fd = os.open(os.path.join(self.directory, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise StoreError(f"{self.directory} is in use by another paxos-acceptor") from None
-        self._lock_fd = fd
-        return self.load()
+    def open(self, init: bool = False) -> AcceptorState:
+        """Take the directory lock, then load the state or initialise the directory.
 
-    def load(self) -> AcceptorState:
-        if not self.durable or not os.path.exists(self.path):
-            return AcceptorState()
+        `init=True` starts empty on purpose, wiping any state. Raises StoreError
+        with a one-line message when the state is missing, corrupt, in use or
+        cannot be kept.
+        """
         try:
-            with open(self.path, "rb") as f:
-                data = json.loads(f.read().decode("utf-8"))
-            return _decode(data)
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise StoreError(
-                f"state file {self.path} is unreadable or corrupt ({e}); refusing to start "
-                "with an empty state, which could break promises already made. "
-                "Move the file away only if this acceptor's promises may be forgotten."
-            ) from None
+            with self._failing(f"cannot use state directory {visible(self.directory)}"):
+                self._lock()
+                if not self.durable:
+                    return AcceptorState()
+                return self._load_or_initialise(init)
+        except BaseException:
+            self.close()
+            raise
 
     def save(self, state: AcceptorState) -> None:
-        """Return only once `state` would survive a crash; raise OSError if not."""
+        """Return only once `state` would survive a crash; raise OSError if not.
+
+        The slot written is the one not holding the newest state, and the sequence
+        advances only after fdatasync returns, so a failure leaves the last saved
+        state as the one a restart loads, and the next save retries the same slot.
+        """
         if not self.durable:
             return
-        data = json.dumps(_encode(state)).encode("utf-8")
-        tmp = self.path + ".tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        if self._fd is None:
+            raise OSError(errno.EBADF, f"state file {visible(self.path)} is not open")
+        seq = self._seq + 1
         try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
-        dfd = os.open(self.directory, os.O_RDONLY)
+            data = record.encode_slot(seq, state, self._slot_bytes)
+        except record.ValueTooLarge as e:
+            raise OSError(errno.EFBIG, str(e)) from None
+        at = record.slot_offset(seq, self._slot_bytes)
         try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+            diskio.write_all(self._fd, data, at)
+            diskio.datasync(self._fd)
+        except OSError:
+            self._void(at)
+            raise
+        self._seq = seq
+
+    def _void(self, at: int) -> None:
+        """Blank a slot whose save failed, so a restart does not load a state never granted.
+
+        Best effort: the write may have landed whole before fdatasync failed. If
+        blanking fails too, the slot may load after a crash; it holds a state the
+        rules allowed and that was refused only for want of a disk, never one
+        acknowledged, which is as harmless as a lost reply.
+        """
+        assert self._fd is not None
+        try:
+            diskio.write_all(self._fd, bytes(len(record.MAGIC)), at)
+            diskio.datasync(self._fd)
+        except OSError:
+            pass
 
     def close(self) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        for name in ("_fd", "_legacy_lock_fd", "_dir_fd"):
+            fd = getattr(self, name)
+            if fd is not None:
+                os.close(fd)
+                setattr(self, name, None)
+
+    # --- start-up --------------------------------------------------------------
+
+    def _lock(self) -> None:
+        """flock the directory itself: no file to delete lets a second acceptor in."""
+        with self._failing(f"cannot open state directory {visible(self.directory)}"):
+            diskio.make_dirs(self.directory)
+            self._dir_fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
+        if not _try_lock(self._dir_fd):
+            raise StoreError(f"{visible(self.directory)} is in use by another paxos-acceptor; "
+                             "one directory holds one acceptor's state")
+        try:
+            self._legacy_lock_fd = os.open(LEGACY_LOCK, os.O_RDONLY, dir_fd=self._dir_fd)
+        except OSError:
+            return  # no older version ever ran here, or its lock file is gone
+        if not _try_lock(self._legacy_lock_fd):
+            raise StoreError(f"{visible(self.directory)} is in use by an older paxos-acceptor "
+                             f"(it holds {visible(LEGACY_LOCK)}); stop it first")
+
+    def _load_or_initialise(self, init: bool) -> AcceptorState:
+        if init:
+            return self._initialise(AcceptorState())
+        marker = self._read_marker()
+        if self._exists(STATE_FILE):
+            state = self._load_record()
+            self._complete(marker)
+            return state
+        legacy = self._read_optional(LEGACY_FILE)
+        if marker is not None or (legacy is not None and record.is_tombstone(legacy)):
+            raise StoreError(
+                f"state file {visible(self.path)} is missing although this directory has held acceptor "
+                "state; starting empty would forget this acceptor's promises and could let two values be "
+                f"chosen; restore the file, or {_INIT_HINT}")
+        if legacy is not None:
+            return self._initialise(self._decode_legacy(legacy))
+        self._check_brand_new()
+        return self._initialise(AcceptorState())
+
+    def _initialise(self, state: AcceptorState, seq: int = 0) -> AcceptorState:
+        """Write a fresh record holding `state`, then the marker and the format-1 tombstone.
+
+        The record comes first: a crash before the marker leaves a record that the
+        next start loads (and marks); a crash before the record leaves no trace.
+        """
+        assert self._dir_fd is not None
+        with self._failing(f"cannot initialise state directory {visible(self.directory)}"):
+            fd = diskio.create_file(self._dir_fd, STATE_FILE, record.blank_record(seq, state))
+            self._adopt(fd, seq, record.SLOT_BYTES)
+            self._write_marker()
+            diskio.replace_file(self._dir_fd, LEGACY_FILE, record.tombstone(STATE_FILE))
+        return state
+
+    def _load_record(self) -> AcceptorState:
+        assert self._dir_fd is not None
+        with self._failing(f"cannot open state file {visible(self.path)} for writing"):
+            fd = os.open(STATE_FILE, os.O_RDWR, dir_fd=self._dir_fd)
+        try:
+            with self._failing(f"cannot read state file {visible(self.path)}"):
+                size = os.fstat(fd).st_size
+                slot_bytes = record.slot_bytes_of(size)
+                newest = record.newest(diskio.read_all(fd, size), slot_bytes)
+        except record.RecordError as e:
+            os.close(fd)
+            raise self._corrupt(self.path, str(e)) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        assert newest.state is not None
+        self._adopt(fd, newest.seq, slot_bytes)
+        if slot_bytes < record.SLOT_BYTES:  # written with smaller slots: rebuild before any save
+            self._initialise(newest.state, newest.seq)
+        return newest.state
+
+    def _adopt(self, fd: int, seq: int, slot_bytes: int) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+        self._fd, self._seq, self._slot_bytes = fd, seq, slot_bytes
+
+    def _complete(self, marker: Optional[record.Marker]) -> None:
+        """Finish what a crash during initialisation or migration left undone."""
+        assert self._dir_fd is not None
+        with self._failing(f"cannot complete state directory {visible(self.directory)}"):
+            if marker is None:
+                self._write_marker()
+            legacy = self._read_optional(LEGACY_FILE)
+            if legacy is not None and not record.is_tombstone(legacy):
+                diskio.replace_file(self._dir_fd, LEGACY_FILE, record.tombstone(STATE_FILE))
+
+    # --- the marker and format 1 ---------------------------------------------
+
+    def _read_marker(self) -> Optional[record.Marker]:
+        data = self._read_optional(MARKER_FILE)
+        if data is None:
+            return None
+        where = visible(os.path.join(self.directory, MARKER_FILE))
+        try:
+            marker = record.decode_marker(data)
+        except ValueError as e:
+            raise StoreError(f"marker file {where} is corrupt ({visible(str(e))}); refusing to start; "
+                             f"remove it, and the next start rewrites it from {STATE_FILE}") from None
+        if marker.format > record.FORMAT:
+            raise StoreError(f"{where} says format {marker.format}, written by a newer paxos-acceptor "
+                             f"(this one reads format {record.FORMAT}); refusing to start")
+        if None not in (marker.acceptor_id, self.acceptor_id) and marker.acceptor_id != self.acceptor_id:
+            raise StoreError(f"{where} says this directory holds acceptor {marker.acceptor_id}'s state, "
+                             f"not acceptor {self.acceptor_id}'s; refusing to start")
+        return marker
+
+    def _write_marker(self) -> None:
+        assert self._dir_fd is not None
+        diskio.replace_file(self._dir_fd, MARKER_FILE, record.encode_marker(self.acceptor_id, STATE_FILE))
+
+    def _decode_legacy(self, data: bytes) -> AcceptorState:
+        try:
+            return record.decode_legacy(data)
+        except (ValueError, KeyError, TypeError) as e:
+            raise self._corrupt(os.path.join(self.directory, LEGACY_FILE), visible(str(e))) from None
+
+    def _check_brand_new(self) -> None:
+        assert self._dir_fd is not None
+        with self._failing(f"cannot list state directory {visible(self.directory)}"):
+            others = sorted(set(os.listdir(self._dir_fd)) - _LEFTOVERS)
+        if others:
+            shown = ", ".join(visible(n) for n in others[:3]) + (", ..." if len(others) > 3 else "")
+            raise StoreError(f"{visible(self.directory)} is not empty ({shown}) and holds no acceptor "
+                             "state; refusing to initialise it; use an empty directory, or --init to start here")
+
+    # --- helpers ---------------------------------------------------------------
+
+    def _exists(self, name: str) -> bool:
+        with self._failing(f"cannot read state directory {visible(self.directory)}"):
+            try:
+                os.stat(name, dir_fd=self._dir_fd)
+            except FileNotFoundError:
+                return False
+        return True
+
+    def _read_optional(self, name: str) -> Optional[bytes]:
+        """A small file's bytes, or None when it does not exist."""
+        with self._failing(f"cannot read {visible(os.path.join(self.directory, name))}"):
+            try:
+                fd = os.open(name, os.O_RDONLY, dir_fd=self._dir_fd)
+            except FileNotFoundError:
+                return None
+            try:
+                return diskio.read_all(fd, min(os.fstat(fd).st_size, 1 << 20))
+            finally:
+                os.close(fd)
+
+    def _corrupt(self, path: str, why: str) -> StoreError:
+        return StoreError(
+            f"state file {visible(path)} is unreadable or corrupt ({why}); refusing to start, since "
+            f"starting empty would forget this acceptor's promises; restore it from a backup, or {_INIT_HINT}")
+
+    @contextmanager
+    def _failing(self, what: str) -> Iterator[None]:
+        """Turn an OSError into a one-line StoreError: what failed and why."""
+        try:
+            yield
+        except OSError as e:
+            where = f" ({visible(str(e.filename))})" if e.filename else ""
+            raise StoreError(f"{what}: {e.strerror or e}{where}") from None
 
 
-def _encode(state: AcceptorState) -> dict:
-    return {
-        "promisedId": state.promised_id,
-        "acceptedId": state.accepted_id,
-        "acceptedValue": state.accepted_value,
-    }
-
-
-def _decode(data: object) -> AcceptorState:
-    if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
-    p, a, v = data["promisedId"], data["acceptedId"], data["acceptedValue"]
-    for name, n in (("promisedId", p), ("acceptedId", a)):
-        if not isinstance(n, int) or isinstance(n, bool) or not NONE <= n <= MAX_ID:
-            raise ValueError(f"{name} is not an id: {n!r}")
-    if v is not None and not isinstance(v, str):
-        raise ValueError("acceptedValue is not a string")
-    if a > p or (a == NONE) != (v is None):
-        raise ValueError("acceptedId/acceptedValue are inconsistent with promisedId")
-    return AcceptorState(p, a, v)
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True

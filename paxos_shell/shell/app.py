@@ -14,16 +14,18 @@ from typing import Callable, Iterable, Optional, Sequence, TextIO
 
 from ..client import Client
 from ..errors import ExitStatus, UserError, exit_status
+from ..facts import Reset
 from ..pool import Pool
 from ..proposer import Engine
 from ..session import AcceptorStatus, Session, Status
 from . import commands  # noqa: F401 - importing the package registers every command
 from .context import LessonStep
 from .lessons import lesson_names
-from .registry import Exit, lookup, parse, split
+from .registry import Command, Exit, lookup, parse, split
 from .render import Format, Renderer
 from .results import Block, Result, Style, Text
 from .teach import explain
+from .transcript import Transcript
 
 
 class Shell:
@@ -40,9 +42,9 @@ class Shell:
         err: Optional[TextIO] = None,
     ) -> None:
         self.pool = pool
-        self.session = Session(pool.size)
-        self.session.proposer.number = proposer_number
-        self.engine = Engine(Client(pool.urls, timeout), self.session)
+        self.proposer_number = proposer_number
+        self.session = self._fresh_session()
+        self.engine = Engine(Client(pool.urls, timeout), self.session, local_pool=pool.local is not None)
         self.out = Renderer(stream, Format(fmt), colour, err)
         self.teach = False
         self.worst = ExitStatus.SUCCESS
@@ -50,12 +52,29 @@ class Shell:
         self._fresh = False
         self.expectations: list[bool] = []
         self.pause: Optional[Callable[[str], str]] = None
+        self.transcript: Optional[Transcript] = None
+        self.executed: list[str] = []
+        """Every command line that ran and changes or reads the pool, for `save`."""
         self.listeners: list[Callable[[str], None]] = []
         """Called with the command line after every command (the live view listens here)."""
         self.lesson_step: Optional[LessonStep] = None
-        if pool.local is not None:
-            for i in pool.urls:
-                self.session.statuses[i] = Status(kind=AcceptorStatus.UP)
+
+    def _fresh_session(self) -> Session:
+        session = Session(self.pool.urls)
+        session.proposer.number = self.proposer_number
+        local = self.pool.local
+        if local is not None:
+            for i, m in local.members.items():
+                session.statuses[i] = Status(kind=AcceptorStatus.UP if m.pid else AcceptorStatus.DOWN,
+                                             volatile=m.volatile)
+            if local.temporary:
+                # A pool in a fresh temporary directory holds nothing: a known start, not an unknown one.
+                session.learn(Reset(0, tuple(local.members)))
+        return session
+
+    def new_session(self) -> None:
+        self.session = self.engine.session = self._fresh_session()
+        self.last = None
 
     @property
     def client(self) -> Client:
@@ -76,6 +95,9 @@ class Shell:
 
     def _dispatch(self, line: str) -> Optional[ExitStatus]:
         name: Optional[str] = None
+        recording = self.transcript
+        if recording is not None and line.strip() and not line.lstrip().startswith("#"):
+            recording.begin(self.prompt_text(), line.strip())
         try:
             tokens = split(line)
             if not tokens:
@@ -83,24 +105,38 @@ class Shell:
             name = tokens[0]  # what the user typed, until it names a command
             cmd = lookup(name)
             name = cmd.name
-            self._fresh = False
-            result = cmd.handler(self, parse(cmd, tokens[1:]))
-            if self.teach and self._fresh:
-                self._add_explanation(result)
-            self.out.render(result)
+            result = self._run(cmd, tokens[1:], line)
             self._notify(line)
             return result.status
         except (Exit, BrokenPipeError):
             raise  # leaving, or the reader of our output left: the run ends (cli.py)
         except UserError as e:
-            self.out.error(str(e), name)
-            return exit_status(False)
+            return self._failed(str(e), name, recording)
         except KeyboardInterrupt:
-            self.out.error("interrupted", name)
-            return exit_status(False)
+            return self._failed("interrupted", name, recording)
         except Exception as e:  # never a traceback on screen: one line, details in a log
-            self.out.error(f"internal error: {type(e).__name__}: {e} (details in {self._log_crash()})", name)
-            return exit_status(False)
+            return self._failed(f"internal error: {type(e).__name__}: {e} (details in {self._log_crash()})",
+                                name, recording)
+
+    def _run(self, cmd: Command, tokens: list[str], line: str) -> Result:
+        recording = self.transcript
+        self._fresh = False
+        result = cmd.handler(self, parse(cmd, tokens))
+        if self.teach and self._fresh:
+            self._add_explanation(result)
+        self.out.render(result)
+        if cmd.saved:
+            self.executed.append(result.replay or line.strip())
+        if recording is not None and recording is self.transcript:
+            recording.end(result)
+        return result
+
+    def _failed(self, message: str, name: Optional[str], recording: Optional[Transcript]) -> ExitStatus:
+        self.out.error(message, name)
+        if recording is not None and recording is self.transcript:
+            recording.error(message)
+            recording.end(None)
+        return exit_status(False)
 
     def _notify(self, line: str) -> None:
         for listener in list(self.listeners):
@@ -137,6 +173,8 @@ class Shell:
 
     def show(self, blocks: Sequence[Block]) -> None:
         self.out.show(blocks)
+        if self.transcript is not None:
+            self.transcript.show(blocks)
 
     def lesson_names(self) -> list[str]:
         return lesson_names()
@@ -165,7 +203,7 @@ class Shell:
         from .ui import build_prompt_session, make_pause
 
         prompt = build_prompt_session(self)
-        self.pause = make_pause()
+        self.pause = make_pause(self)
         self.show([Text("Type 'help' for commands, Tab to complete, Ctrl-D to leave.", Style.DIM)])
         while True:
             try:
@@ -185,5 +223,7 @@ class Shell:
             close = getattr(listener, "close", None)
             if callable(close):
                 close()  # a listener that holds a server or a thread (the live view) stops with the shell
+        if self.transcript is not None:
+            self.transcript.close()
         self.client.close()
         self.pool.close()

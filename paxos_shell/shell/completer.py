@@ -29,7 +29,8 @@ class View:
 
     acceptors: dict[int, str] = field(default_factory=dict)
     current_id: Optional[int] = None
-    next_id: int = 0
+    next_id: Optional[int] = 0
+    """None once the proposal ids are used up."""
     values: list[str] = field(default_factory=list)
     required_value: Optional[str] = None
     proposers: list[str] = field(default_factory=list)
@@ -132,7 +133,7 @@ def _options(kind: Optional[K], cmd: reg.Command, args: list[str], view: View) -
         used = {a for a in args if a.isdigit()}
         return [(str(i), meta) for i, meta in sorted(view.acceptors.items()) if str(i) not in used]
     if kind == K.ID:
-        opts = [(str(view.next_id), "next id: above every id seen")]
+        opts = [(str(view.next_id), "next id: above every id seen")] if view.next_id is not None else []
         if view.current_id is not None and view.current_id != view.next_id and cmd.name == "accept":
             opts.insert(0, (str(view.current_id), "current id"))
         return opts

@@ -16,6 +16,7 @@ from ..proposer import Engine
 from ..session import Session
 from .render import Renderer
 from .results import Block
+from .transcript import Transcript
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ class Context(Protocol):
     """Outcomes of `expect` lines since the current lesson began."""
     pause: Optional[Callable[[str], str]]
     """Set by the REPL: asks the teacher what to do at a lesson step."""
+    transcript: Optional[Transcript]
+    """The Markdown transcript `record` writes, while it is on."""
+    executed: list[str]
+    """The command lines `save` writes: every command that ran and changes or reads the pool."""
     listeners: list[Callable[[str], None]]
     """Called with the command line after every command that ran (the live view)."""
     lesson_step: Optional[LessonStep]
@@ -60,3 +65,8 @@ class Context(Protocol):
         """Run one lesson step as if typed; a step meant to fail is the lesson, not an error."""
 
     def lesson_names(self) -> list[str]: ...
+
+    def prompt_text(self) -> str: ...
+
+    def new_session(self) -> None:
+        """Forget every proposer, promise and reply: a lesson going back starts over."""

@@ -30,6 +30,11 @@ def ms(seconds: Optional[float]) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.1f} ms"
 
 
+def latency_cell(milliseconds: Optional[float]) -> str:
+    """A record's latencyMs as a table shows it."""
+    return ms(None if milliseconds is None else milliseconds / 1000)
+
+
 def reply_summary(r: Reply) -> str:
     """What an acceptor said, in Paxos words: promise, accepted, ignored, no response."""
     if r.kind in (ReplyKind.NO_RESPONSE, ReplyKind.ERROR):
@@ -67,8 +72,8 @@ REPLY_COLUMNS = (
     Column("server", "server"),
     Column("status", "status", style=_kind_style),
     Column("meaning", "meaning", shrink=True),
-    Column("latencyMs", "latency", fmt=lambda v: "-" if v is None else f"{v:.1f} ms", keep=2),
-    Column("reply", "reply", fmt=_raw_body, keep=3),
+    Column("latencyMs", "latency", fmt=latency_cell, keep=2, detail=True),
+    Column("reply", "reply", fmt=_raw_body, keep=3, detail=True, raw=True, wrap=True),
 )
 """The raw reply is dropped first when the screen is narrow, then the latency."""
 

@@ -1,17 +1,21 @@
 """Guided lessons: plain command scripts in paxos_shell/lessons/, read into steps.
 
-A lesson file is a script of shell commands; `# title:` and `# expect:` lines
-name it and its outcome, other comments are notes shown before the step they
-precede, and `expect ...` lines check the outcome. Reading only, no running.
+A lesson file `NN-name.txt` is a script of shell commands; NN is its place in
+the teaching order. `# title:`, `# goal:` and `# expect:` lines describe it,
+other comments are notes shown before the step they precede, and `expect ...`
+lines check the outcome. Reading only; shell/runner.py steps through them.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 
 from .registry import UsageError
+
+FILE = re.compile(r"^(\d+)-([a-z0-9-]+)\.txt$")
 
 
 @dataclass
@@ -22,8 +26,10 @@ class Step:
 
 @dataclass
 class Lesson:
+    number: int
     name: str
     title: str
+    goal: str
     expect: str
     steps: list[Step]
 
@@ -32,31 +38,45 @@ def lesson_dir() -> str:
     return str(resources.files("paxos_shell") / "lessons")
 
 
-def lesson_names() -> list[str]:
+def _files() -> dict[str, tuple[int, str]]:
+    """name -> (number, file name), in teaching order."""
     try:
-        return sorted(f[:-4] for f in os.listdir(lesson_dir()) if f.endswith(".txt"))
+        found = [FILE.match(f) for f in os.listdir(lesson_dir())]
     except OSError:
-        return []
+        return {}
+    pairs = sorted((int(m.group(1)), m.group(2), m.group(0)) for m in found if m)
+    return {name: (number, file) for number, name, file in pairs}
 
 
-def parse_lesson(name: str, lines: list[str]) -> Lesson:
-    title, expect, steps, notes = name, "", [], []
+def lesson_names() -> list[str]:
+    """Every lesson, in teaching order."""
+    return list(_files())
+
+
+def parse_lesson(number: int, name: str, lines: list[str]) -> Lesson:
+    heads = {"title": name, "goal": "", "expect": ""}
+    steps, notes = [], []
     for raw in lines:
         text = raw.rstrip("\n")
-        if text.startswith("# title:"):
-            title = text.split(":", 1)[1].strip()
-        elif text.startswith("# expect:"):
-            expect = text.split(":", 1)[1].strip()
+        key = text[2:].split(":", 1)[0] if text.startswith("# ") else ""
+        if key in heads and ":" in text:
+            heads[key] = text.split(":", 1)[1].strip()
         elif text.startswith("#"):
             notes.append(text[1:].strip())
         elif text.strip():
             steps.append(Step([n for n in notes if n], text.strip()))
             notes = []
-    return Lesson(name, title, expect, steps)
+    return Lesson(number, name, heads["title"], heads["goal"], heads["expect"], steps)
 
 
-def load_lesson(name: str) -> Lesson:
-    if name not in lesson_names():
-        raise UsageError(f"unknown lesson '{name}': see 'lesson' for the list")
-    with open(os.path.join(lesson_dir(), f"{name}.txt"), encoding="utf-8") as f:
-        return parse_lesson(name, f.readlines())
+def load_lesson(which: str) -> Lesson:
+    """A lesson by name (`happy-path`) or by its number in the list (`1`)."""
+    files = _files()
+    name = which
+    if which.isdigit():
+        name = next((n for n, (k, _) in files.items() if k == int(which)), "")
+    if name not in files:
+        raise UsageError(f"unknown lesson '{which}': see 'lesson' for the list")
+    number, file = files[name]
+    with open(os.path.join(lesson_dir(), file), encoding="utf-8") as f:
+        return parse_lesson(number, name, f.readlines())

@@ -100,6 +100,8 @@ class Command:
     group: Group = Group.PAXOS
     choices: tuple[tuple[str, ...], ...] = ()
     """Fixed words for CHOICE positionals, in order of the CHOICE kinds."""
+    saved: bool = True
+    """Whether `save` keeps it: commands that change or read the pool do, help and the like not."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,12 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("value", "the client value propose and accept fall back on"),
     Setting("id", "the current proposal id"),
     Setting("teach", "on or off: explain each command in Paxos terms", ("on", "off")),
+    Setting("present", "on or off: presenter mode for a projector (spacing, no latencies, a pause and "
+                       "an explanation after each round)", ("on", "off")),
+    Setting("raw", "on or off: always show the raw JSON reply of each acceptor", ("on", "off")),
 )}
+SWITCHES = ("teach", "present", "raw")
+"""Settings that are on or off."""
 
 REGISTRY: dict[str, Command] = {}
 ALIASES: dict[str, str] = {}
@@ -127,13 +134,13 @@ def command(
     name: str, syntax: str, summary: str, about: str, example: str, *,
     aliases: tuple[str, ...] = (), flags: Optional[dict[str, ArgKind]] = None,
     positional: tuple[ArgKind, ...] = (), group: Group = Group.PAXOS,
-    choices: tuple[tuple[str, ...], ...] = (),
+    choices: tuple[tuple[str, ...], ...] = (), saved: bool = True,
 ) -> Callable[[Handler], Handler]:
     """Register a handler; the decorator form keeps the text next to the code."""
 
     def register(fn: Handler) -> Handler:
         REGISTRY[name] = Command(name, syntax, summary, about, example, fn, aliases, flags or {},
-                                 positional, group, choices)
+                                 positional, group, choices, saved)
         for a in aliases:
             ALIASES[a] = name
         return fn

@@ -10,11 +10,14 @@ in JSON mode each command prints exactly one object, errors included.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import sys
 import textwrap
-from typing import Optional, Sequence, TextIO
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Iterator, Optional, Sequence, TextIO
 
 from wcwidth import wcswidth
 
@@ -41,6 +44,8 @@ ELLIPSIS = "…"
 GAP = 2
 """Spaces between table columns (tabulate's simple and plain formats)."""
 MIN_CELL = 6
+MIN_WRAP = 16
+"""Narrower than this, wrapped prose in a cell becomes a column of single words."""
 HEADER_PAD = 2
 """tabulate pads each header by two (its MIN_PADDING): a column is at least that wide."""
 
@@ -48,6 +53,20 @@ HEADER_PAD = 2
 def colour_wanted(stream: TextIO) -> bool:
     """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
     return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
+
+
+def wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
+    """Lines of at most `width` cells, broken at spaces (never at hyphens); only a word longer
+    than a whole line (a long path) is cut, since it cannot fit anywhere."""
+    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=True, break_on_hyphens=False)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def screen_width(stream: TextIO) -> int:
@@ -64,6 +83,10 @@ def screen_width(stream: TextIO) -> int:
 def width_of(text: str) -> int:
     w = wcswidth(text)
     return w if w >= 0 else len(text)
+
+
+def _cell_width(text: str) -> int:
+    return max(width_of(line) for line in text.split("\n"))
 
 
 def shorten(text: str, width: int) -> str:
@@ -87,6 +110,10 @@ class Renderer:
         self.fmt = fmt
         self.colour = colour_wanted(self.stream) if colour is None else colour
         self.fixed_width = width
+        self.present = False
+        """Presenter mode: a blank line between blocks, no debugging details, for a projector."""
+        self.raw = False
+        """Show raw protocol replies even where a column must be dropped for them."""
 
     @property
     def json(self) -> bool:
@@ -95,6 +122,16 @@ class Renderer:
     @property
     def width(self) -> int:
         return self.fixed_width or screen_width(self.stream)
+
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Nothing is shown inside (a lesson replaying its steps to go back)."""
+        saved = self.stream, self.err
+        self.stream = self.err = io.StringIO()
+        try:
+            yield
+        finally:
+            self.stream, self.err = saved
 
     def paint(self, text: str, style: Style) -> str:
         if not self.colour or style not in COLOURS:
@@ -117,15 +154,22 @@ class Renderer:
         lines: list[str] = []
         for b in blocks:
             lines.extend(self.text_lines(b) if isinstance(b, Text) else self.table_lines(b))
+            if self.present and isinstance(b, Table):
+                lines.append("")  # room to breathe on a projector
+        if self.present and lines and lines[-1]:
+            lines.append("")
         if lines:
             self._write(self.stream, "\n".join(lines))
 
     def error(self, line: str, command: Optional[str] = None) -> None:
-        """One line on stderr; in JSON mode also the command's one object, on stdout."""
+        """One message on stderr (one line to a pipe, wrapped on a terminal); in JSON mode also
+        the command's one object, on stdout."""
         if self.json:
             self._write(self.stream, json_dumps({"command": command, "error": line}))
-        self._write(self.err, self.paint(f"error: {visible(line)}", Style.BAD) if self._err_colour()
-                    else f"error: {visible(line)}")
+        text = f"error: {visible(line)}"
+        if _isatty(self.err):
+            text = "\n".join(wrap(text, screen_width(self.err), rest="  "))
+        self._write(self.err, self.paint(text, Style.BAD) if self._err_colour() else text)
 
     def _err_colour(self) -> bool:
         return self.colour and colour_wanted(self.err)
@@ -140,11 +184,12 @@ class Renderer:
         """A paragraph wrapped at word boundaries; a blank Text is a blank line."""
         if not block.text:
             return [""]
+        if not block.wrap:
+            return [self.paint(visible(line), block.style) for line in block.text.split("\n")]
         first, rest = " " * block.indent, " " * (block.indent + block.hang)
         out: list[str] = []
         for para in block.text.split("\n"):
-            wrapped = textwrap.wrap(visible(para), self.width, initial_indent=first, subsequent_indent=rest,
-                                    break_long_words=False, break_on_hyphens=False) or [first]
+            wrapped = wrap(visible(para), self.width, first, rest) or [first]
             out.extend(self.paint(w, block.style) for w in wrapped)
         return out
 
@@ -166,15 +211,20 @@ class Renderer:
 
     def _fit(self, table: Table) -> tuple[list[Column], list[list[str]]]:
         """Columns and cell texts that fit the screen: drop, then shorten."""
-        columns = list(table.columns)
+        columns = [c for c in table.columns if self._wanted(c)]
         cells = [[visible(c.text(rec)) for c in columns] for rec in table.records]
+        shortened = False
         while True:
-            widths = [max([width_of(c.title) + HEADER_PAD] + [width_of(row[i]) for row in cells])
+            widths = [max([width_of(c.title) + HEADER_PAD] + [_cell_width(row[i]) for row in cells])
                       for i, c in enumerate(columns)]
             excess = sum(widths) + GAP * (len(columns) - 1) - self.width
             if excess <= 0:
                 return columns, cells
-            droppable = [i for i, c in enumerate(columns) if c.keep > 0]
+            if not shortened and any(c.short for c in columns):
+                columns = [replace(c, title=c.short) if c.short else c for c in columns]
+                shortened = True
+                continue
+            droppable = [i for i, c in enumerate(columns) if c.keep > 0 and not (c.raw and self.raw)]
             if droppable:
                 i = max(droppable, key=lambda k: columns[k].keep)
                 del columns[i]
@@ -184,14 +234,22 @@ class Renderer:
             if not self._shrink(columns, cells, widths, excess):
                 return columns, cells
 
+    def _wanted(self, c: Column) -> bool:
+        if c.raw and self.raw:
+            return True
+        return not (self.present and c.detail)
+
     def _shrink(self, columns: list[Column], cells: list[list[str]], widths: list[int], excess: int) -> bool:
         """Shorten the widest shrinkable column by up to `excess`; False if none can."""
         candidates = [i for i, c in enumerate(columns)
-                      if c.shrink and widths[i] > max(MIN_CELL, width_of(c.title) + HEADER_PAD)]
+                      if (c.shrink or c.wrap) and widths[i] > max(MIN_WRAP if c.wrap else MIN_CELL,
+                                                                  width_of(c.title) + HEADER_PAD)]
         if not candidates:
             return False
         i = max(candidates, key=lambda k: widths[k])
-        target = max(MIN_CELL, width_of(columns[i].title) + HEADER_PAD, widths[i] - excess)
+        floor = MIN_WRAP if columns[i].wrap else MIN_CELL
+        target = max(floor, width_of(columns[i].title) + HEADER_PAD, widths[i] - excess)
         for row in cells:
-            row[i] = shorten(row[i], target)
+            row[i] = ("\n".join(wrap(row[i], target)) if columns[i].wrap
+                      else shorten(row[i], target))
         return True

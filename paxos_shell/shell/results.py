@@ -36,6 +36,8 @@ class Text:
     indent: int = 0
     hang: int = 0
     """Extra indent of continuation lines: help's descriptions line up after the syntax."""
+    wrap: bool = True
+    """False for preformatted lines (diagrams, Mermaid): shown as they are, escaped only."""
 
 
 Format = Callable[[Any], str]
@@ -63,6 +65,14 @@ class Column:
     shrink: bool = False
     cell: Optional[Callable[[dict[str, Any]], str]] = None
     """Draws the cell from the whole record, when one field is not enough."""
+    wrap: bool = False
+    """Prose: when the screen is narrow, wrap it inside the cell instead of shortening it."""
+    short: Optional[str] = None
+    """A shorter title, used before anything is dropped when the screen is narrow."""
+    detail: bool = False
+    """A debugging detail (latency, the raw reply): left out in presenter mode."""
+    raw: bool = False
+    """The raw protocol reply: shown when it fits, and always with `set raw on`."""
 
     def text(self, record: dict[str, Any]) -> str:
         return self.cell(record) if self.cell else self.fmt(record.get(self.key))
@@ -98,6 +108,9 @@ class Result:
     blocks: list[Block] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     ok: bool = True
+    replay: Optional[str] = None
+    """The line `save` writes for this command when the typed one would not replay the same way
+    (a random choice made explicit: the acceptors a propose picked, the seed of a duel)."""
 
     @property
     def status(self) -> ExitStatus:

@@ -1,87 +1,112 @@
 """Plain-words explanations of what just happened, in Paxos terms.
 
 Each function turns a result the engine already decided into two or three
-sentences: why this value, why no quorum, what is chosen now and why it can
-never change, and what the next step is. Nothing is re-decided here.
+sentences: why this value, why no quorum, what is chosen now and whether it
+can change (the next step is the hint the command itself prints). Nothing is re-decided here: every
+claim about what is chosen or can still be chosen comes from the knowledge
+model's Outlook carried by the result, and once safety is broken the first
+sentence says so. "It can never change" is said only while Paxos's guarantees
+hold and no acceptor keeps its state in memory only.
 """
 
 from __future__ import annotations
 
 from typing import Optional
 
+from ..futures import names
+from ..outlook import Caution, Outlook
 from ..paxos import Verdict
 from ..proposer import AcceptResult, PrepareResult, ProposeResult, StateResult
 from ..text import show_value
-from ..wire import IGNORED, NO_RESPONSE
+from ..wire import ReplyKind
 
 
 def _v(value: Optional[str]) -> str:
     return f"'{show_value(value)}'"
 
 
+def lead(outlook: Outlook) -> list[str]:
+    """The first sentence whenever safety is broken."""
+    if not outlook.violations:
+        return []
+    more = f" (and {len(outlook.violations) - 1} more)" if len(outlook.violations) > 1 else ""
+    return [f"Safety is broken: {outlook.violations[0].sentence()}{more}. No guarantee below holds."]
+
+
+def permanence(outlook: Outlook) -> str:
+    """Whether a chosen value can change, as far as the knowledge model can promise."""
+    if not outlook.guaranteed:
+        return "Paxos's guarantees no longer hold here, so even a chosen value is not safe from a second one."
+    volatile = [c for c in outlook.caveats if c.kind == Caution.VOLATILE]
+    if volatile:
+        who = volatile[0].acceptors
+        one = len(who) == 1
+        return (f"It stays chosen only while {names(who)} {'does' if one else 'do'} not restart: "
+                f"{'it keeps its' if one else 'they keep their'} state in memory only, and would forget.")
+    return ("It can never change: any later proposer's prepare reaches one of these acceptors, learns the value, "
+            "and must propose it again.")
+
+
 def prepare(res: PrepareResult) -> list[str]:
+    out = lead(res.outlook)
     got, need = len(res.promised), res.quorum
-    silent = [r.acceptor for r in res.round.replies if r.kind == NO_RESPONSE]
-    refused = [r for r in res.round.replies if r.kind == IGNORED]
     if res.prior_chosen is not None:
         c = res.prior_chosen
-        return [
-            f"Acceptors {list(c.acceptors)} report that they accepted {_v(c.value)} at id {c.proposal_id}: "
-            "that is a quorum, so the value is already chosen.",
-            "A chosen value can never change: every later prepare reaches at least one of those acceptors, "
-            "learns the value, and must propose it again.",
-        ]
+        out.append(f"Acceptors {list(c.acceptors)} report that they accepted {_v(c.value)} at id {c.proposal_id}: "
+                   "that is a quorum, so the value is already chosen.")
+        out.append(permanence(res.outlook))
+        return out
     if not res.reached:
-        out = [f"Only {got} of the {need} promises needed arrived, so this proposer may not send accept: "
-               "without a quorum it cannot know which value might already be chosen."]
+        out.append(f"Only {got} of the {need} promises needed arrived, so this proposer may not send accept: "
+                   "without a quorum it cannot know which value might already be chosen.")
+        refused = [r.acceptor for r in res.round.replies if r.kind == ReplyKind.IGNORED]
+        silent = [r.acceptor for r in res.round.replies if r.kind in (ReplyKind.NO_RESPONSE, ReplyKind.ERROR)]
         if refused and res.higher is not None:
-            out.append(f"Acceptor{'s' if len(refused) > 1 else ''} {[r.acceptor for r in refused]} refused "
-                       f"because {'they' if len(refused) > 1 else 'it'} had promised id {res.higher} already.")
+            out.append(f"Acceptor{'s' if len(refused) > 1 else ''} {refused} refused because "
+                       f"{'they' if len(refused) > 1 else 'it'} had promised id {res.higher} already.")
         elif silent:
             out.append(f"Acceptor{'s' if len(silent) > 1 else ''} {silent} did not answer.")
-        out.append(f"Next: prepare a higher id ({res.next_id}) when a quorum can be reached.")
         return out
-    out = [f"A quorum ({got} promises, {need} needed) promised id {res.n}: none of them will accept a lower id "
-           "from now on."]
+    out.append(f"A quorum ({got} promises, {need} needed) promised id {res.n}: none of them will accept a lower id "
+               "from now on.")
     ch = res.choice
     if ch is not None and ch.forced_by is not None:
         out.append(f"Acceptor {ch.forced_by.acceptor} reported {_v(ch.value)} accepted at id "
                    f"{ch.forced_by.accepted_id}, the highest among the promises; a value chosen below id {res.n} "
                    "could only be that one, so Paxos obliges this proposer to carry it instead of its own.")
-        out.append(f"Next: accept {res.n} {show_value(ch.value)}.")
     else:
-        out.append(f"No promise carried an accepted value, so no value can be chosen below id {res.n} "
-                   "and the proposer is free to propose its own.")
-        out.append(f"Next: accept {res.n} with a value.")
+        out.append(f"No promise carried an accepted value, so no value can have been chosen below id {res.n} "
+                   "and this proposer may send its own.")
     return out
 
 
 def accept(res: AcceptResult) -> list[str]:
-    out = []
-    if res.forced and not res.safety.safe:
+    out = lead(res.outlook)
+    if res.forced:
         out.append(f"This accept was forced against Paxos ({res.safety.reason}): "
                    "it can overwrite a value that is already chosen.")
     got = list(res.outcome.accepted_by)
     if res.outcome.verdict == Verdict.CHOSEN:
         out.append(f"A quorum {got} accepted {_v(res.value)} at id {res.n}, so it is chosen.")
-        out.append("It can never change: any later proposer's prepare reaches one of these acceptors, "
-                   "learns the value, and must propose it again.")
+        out.append(permanence(res.outlook))
     elif res.outcome.verdict == Verdict.UNKNOWN:
         out.append(f"Only {len(got)} accept(s) came back, but some acceptors did not answer: they may have "
                    "accepted and lost only their reply.")
         out.append("The value may be chosen without this proposer knowing; a new prepare (or state) will tell.")
     else:
-        refused = [r.acceptor for r in res.round.replies if r.kind == IGNORED]
-        out.append(f"Only {len(got)} acceptor(s) accepted: {res.outcome.reason}, so this round chose nothing.")
+        refused = [r.acceptor for r in res.round.replies if r.kind == ReplyKind.IGNORED]
+        out.append(f"{res.outcome.reason[:1].upper()}{res.outcome.reason[1:]}, so this round chose nothing.")
         if refused:
             out.append(f"Acceptors {refused} refused because they promised a higher id to another proposer.")
-        out.append("Next: prepare a higher id and try again.")
     return out
 
 
 def propose(res: ProposeResult) -> list[str]:
+    outlook = res.outlook
+    if outlook is None:
+        return []
+    out = lead(outlook)
     last = res.attempts[-1] if res.attempts else None
-    out = []
     if last is not None:
         ch = last.prepare.choice
         if ch is not None and ch.overridden and ch.forced_by is not None:
@@ -91,7 +116,7 @@ def propose(res: ProposeResult) -> list[str]:
         out.append(f"The first {len(res.attempts) - 1} attempt(s) were refused; each retry waited a random "
                    "pause, which is what stops two proposers from overtaking each other forever.")
     if res.ok:
-        out.append(f"{_v(res.value)} is chosen at id {res.proposal_id}; from now on every proposal carries it.")
+        out.append(f"{_v(res.value)} is chosen at id {res.proposal_id}. {permanence(outlook)}")
     elif res.verdict == Verdict.UNKNOWN:
         out.append("Some accepts went unanswered: the value may be chosen without this proposer knowing.")
     else:
@@ -100,15 +125,11 @@ def propose(res: ProposeResult) -> list[str]:
 
 
 def state(res: StateResult) -> list[str]:
-    if not res.chosen:
-        return ["No value has been accepted by a quorum at one id, so nothing is chosen yet: "
-                "any value may still win."]
-    c = res.chosen[-1]
-    return [f"{_v(c.value)} is chosen: acceptors {list(c.acceptors)} (a quorum) accepted it at id {c.proposal_id}.",
-            "Acceptors may later accept higher ids, but only ever with this same value."]
+    return lead(res.outlook) + res.outlook.sentences()[len(res.outlook.violations):]
 
 
 def explain(result: object) -> list[str]:
+    """The explanation of a prepare, accept, propose or state result."""
     if isinstance(result, PrepareResult):
         return prepare(result)
     if isinstance(result, AcceptResult):

@@ -1,22 +1,26 @@
 """Sequence diagrams of the rounds in the history: in the terminal, and as Mermaid.
 
-Pure functions of history entries, so they are tested on a known history. A
-round draws one arrow per request (proposer to acceptor) and one per reply
-(acceptor to proposer, in order of arrival), or a cross where none came.
+Pure functions of history entries and markers, so they are tested on a known
+history. A round draws one arrow per request (proposer to acceptor) and one per
+reply (acceptor to proposer, in order of arrival), or a cross where none came.
+What the shell did to acceptors between rounds (a crash, a restart, a reset, a
+fault) is drawn on their lifelines. Proposers are labelled `P:name` and
+acceptors `A1`, `A2`..., so a proposer named A is never mistaken for an acceptor.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Union
 
-from ..session import HistoryEntry
+from ..session import HistoryEntry, Marker
 from ..text import show_value
-from ..wire import NO_RESPONSE, Reply
+from ..wire import Phase, Reply, ReplyKind
 from .formats import reply_summary
 
 MIN_GAP = 10
+MARK_SYMBOLS = {"down": "X", "up": "o", "restart": "o", "reset": "*", "faults": "!", "healed": "o"}
 
 
 @dataclass(frozen=True)
@@ -28,11 +32,23 @@ class Message:
     reply: bool = False
 
 
+Item = Union[list[HistoryEntry], Marker]
+"""One step of the timeline: the entries of one round, or one marker between rounds."""
+
+
+def proposer_label(name: str) -> str:
+    return f"P:{name}"
+
+
+def acceptor_label(i: int) -> str:
+    return f"A{i}"
+
+
 def request_label(r: Reply) -> str:
     p = r.params or {}
-    if r.phase == "prepare":
+    if r.phase == Phase.PREPARE:
         return f"prepare {p.get('id')}"
-    if r.phase == "accept":
+    if r.phase == Phase.ACCEPT:
         return f"accept {p.get('id')} {show_value(str(p.get('value')))}"
     return "state?"
 
@@ -42,45 +58,86 @@ def rounds(entries: Iterable[HistoryEntry], last: Optional[int] = None) -> list[
     return grouped[-last:] if last else grouped
 
 
+def timeline(entries: Iterable[HistoryEntry], markers: Iterable[Marker] = (),
+             last: Optional[int] = None) -> list[Item]:
+    """The last rounds in order, with the markers that fall between and after them."""
+    selected = rounds(entries, last)
+    first = selected[0][0].round_no if selected else 0
+    pending = sorted((m for m in markers if m.after_round >= first - 1), key=lambda m: m.after_round)
+    items: list[Item] = []
+    for rnd in selected:
+        while pending and pending[0].after_round < rnd[0].round_no:
+            items.append(pending.pop(0))
+        items.append(rnd)
+    return items + pending
+
+
 def messages(round_entries: list[HistoryEntry]) -> list[Message]:
     """Requests in the order sent, then replies in the order they arrived."""
     out = []
     for e in round_entries:
-        out.append(Message(e.proposer, f"A{e.reply.acceptor}", request_label(e.reply)))
+        out.append(Message(proposer_label(e.proposer), acceptor_label(e.reply.acceptor), request_label(e.reply)))
     for e in sorted(round_entries, key=lambda e: e.reply.latency):
         r = e.reply
-        out.append(Message(f"A{r.acceptor}", e.proposer, reply_summary(r), lost=r.kind == NO_RESPONSE, reply=True))
+        out.append(Message(acceptor_label(r.acceptor), proposer_label(e.proposer), reply_summary(r),
+                           lost=r.kind in (ReplyKind.NO_RESPONSE, ReplyKind.ERROR), reply=True))
     return out
 
 
-def participants(selected: list[list[HistoryEntry]], acceptors: Iterable[int]) -> list[str]:
-    proposers = list(dict.fromkeys(e.proposer for rnd in selected for e in rnd)) or ["main"]
-    return proposers + [f"A{i}" for i in sorted(acceptors)]
+def participants(items: Iterable[Item], acceptors: Iterable[int]) -> list[str]:
+    names = [e.proposer for it in items if not isinstance(it, Marker) for e in it]
+    proposers = list(dict.fromkeys(names)) or ["main"]
+    return [proposer_label(p) for p in proposers] + [acceptor_label(i) for i in sorted(acceptors)]
+
+
+def marker_text(m: Marker) -> str:
+    who = " ".join(acceptor_label(i) for i in m.acceptors)
+    return f"{m.what} {who}" if not m.what.startswith("faults") else f"{who} {m.what}"
+
+
+# -- the terminal diagram -------------------------------------------------------------
+
+
+def _columns(names: list[str], width: int) -> dict[str, int]:
+    gap = max(MIN_GAP, (width - 2) // max(1, len(names)))
+    if gap * len(names) + 2 > width:  # too many participants for the terminal: squeeze to fit
+        gap = max(4, (width - 2) // len(names))
+    return {n: 1 + i * gap + gap // 2 for i, n in enumerate(names)}
 
 
 def diagram(entries: Iterable[HistoryEntry], acceptors: Iterable[int], width: int,
-            last: Optional[int] = None) -> list[str]:
+            last: Optional[int] = None, markers: Iterable[Marker] = ()) -> list[str]:
     """The last rounds as text no wider than `width`: a lifeline per participant."""
-    selected = rounds(entries, last)
-    names = participants(selected, acceptors)
-    gap = max(MIN_GAP, (width - 2) // max(1, len(names)))
-    cols = {n: 1 + i * gap + gap // 2 for i, n in enumerate(names)}
-    span = max(cols.values()) + 2
-    if span > width:  # too many participants for the terminal: squeeze to fit
-        gap = max(4, (width - 2) // len(names))
-        cols = {n: 1 + i * gap + gap // 2 for i, n in enumerate(names)}
+    items = timeline(entries, markers, last)
+    names = participants(items, acceptors)
+    cols = _columns(names, width)
     lifeline = [" "] * width
     for c in cols.values():
         if c < width:
             lifeline[c] = "|"
     lines = [_centre_labels(names, cols, width), "".join(lifeline).rstrip()]
-    for rnd in selected:
-        first = rnd[0]
-        title = f"-- round {first.round_no}: {first.proposer} {first.reply.phase} "
+    for it in items:
+        if isinstance(it, Marker):
+            lines.extend(_marker_lines(it, lifeline, cols, width))
+            continue
+        first = it[0]
+        title = f"-- round {first.round_no}: {proposer_label(first.proposer)} {first.reply.phase} "
         lines.append((title + "-" * width)[:width])
-        for m in messages(rnd):
+        for m in messages(it):
             lines.append(_arrow(lifeline, cols[m.src], cols[m.dst], m, width))
     return lines
+
+
+def _marker_lines(m: Marker, lifeline: list[str], cols: dict[str, int], width: int) -> list[str]:
+    """A titled row, then the lifelines with the affected acceptors marked (X down, o up, * reset)."""
+    title = f"~~ {marker_text(m)} "
+    row = list(lifeline)
+    symbol = MARK_SYMBOLS.get(m.what.split(":")[0].split()[0], "!")
+    for i in m.acceptors:
+        c = cols.get(acceptor_label(i))
+        if c is not None and c < width:
+            row[c] = symbol
+    return [(title + "~" * width)[:width], "".join(row).rstrip()]
 
 
 def _centre_labels(names: list[str], cols: dict[str, int], width: int) -> str:
@@ -114,26 +171,37 @@ def _arrow(lifeline: list[str], a: int, b: int, m: Message, width: int) -> str:
     return "".join(row).rstrip()
 
 
-def mermaid(entries: Iterable[HistoryEntry], acceptors: Iterable[int], last: Optional[int] = None) -> str:
+# -- Mermaid ----------------------------------------------------------------------------
+
+
+def mermaid(entries: Iterable[HistoryEntry], acceptors: Iterable[int], last: Optional[int] = None,
+            markers: Iterable[Marker] = ()) -> str:
     """The same rounds as a Mermaid sequenceDiagram, for slides and notes."""
-    selected = rounds(entries, last)
-    names = participants(selected, acceptors)
+    items = timeline(entries, markers, last)
+    names = participants(items, acceptors)
     out = ["sequenceDiagram"]
     for n in names:
-        kind = "acceptor " + n[1:] if n.startswith("A") and n[1:].isdigit() else "proposer " + n
-        out.append(f"    participant {_ident(n)} as {kind}")
-    for rnd in selected:
-        first = rnd[0]
+        kind = f"acceptor {n[1:]}" if n.startswith("A") else f"proposer {n[2:]}"
+        out.append(f"    participant {_ident(n)} as {_text(kind)}")
+    for it in items:
+        if isinstance(it, Marker):
+            ends = dict.fromkeys((it.acceptors[0], it.acceptors[-1]))
+            span = ",".join(_ident(acceptor_label(i)) for i in ends)
+            out.append(f"    Note over {span}: {_text(marker_text(it))}")
+            continue
+        first = it[0]
         out.append(f"    Note over {_ident(names[0])}: round {first.round_no} {first.reply.phase}")
-        for m in messages(rnd):
+        for m in messages(it):
             arrow = ("--x" if m.lost else "-->>") if m.reply else "->>"
             out.append(f"    {_ident(m.src)}{arrow}{_ident(m.dst)}: {_text(m.label)}")
     return "\n".join(out) + "\n"
 
 
 def _ident(name: str) -> str:
-    return "P_" + "".join(c if c.isalnum() else "_" for c in name) if not (
-        name.startswith("A") and name[1:].isdigit()) else name
+    """Mermaid participant ids: A1 for acceptors, P_name for proposers."""
+    if name.startswith("P:"):
+        return "P_" + "".join(c if c.isalnum() else "_" for c in name[2:])
+    return name
 
 
 def _text(label: str) -> str:

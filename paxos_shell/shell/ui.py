@@ -12,8 +12,10 @@ from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 
 from ..dirs import state_dir
 from ..session import AcceptorStatus
+from ..text import visible
 from .completer import ShellCompleter, view_of
 from .registry import ALIASES, REGISTRY, Command, names
+from .runner import HELP as STEP_HELP
 
 if TYPE_CHECKING:
     from .context import Context
@@ -45,12 +47,26 @@ def toolbar_text(sh: Context, typed: str) -> FormattedText:
     for i in sorted(sh.client.urls):
         st = sh.session.statuses.get(i)
         kind = st.kind if st else AcceptorStatus.UNKNOWN
-        parts.append((f"bg:ansiblack fg:{STATUS_STYLE.get(kind, 'ansigray')}", f" {i}:{kind} "))
+        parts.append((f"bg:ansiblack fg:{STATUS_STYLE.get(kind, 'ansigray')}", f" {status_word(sh, i)} "))
     parts.append(("", f"  quorum {sh.session.quorum}  "))
+    outlook = sh.session.outlook()
+    broken = outlook.violations
+    parts.append(("bold fg:ansired" if broken else "bold", f"{visible(outlook.headline())}  "))
     cmd = typed_command(typed)
     if cmd is not None:
         parts.append(("bold", cmd.syntax))
     return FormattedText(parts)
+
+
+def status_word(sh: Context, i: int) -> str:
+    """`2:up`, `3:down`, `1:up·volatile`, `2:timeout·faults`: what the shell knows of acceptor i."""
+    st = sh.session.statuses.get(i)
+    word = f"{i}:{st.kind if st else AcceptorStatus.UNKNOWN}"
+    if st is not None and st.volatile:
+        word += "·volatile"
+    if i in sh.session.faults:
+        word += "·faults"
+    return word
 
 
 def typed_command(typed: str) -> Optional[Command]:
@@ -75,7 +91,8 @@ def build_prompt_session(sh: Context) -> PromptSession:
         history=make_history(),
         completer=ShellCompleter(lambda: view_of(sh)),
         complete_while_typing=True,
-        auto_suggest=AutoSuggestFromHistory(),
+        # Greyed suggestions look typed when there is no colour (NO_COLOR): then there are none.
+        auto_suggest=AutoSuggestFromHistory() if sh.out.colour else None,
         enable_history_search=False,
         bottom_toolbar=toolbar,
         mouse_support=False,
@@ -83,15 +100,16 @@ def build_prompt_session(sh: Context) -> PromptSession:
     )
 
 
-def make_pause() -> Callable[[str], str]:
-    """Between lesson steps: Enter runs the shown step, q (or Ctrl-C/Ctrl-D) stops the lesson."""
-    session: PromptSession = PromptSession()
+def make_pause(sh: Context) -> Callable[[str], str]:
+    """At a lesson step: what the teacher typed (Enter is ""; Ctrl-C or Ctrl-D stop the lesson).
+    Commands typed there complete like at the main prompt."""
+    session: PromptSession = PromptSession(completer=ShellCompleter(lambda: view_of(sh)),
+                                           complete_while_typing=True)
 
     def pause(step: str) -> str:
         try:
-            answer = session.prompt(HTML("<b>next:</b> {} <ansigray>[Enter runs it, q stops]</ansigray> ").format(step))
+            return session.prompt(HTML("<b>next:</b> {} <ansigray>[{}]</ansigray> ").format(visible(step), STEP_HELP))
         except (KeyboardInterrupt, EOFError):
             return "q"
-        return "q" if answer.strip().lower() in ("q", "quit", "stop") else ""
 
     return pause

@@ -141,6 +141,8 @@ class Tracker:
     """
 
     seq: int = -1
+    session: object = None
+    """The session the rounds below belong to: a lesson going back starts a new one at round 0."""
     rounds_seen: int = 0
     cards: Optional[list[dict[str, Any]]] = None
     last: object = None
@@ -151,6 +153,10 @@ class Tracker:
     def snapshot(self, ctx: Context, line: str) -> dict[str, Any]:
         self.seq += 1
         s = ctx.session
+        if s is not self.session:
+            self.session, self.rounds_seen = s, 0
+            self.drops.clear()
+            self.drawn.clear()  # its round numbers start again: nothing drawn before is theirs
         if ctx.last is not self.last:
             self.last, self.about = ctx.last, visible(line.strip())
         entries = recent(s.history, LAST_ROUNDS)

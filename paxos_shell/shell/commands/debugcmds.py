@@ -5,14 +5,13 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
-from ...check import check
 from ...proposer import Engine
 from ...session import Session
 from ...wire import ReplyKind
 from ..context import Context
-from ..formats import ms, to_ms
+from ..formats import latency_cell, ms, to_ms
 from ..registry import ArgKind, Args, Group, UsageError, command, to_int
 from ..results import Column, Result, Style, Table
 
@@ -28,34 +27,34 @@ K = ArgKind
     "is named with the replies that prove it. Pointed at someone else's acceptors, this is the "
     "debugging tool.",
     "check",
-    group=Group.TEACH,
+    group=Group.TEACH, saved=False,
 )
 def cmd_check(ctx: Context, args: Args) -> Result:
     ctx.engine.state()
-    found = check(ctx.session.history, ctx.session.pool_size, ctx.session.epochs)
+    found = ctx.session.knowledge.violations()
     replies = len(ctx.session.history)
     out = Result("check", ok=not found, data={
         "ok": not found, "replies": replies,
-        "violations": [{"rule": v.rule, "message": v.message, "evidence": v.evidence} for v in found]})
+        "violations": [{"rule": str(v.rule), "sentence": v.sentence(), "evidence": [e.said() for e in v.evidence]}
+                       for v in found]})
     if not found:
         out.say(f"OK: no violation in {replies} replies (quorum {ctx.session.quorum}).", Style.GOOD)
     for v in found:
-        out.say(f"VIOLATION ({v.rule}): {v.message}", Style.BAD)
+        out.say(f"VIOLATION: {v.sentence()}.", Style.BAD)
         for e in v.evidence:
-            out.say(e, indent=4)
+            out.say(f"{e.said()} ({e.asked()})", indent=4)
+    caveats = ctx.session.outlook().caveats
+    for c in caveats:
+        out.say(f"Note: {c.sentence()}.", Style.WARN)
     return out
-
-
-def _ms_cell(v: Optional[float]) -> str:
-    return ms(None if v is None else v / 1000)
 
 
 PING_COLUMNS = (
     Column("server", "server"),
     Column("replies", "replies", cell=lambda r: f"{r['replies']}/{r['sent']}"),
-    Column("minMs", "min", fmt=_ms_cell),
-    Column("medianMs", "median", fmt=_ms_cell),
-    Column("maxMs", "max", fmt=_ms_cell),
+    Column("minMs", "min", fmt=latency_cell),
+    Column("medianMs", "median", fmt=latency_cell),
+    Column("maxMs", "max", fmt=latency_cell),
     Column("error", "last error", fmt=lambda v: v or "", shrink=True),
 )
 
@@ -66,7 +65,7 @@ PING_COLUMNS = (
     "Sends N (default 5) state reads to each acceptor, all acceptors at once, and shows the fastest, "
     "median and slowest reply. Not recorded in the history: it is not part of Paxos.",
     "ping 1 2",
-    flags={"--count": K.COUNT}, positional=(K.SERVERS,), group=Group.TEACH,
+    flags={"--count": K.COUNT}, positional=(K.SERVERS,), group=Group.TEACH, saved=False,
 )
 def cmd_ping(ctx: Context, args: Args) -> Result:
     n = to_int(args.text("--count") or 5, "count", 1, 1000)
@@ -105,7 +104,7 @@ class BenchRun:
 
 def _bench(ctx: Context, count: int) -> BenchRun:
     """COUNT full proposals on a scratch session, so the lesson's history stays readable."""
-    scratch = Session(ctx.session.pool_size)
+    scratch = Session(ctx.session.acceptors)
     scratch.proposer.number = ctx.session.proposer.number
     scratch.proposer.seen = max(ctx.session.highest_seen, ctx.session.proposer.seen)
     eng = Engine(ctx.client, scratch)
@@ -145,7 +144,7 @@ def _bench(ctx: Context, count: int) -> BenchRun:
     "progress bar; one Ctrl-C stops it with the figures so far. The proposals are kept out of the "
     "history so they do not bury the lesson.",
     "bench 200",
-    positional=(K.NUMBER,), group=Group.TEACH,
+    positional=(K.NUMBER,), group=Group.TEACH, saved=False,
 )
 def cmd_bench(ctx: Context, args: Args) -> Result:
     count = to_int(args.positional[0], "count", 1, 100_000) if args.positional else 100
@@ -189,11 +188,9 @@ def _faults(ctx: Context, ids: list[int], query: str) -> Result:
         except (OSError, ValueError) as e:
             raise UsageError(f"acceptor {i}: {e}") from None
         text = _describe_faults(f)
-        if text:
-            ctx.session.faults[i] = text
-        else:
-            ctx.session.faults.pop(i, None)
-        out.data["acceptors"][str(i)] = f
+        ctx.session.faults_changed(i, text)
+        out.data["acceptors"][str(i)] = {"delayMs": f.get("delay_ms"), "dropRequests": f.get("drop_requests"),
+                                         "dropReplies": f.get("drop_replies"), "faults": text or None}
         out.say(f"Acceptor {i}: {text or 'no faults'}")
     return out
 

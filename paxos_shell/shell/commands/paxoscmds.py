@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from ...breaks import Breach, Violation
+from ...outlook import Outlook, Standing
 from ...paxos import Verdict
 from ...proposer import (
     Accepted,
@@ -26,9 +28,10 @@ from ...proposer import (
 from ...text import show_value
 from ...wire import ReplyKind
 from ..context import Context
-from ..formats import REPLY_COLUMNS, ms, reply_rows, to_ms
+from ..formats import REPLY_COLUMNS, latency_cell, reply_rows, to_ms
 from ..registry import ArgKind, Args, UsageError, command, is_int, quote, to_id, to_int
 from ..results import Column, Result, Style, Table, Text
+from ..teach import explain
 
 K = ArgKind
 
@@ -67,12 +70,12 @@ def _state_style(record: dict[str, Any]) -> Style:
 
 
 STATE_COLUMNS = (
-    Column("server", "server"),
+    Column("server", "server", short="id"),
     Column("status", "status", style=_state_style),
-    Column("promisedId", "promisedId"),
-    Column("acceptedId", "acceptedId"),
-    Column("acceptedValue", "acceptedValue", fmt=show_value, shrink=True),
-    Column("latencyMs", "latency", keep=2, fmt=lambda v: "-" if v is None else ms(v / 1000)),
+    Column("promisedId", "promisedId", short="promised"),
+    Column("acceptedId", "acceptedId", short="accepted"),
+    Column("acceptedValue", "acceptedValue", fmt=show_value, shrink=True, short="value"),
+    Column("latencyMs", "latency", keep=2, fmt=latency_cell, detail=True),
 )
 """A failed acceptor's cause is a line under the table, so a narrow screen never hides it."""
 
@@ -99,25 +102,49 @@ def state_result(ctx: Context, res: StateResult) -> Result:
     for rec in records:
         if rec.get("error"):
             out.say(f"acceptor {rec['server']}: {rec['error']}", Style.BAD)
-    out.say(chosen_line(ctx))
-    out.data["chosen"] = [{"proposalId": c.proposal_id, "value": c.value, "acceptors": list(c.acceptors)}
-                          for c in ctx.session.chosen()]
+    broken_here(res.breaks, out)
+    standing(ctx, res.outlook, out)
     return out
 
 
-def chosen_line(ctx: Context) -> str:
-    chosen = ctx.session.chosen()
-    s = ctx.session
-    if not chosen:
-        return f"No value is chosen yet (quorum is {s.quorum} of {s.pool_size})."
-    values = {c.value for c in chosen}
-    c = chosen[-1]
-    text = (f"Chosen: {show_value(c.value)} (accepted at id {c.proposal_id} by acceptors "
-            f"{list(c.acceptors)}, quorum {s.quorum})")
-    if len(values) > 1:
-        text += f" - SAFETY VIOLATION: {len(values)} different values were chosen: " + ", ".join(
-            f"{show_value(x.value)}@{x.proposal_id}" for x in chosen)
-    return text
+def standing(ctx: Context, outlook: Outlook, out: Result) -> None:
+    """Where the instance stands, in the knowledge model's words (violations first), and its JSON."""
+    for i, line in enumerate(outlook.summary(ctx.session.quorum, ctx.session.pool_size)):
+        out.say(line, Style.BAD if line.startswith("SAFETY VIOLATION") else Style.GOOD if i == 0 and
+                outlook.standing == Standing.CHOSEN else Style.PLAIN)
+    out.data.update(outlook_json(outlook))
+
+
+def outlook_json(outlook: Outlook) -> dict[str, Any]:
+    return {
+        "standing": str(outlook.standing), "headline": outlook.headline(),
+        "chosen": [{"proposalId": c.proposal_id, "value": c.value, "acceptors": list(c.acceptors)}
+                   for c in outlook.chosen],
+        "futures": {"kind": str(outlook.futures.kind), "values": list(outlook.futures.values),
+                    "unknown": list(outlook.futures.unknown), "sentence": outlook.futures.sentence()},
+        "violations": [v.sentence() for v in outlook.violations],
+        "caveats": [c.sentence() for c in outlook.caveats],
+    }
+
+
+POOL_WIDE = (Breach.TWO_CHOSEN, Breach.TWO_VALUES_ONE_ID, Breach.AMNESIA)
+"""Violations of the pool as a whole, not a rule one reply broke."""
+
+
+def broken_here(breaks: tuple[Violation, ...], out: Result) -> None:
+    """Rules a reply of this round broke, flagged on the spot, one line each."""
+    for v in breaks:
+        label = "SAFETY VIOLATION" if v.rule in POOL_WIDE else "RULE BROKEN"
+        out.say(f"{label}: {v.sentence()}.", Style.BAD)
+    out.data["rulesBroken"] = [v.sentence() for v in breaks]
+
+
+def lead_with_violations(outlook: Outlook, breaks: tuple[Violation, ...], out: Result) -> None:
+    """Once safety is broken, a round's output opens with it, never with a guarantee."""
+    earlier = [v for v in outlook.violations if v not in breaks]
+    if earlier:
+        more = f" (and {len(earlier) - 1} more: see 'check')" if len(earlier) > 1 else ""
+        out.say(f"SAFETY VIOLATION: {earlier[0].sentence()}{more}.", Style.BAD)
 
 
 # -- prepare --------------------------------------------------------------------
@@ -137,7 +164,7 @@ def cmd_prepare(ctx: Context, args: Args) -> Result:
     pos = list(args.positional)
     n = _take_id(args, pos, required_int=True)
     servers = ctx.engine.servers(servers_of(args, pos))
-    n = ctx.session.next_id() if n is None else n
+    n = ctx.engine.fresh_id() if n is None else n
     ctx.show([Text(f"Contacting servers: {servers}"), Text(f"ID: {n}")])  # before the wait: context
     res = ctx.engine.prepare(n, servers)
     ctx.remember(res)
@@ -148,44 +175,30 @@ def cmd_prepare(ctx: Context, args: Args) -> Result:
 
 def prepare_blocks(ctx: Context, res: PrepareResult, out: Result) -> None:
     """The replies, the quorum verdict and what to do next, plus their JSON."""
+    lead_with_violations(res.outlook, res.breaks, out)
     out.show(Table("replies", REPLY_COLUMNS, reply_rows(res.round.replies)))
     if res.round.interrupted:
         out.say("Interrupted: acceptors that had not answered are marked 'interrupted'.", Style.WARN)
+    broken_here(res.breaks, out)
     out.say(f"Received promise from: {res.promised}")
-    advice = prepare_advice(ctx, res)
     if res.reached:
         out.say(f"Quorum reached: {len(res.promised)} of {ctx.session.pool_size} promised id {res.n} "
                 f"(quorum {res.quorum}).", Style.GOOD)
     else:
         out.say(f"Quorum not reached: {len(res.promised)} promise(s), {res.quorum} needed.", Style.BAD)
-    out.say(advice)
+    if res.prior_chosen is not None:
+        c = res.prior_chosen
+        out.say(f"Already chosen: {show_value(c.value)} at id {c.proposal_id}: acceptors {list(c.acceptors)}, "
+                "a quorum, reported it in their promises, so any accept must carry it.")
+    elif res.reached and res.choice is not None and res.choice.forced_by is not None:
+        out.say(f"Paxos requires value {show_value(res.choice.value)}: {res.choice.reason}.")
+    out.say(res.hint.sentence())
     out.data.update({
         "id": res.n, "servers": [r.acceptor for r in res.round.replies], "promisedBy": res.promised,
         "quorum": res.quorum, "quorumReached": res.reached,
         "requiredValue": res.choice.value if res.choice and res.choice.forced_by else None,
-        "next": advice, "interrupted": res.round.interrupted,
+        "next": res.hint.command, "hint": res.hint.sentence(), "interrupted": res.round.interrupted,
     })
-
-
-def prepare_advice(ctx: Context, res: PrepareResult) -> str:
-    if res.prior_chosen is not None:
-        c = res.prior_chosen
-        return (f"Already chosen: {show_value(c.value)} at id {c.proposal_id} by {list(c.acceptors)}; "
-                f"any accept must carry it. Next: accept {res.n} {_q(c.value)}")
-    if res.reached and res.choice is not None:
-        if res.choice.forced_by is not None:
-            return (f"Paxos requires value {show_value(res.choice.value)}: {res.choice.reason}. "
-                    f"Next: accept {res.n} {_q(res.choice.value)}")
-        value = ctx.session.proposer.client_value
-        return f"No promise carried a value, so any value is safe. Next: accept {res.n} " + (
-            _q(value) if value is not None else "VALUE")
-    if res.higher is not None and res.higher >= res.n:
-        return f"An acceptor has promised {res.higher}; ids at or below it are refused. Next: prepare {res.next_id}"
-    return f"Paxos cannot go on with id {res.n} without a quorum. Next: prepare {res.next_id} (or wait for acceptors)"
-
-
-def _q(value: Optional[str]) -> str:
-    return quote(value or "")
 
 
 # -- accept ---------------------------------------------------------------------
@@ -219,11 +232,13 @@ def cmd_accept(ctx: Context, args: Args) -> Result:
 
 
 def accept_blocks(ctx: Context, res: AcceptResult, out: Result) -> None:
-    if res.forced and not res.safety.safe:
+    lead_with_violations(res.outlook, res.breaks, out)
+    if res.forced:
         out.say(f"WARNING: sent with --force although it is unsafe: {res.safety.reason}", Style.BAD)
     out.show(Table("replies", REPLY_COLUMNS, reply_rows(res.round.replies)))
     if res.round.interrupted:
         out.say("Interrupted: acceptors that had not answered are marked 'interrupted'.", Style.WARN)
+    broken_here(res.breaks, out)
     out.say(f"Received accepts from: {list(res.outcome.accepted_by)}")
     verdict = res.outcome.verdict
     if verdict == Verdict.CHOSEN:
@@ -232,12 +247,15 @@ def accept_blocks(ctx: Context, res: AcceptResult, out: Result) -> None:
         out.say(f"Outcome unknown: {res.outcome.reason}.", Style.WARN)
     else:
         out.say(f"Not chosen by this round: {res.outcome.reason}.", Style.BAD)
-    if verdict != Verdict.CHOSEN and res.chosen:
-        out.say(chosen_line(ctx))
+        if res.outlook.standing == Standing.CHOSEN:
+            out.say(res.outlook.summary(ctx.session.quorum, ctx.session.pool_size)[0])
+    if res.hint.command is not None:
+        out.say(res.hint.sentence())
     out.data.update({
         "id": res.n, "value": res.value, "servers": [r.acceptor for r in res.round.replies],
         "acceptedBy": list(res.outcome.accepted_by), "outcome": str(verdict), "reason": res.outcome.reason,
         "forced": res.forced, "safe": res.safety.safe, "interrupted": res.round.interrupted,
+        "hint": res.hint.sentence(),
     })
 
 
@@ -272,9 +290,25 @@ def cmd_propose(ctx: Context, args: Args) -> Result:
     retry = to_int(args.text("--retry") or 0, "retry count", 0, 100)
     servers = servers_of(args, pos)
     res = ctx.engine.propose(value, servers, n, to_int(count, "contact count", 1) if count is not None else None,
-                             retry, lambda event: ctx.show(progress_blocks(ctx, event, value)))
+                             retry, lambda event: _progress(ctx, event, value))
     ctx.remember(res)
-    return propose_result(res)
+    out = propose_result(res)
+    if count is not None and len(res.attempts) == 1:
+        # `save` replays the acceptors this random pick chose, not a new random pick.
+        picked = " ".join(map(str, res.attempts[0].servers))
+        out.replay = f"propose {quote(value)} {picked}" + (f" --id {n}" if n is not None else "")
+    return out
+
+
+def _progress(ctx: Context, event: ProposeEvent, value: str) -> None:
+    """Show a propose as it runs; in presenter mode, explain each round and wait for the teacher."""
+    ctx.show(progress_blocks(ctx, event, value))
+    if not ctx.out.present or not isinstance(event, (Prepared, Accepted)):
+        return
+    round_result = event.attempt.prepare if isinstance(event, Prepared) else event.attempt.accept
+    ctx.show([Text(s, Style.DIM, indent=2) for s in explain(round_result)])
+    if ctx.pause is not None:
+        ctx.pause("Enter for the next round")
 
 
 def progress_blocks(ctx: Context, event: ProposeEvent, value: str) -> list[Any]:

@@ -7,7 +7,7 @@ from typing import Any, Callable
 from ...pool import LocalPool
 from ...session import AcceptorStatus, PoolAction
 from ..context import Context
-from ..formats import ms, to_ms
+from ..formats import latency_cell, to_ms
 from ..registry import ArgKind, Args, Group, UsageError, command, to_int
 from ..results import Column, Result, Style, Table
 
@@ -24,7 +24,7 @@ POOL_COLUMNS = (
     Column("url", "url", shrink=True),
     Column("pid", "pid", keep=2),
     Column("status", "status", style=_status_style),
-    Column("latencyMs", "last latency", fmt=lambda v: ms(None if v is None else v / 1000), keep=3),
+    Column("latencyMs", "last latency", fmt=latency_cell, keep=3, detail=True),
     Column("faults", "faults", keep=1, shrink=True),
 )
 """On a narrow screen the latency goes first, the faults (VOLATILE among them) last."""
@@ -51,7 +51,7 @@ def _pool_record(ctx: Context, i: int, url: str) -> dict[str, Any]:
     "The acceptors this shell talks to. On the local pool the process ids are the shell's own "
     "children; elsewhere the status is the last thing each acceptor answered.",
     "pool",
-    group=Group.POOL,
+    group=Group.POOL, saved=False,
 )
 def cmd_pool(ctx: Context, args: Args) -> Result:
     rows = tuple(_pool_record(ctx, i, url) for i, url in sorted(ctx.client.urls.items()))
@@ -77,10 +77,9 @@ def pool_ids(ctx: Context, args: Args, name: str, default_all: bool = False) -> 
     return ctx.engine.servers([to_int(x, "acceptor id", 1) for x in raw])
 
 
-def _act(ctx: Context, args: Args, action: PoolAction, run: Callable[[LocalPool, list[int]], list[int]],
-         past: str, default_all: bool = False) -> Result:
+def _act(ctx: Context, ids: list[int], action: PoolAction, run: Callable[[LocalPool, list[int]], list[int]],
+         past: str) -> Result:
     local = _local(ctx, str(action))
-    ids = pool_ids(ctx, args, str(action), default_all)
     done = run(local, ids)  # a PoolError is a UserError: one line, the session goes on
     for i in ids:
         ctx.client.forget(i)
@@ -90,8 +89,17 @@ def _act(ctx: Context, args: Args, action: PoolAction, run: Callable[[LocalPool,
         out.say(f"Acceptor{'s' if len(done) > 1 else ''} {', '.join(map(str, done))} {past}.")
     if skipped:
         out.say(f"Already {'down' if action == PoolAction.DOWN else 'up'}: {', '.join(map(str, skipped))}")
-    ctx.session.pool_changed(done, action)
+    for mode, group in _by_mode(local, done).items():
+        ctx.session.pool_changed(group, action, volatile=mode if action != PoolAction.DOWN else None)
     return out
+
+
+def _by_mode(local: LocalPool, ids: list[int]) -> dict[bool, list[int]]:
+    """Acceptor ids grouped by whether they now run volatile."""
+    groups: dict[bool, list[int]] = {}
+    for i in ids:
+        groups.setdefault(local.members[i].volatile, []).append(i)
+    return groups
 
 
 @command(
@@ -103,15 +111,21 @@ def _act(ctx: Context, args: Args, action: PoolAction, run: Callable[[LocalPool,
     flags={"--server-ids": K.SERVERS}, positional=(K.SERVERS,), group=Group.POOL,
 )
 def cmd_down(ctx: Context, args: Args) -> Result:
-    return _act(ctx, args, PoolAction.DOWN, LocalPool.down, "down (killed)")
+    return _act(ctx, pool_ids(ctx, args, "down"), PoolAction.DOWN, LocalPool.down, "down (killed)")
 
 
-def _durability(ctx: Context, args: Args, name: str) -> None:
+def _durability(ctx: Context, args: Args, name: str) -> list[int]:
+    """Apply --volatile/--durable to the named acceptors; the running ones whose mode changes."""
     volatile, durable = args.switch("--volatile"), args.switch("--durable")
     if volatile and durable:
         raise UsageError("choose --volatile or --durable, not both")
-    if volatile or durable:
-        _local(ctx, name).set_volatile(pool_ids(ctx, args, name), volatile)
+    if not (volatile or durable):
+        return []
+    local = _local(ctx, name)
+    ids = pool_ids(ctx, args, name)
+    switching = [i for i in ids if local.is_up(i) and local.members[i].volatile != volatile]
+    local.set_volatile(ids, volatile)
+    return switching
 
 
 @command(
@@ -126,8 +140,23 @@ def _durability(ctx: Context, args: Args, name: str) -> None:
     group=Group.POOL,
 )
 def cmd_up(ctx: Context, args: Args) -> Result:
-    _durability(ctx, args, "up")
-    return _act(ctx, args, PoolAction.UP, LocalPool.up, "up")
+    switching = _durability(ctx, args, "up")
+    ids = [i for i in pool_ids(ctx, args, "up") if i not in switching]
+    out = _act(ctx, ids, PoolAction.UP, LocalPool.up, "up") if ids else Result("up", data={"done": [], "skipped": []})
+    if switching:
+        # Running, but in the other mode: a restart is the only way to change it.
+        local = _local(ctx, "up")
+        _restart(local, switching)
+        for i in switching:
+            ctx.client.forget(i)
+        mode = "volatile" if args.switch("--volatile") else "durable"
+        ctx.session.pool_changed(switching, PoolAction.RESTART, volatile=mode == "volatile")
+        out.say(f"Acceptor{'s' if len(switching) > 1 else ''} {', '.join(map(str, switching))} restarted "
+                f"{mode}" + (": it reloads the state file from before it went volatile, so what it promised "
+                             "while volatile is forgotten." if mode == "durable" else
+                             ": it keeps its state in memory only from now on (UNSAFE)."), Style.WARN)
+        out.data["restarted"] = switching
+    return out
 
 
 def _restart(pool: LocalPool, ids: list[int]) -> list[int]:
@@ -148,7 +177,9 @@ def _restart(pool: LocalPool, ids: list[int]) -> list[int]:
 )
 def cmd_restart(ctx: Context, args: Args) -> Result:
     _durability(ctx, args, "restart")
-    return _act(ctx, args, PoolAction.RESTART, _restart, "restarted")
+    past = ("restarted volatile: state in memory only (UNSAFE)" if args.switch("--volatile") else
+            "restarted durable" if args.switch("--durable") else "restarted")
+    return _act(ctx, pool_ids(ctx, args, "restart"), PoolAction.RESTART, _restart, past)
 
 
 @command(
@@ -161,4 +192,8 @@ def cmd_restart(ctx: Context, args: Args) -> Result:
     flags={"--server-ids": K.SERVERS}, positional=(K.SERVERS,), group=Group.POOL,
 )
 def cmd_reset(ctx: Context, args: Args) -> Result:
-    return _act(ctx, args, PoolAction.RESET, LocalPool.reset, "reset (state wiped)", default_all=True)
+    out = _act(ctx, pool_ids(ctx, args, "reset", default_all=True), PoolAction.RESET, LocalPool.reset,
+               "reset (state wiped)")
+    if set(out.data["done"]) == set(ctx.client.urls):
+        ctx.last = None  # a new Paxos instance: nothing left to explain, no value carried over
+    return out

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Optional
 
 from ...options import parse_format, parse_timeout
 from ...text import show_value
 from ..context import Context
-from ..formats import KIND_STYLE, ms, reply_summary, to_ms
+from ..formats import KIND_STYLE, latency_cell, reply_summary, to_ms
 from ..registry import (
     ALIASES,
     REGISTRY,
     SETTINGS,
+    SWITCHES,
     ArgKind,
     Args,
     Command,
@@ -52,7 +53,7 @@ HISTORY_COLUMNS = (
     Column("server", "server"),
     Column("status", "status", style=lambda rec: KIND_STYLE.get(rec["status"], Style.PLAIN)),
     Column("meaning", "reply", shrink=True),
-    Column("latencyMs", "latency", fmt=lambda v: ms(None if v is None else v / 1000), keep=2),
+    Column("latencyMs", "latency", fmt=latency_cell, keep=2, detail=True),
 )
 
 
@@ -62,7 +63,7 @@ HISTORY_COLUMNS = (
     "Every request the shell sent and what came back, oldest first: the record to check when an "
     "acceptor's behaviour looks wrong.",
     "history 10",
-    positional=(K.NUMBER,), group=Group.SESSION,
+    positional=(K.NUMBER,), group=Group.SESSION, saved=False,
 )
 def cmd_history(ctx: Context, args: Args) -> Result:
     n = to_int(args.positional[0], "count", 1) if args.positional else 20
@@ -80,7 +81,7 @@ def settings(ctx: Context) -> dict[str, Any]:
         "pool": ctx.pool.description, "acceptors": ctx.pool.size, "quorum": ctx.session.quorum,
         "proposer": p.name, "proposerNumber": p.number, "id": p.current_id, "nextId": ctx.session.next_id(),
         "value": p.client_value, "highestIdSeen": ctx.session.highest_seen, "timeout": ctx.client.timeout,
-        "format": str(ctx.out.fmt), "teach": ctx.teach,
+        "format": str(ctx.out.fmt), "teach": ctx.teach, "present": ctx.out.present, "raw": ctx.out.raw,
     }
 
 
@@ -96,14 +97,19 @@ def _setting_text(key: str, value: Any) -> str:
 
 
 @command(
-    "show", "show",
+    "show", "show [value]",
     "session settings and state: pool, quorum, current id, client value, timeout, format",
     "What the shell remembers between commands. 'id' is the current proposal id (accept uses it by "
-    "default); 'next id' is what prepare and propose pick when you give none.",
+    "default); 'next id' is what prepare and propose pick when you give none. 'show value' prints "
+    "every value the session knows in full, however long (tables shorten long values).",
     "show",
-    group=Group.SESSION,
+    positional=(K.CHOICE,), group=Group.SESSION, choices=(("value",),), saved=False,
 )
 def cmd_show(ctx: Context, args: Args) -> Result:
+    if args.positional:
+        if args.positional != ["value"]:
+            raise UsageError("show: expected nothing or 'value'")
+        return _show_values(ctx)
     data = settings(ctx)
     rows = tuple({"setting": LABELS.get(k, k), "value": _setting_text(k, v)} for k, v in data.items())
     out = Result("show", data=data)
@@ -111,6 +117,22 @@ def cmd_show(ctx: Context, args: Args) -> Result:
     urls = {str(i): u for i, u in sorted(ctx.client.urls.items())}
     out.data["urls"] = urls
     return out.say(f"Acceptors: {', '.join(f'{i}={u}' for i, u in urls.items())}")
+
+
+def _show_values(ctx: Context) -> Result:
+    """Every value known, whole: the client values, and what each acceptor last reported accepting."""
+    s = ctx.session
+    found: list[tuple[str, Optional[str]]] = [
+        (f"client value of proposer {p.name}", p.client_value) for p in s.proposers.values()
+        if p.client_value is not None]
+    found += [(f"acceptor {i} accepted at id {st.accepted_id}", st.accepted_value)
+              for i, st in sorted(s.statuses.items()) if st.accepted_id >= 0]
+    out = Result("show", data={"values": [{"what": w, "value": v} for w, v in found]})
+    if not found:
+        return out.say("No values yet.")
+    for what, value in found:
+        out.say(f"{what}:", Style.HEADING).say(show_value(value, limit=None), indent=2)
+    return out
 
 
 @command(
@@ -127,19 +149,19 @@ def cmd_set(ctx: Context, args: Args) -> Result:
     setting = SETTINGS.get(name)
     if setting is None:
         raise UsageError(f"unknown setting '{name}': choose {', '.join(SETTINGS)}")
-    if name == "teach" and raw not in setting.choices:
-        raise UsageError(f"bad teach setting '{raw}': choose on or off")
-    if name == "format":
+    if name in SWITCHES and raw not in setting.choices:
+        raise UsageError(f"bad {name} setting '{raw}': choose on or off")
+    if name in SWITCHES:
+        switch(ctx, name, raw == "on")
+    elif name == "format":
         ctx.out.fmt = Format(parse_format(raw))
     elif name == "timeout":
         ctx.client.timeout = parse_timeout(raw)
     elif name == "value":
         ctx.session.proposer.client_value = raw
         ctx.session.note_value(raw)
-    elif name == "id":
-        ctx.session.proposer.current_id = to_id(raw)
     else:
-        ctx.teach = raw == "on"
+        ctx.session.proposer.current_id = to_id(raw)
     return Result("set", data={"name": name, "value": raw}).say(f"{name} = {show_value(raw)}")
 
 
@@ -149,7 +171,7 @@ def cmd_set(ctx: Context, args: Args) -> Result:
     "Without a name, lists every command. With one, shows its syntax, what the phase means in "
     "Paxos, and an example.",
     "help prepare",
-    positional=(K.COMMAND,), group=Group.SESSION,
+    positional=(K.COMMAND,), group=Group.SESSION, saved=False,
 )
 def cmd_help(ctx: Context, args: Args) -> Result:
     if args.positional:
@@ -169,6 +191,17 @@ def cmd_help(ctx: Context, args: Args) -> Result:
                 out.say(f"{_short(c):<{width}}  {c.summary}", indent=2, hang=width + 2)
         out.say("")
     return out.say("Type 'help COMMAND' for details. Tab completes commands, options, acceptor ids and values.")
+
+
+def switch(ctx: Context, name: str, on: bool) -> None:
+    """teach, present or raw. Presenter mode brings the explanations with it."""
+    if name == "teach":
+        ctx.teach = on
+    elif name == "present":
+        ctx.out.present = on
+        ctx.teach = on or ctx.teach
+    else:
+        ctx.out.raw = on
 
 
 def _short(c: Command) -> str:
@@ -191,7 +224,7 @@ def _help_one(cmd: Command) -> Result:
     "Leaves the shell. Acceptors the shell started are stopped; their data directory is removed "
     "unless --data-dir was given.",
     "exit",
-    aliases=("quit",), group=Group.SESSION,
+    aliases=("quit",), group=Group.SESSION, saved=False,
 )
 def cmd_exit(ctx: Context, args: Args) -> Result:
     raise Exit()

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import random
 from typing import Callable, Optional
 
-from ...check import check
+from ...duel import MAX_TURNS, Turn, duel
 from ...paxos import Verdict
 from ...proposer import AcceptResult, PrepareResult, ProposeResult
 from ...session import HistoryEntry
-from ...text import show_value
-from ..context import Context, LessonStep
-from ..lessons import Lesson, lesson_names, load_lesson
-from ..registry import ArgKind, Args, Group, UsageError, command, to_int
-from ..results import Column, Result, Style, Table
+from ...text import show_value, span
+from ..context import Context
+from ..lessons import lesson_names, load_lesson
+from ..registry import ArgKind, Args, Group, UsageError, command, quote, to_int
+from ..results import Column, Result, Style, Table, Text
+from ..runner import Runner
 from ..teach import explain
 from ..trace import diagram, mermaid
 
@@ -22,54 +24,58 @@ K = ArgKind
 @command(
     "trace", "trace [N] [--mermaid FILE] [--svg FILE]",
     "a sequence diagram of the last N rounds (default 3); --mermaid or --svg writes it for slides",
-    "Draws the proposer(s) and each acceptor as columns, with one arrow per request and per reply "
-    "(replies in the order they arrived; x where none came). With --mermaid FILE the same rounds "
-    "are written as a Mermaid sequenceDiagram; with --svg FILE as a standalone SVG, the live view's "
-    "drawing ('-' writes it to standard output).",
+    "Draws the proposers (P:name) and each acceptor (A1, A2...) as columns, with one arrow per "
+    "request and per reply (replies in the order they arrived; x where none came), and marks on "
+    "the acceptors' lifelines where the shell crashed, restarted, reset or faulted them. With "
+    "--mermaid FILE the same rounds are written as a Mermaid sequenceDiagram, with --svg FILE as a "
+    "standalone SVG, the live view's drawing ('-' for stdout).",
     "trace 2",
-    flags={"--mermaid": K.PATH, "--svg": K.PATH}, positional=(K.NUMBER,), group=Group.TEACH,
+    flags={"--mermaid": K.PATH, "--svg": K.PATH}, positional=(K.NUMBER,), group=Group.TEACH, saved=False,
 )
 def cmd_trace(ctx: Context, args: Args) -> Result:
     n = to_int(args.positional[0], "round count", 1) if args.positional else 3
     entries = list(ctx.session.history)
     if not entries:
         raise UsageError("trace: no rounds yet (run prepare, accept or propose first)")
+    markers = list(ctx.session.markers)
     path = args.text("--mermaid")
     if path:
-        text = mermaid(entries, ctx.client.urls, n)
-        _write(path, text)
-        return Result("trace", data={"mermaid": path, "text": text}).say(
-            f"Wrote the last {n} round(s) as a Mermaid sequenceDiagram to {path}")
+        text = mermaid(entries, ctx.client.urls, n, markers)
+        out = Result("trace", data={"mermaid": path, "text": text})
+        if path == "-":
+            out.blocks.append(Text(text.rstrip("\n"), wrap=False))
+            return out
+        write_file(path, text)
+        return out.say(f"Wrote the last {n} round(s) as a Mermaid sequenceDiagram to {path}")
     if args.text("--svg"):
         return _trace_svg(ctx, entries, n, str(args.text("--svg")))
-    lines = diagram(entries, ctx.client.urls, ctx.out.width, n)
-    out = Result("trace", data={"lines": lines})
+    lines = diagram(entries, ctx.client.urls, ctx.out.width, n, markers)
+    out = Result("trace", data={"lines": lines, "mermaidText": mermaid(entries, ctx.client.urls, n, markers)})
     for line in lines:
-        out.say(line)
+        out.blocks.append(Text(line, wrap=False))
     return out
 
 
-def _write(path: str, text: str) -> None:
+def _trace_svg(ctx: Context, entries: list[HistoryEntry], n: int, path: str) -> Result:
+    """The live view's diagram as a standalone SVG, to a file or ('-') to stdout."""
+    from ...view import assets, svg  # the view package only when asked for
+
+    text = svg.diagram(entries, ctx.client.urls, ctx.session.pool_size, n, css=assets.diagram_css())
+    out = Result("trace", data={"svg": path, "text": text})
+    if path == "-":
+        out.blocks.append(Text(text.rstrip("\n"), wrap=False))
+        return out
+    write_file(path, text)
+    return out.say(f"Wrote the last {n} round(s) as SVG to {path}")
+
+
+def write_file(path: str, text: str) -> None:
+    """Write a file the user named, or one line saying why not."""
     try:
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
     except OSError as e:
         raise UsageError(f"cannot write {path}: {e.strerror}") from None
-
-
-def _trace_svg(ctx: Context, entries: list[HistoryEntry], n: int, path: str) -> Result:
-    """The live view's diagram as a standalone SVG: to a file, or raw to stdout with '-'."""
-    from ...view import assets, svg  # the view package only when asked for
-
-    text = svg.diagram(entries, ctx.client.urls, ctx.session.pool_size, n, css=assets.diagram_css())
-    if path != "-":
-        _write(path, text)
-        return Result("trace", data={"svg": path}).say(f"Wrote the last {n} round(s) as SVG to {path}")
-    if ctx.out.json:
-        return Result("trace", data={"svg": "-", "text": text})
-    ctx.out.stream.write(text)  # verbatim: the renderer would wrap it; every label is escaped by svg.py
-    ctx.out.stream.flush()
-    return Result("trace", data={"svg": "-"})
 
 
 @command(
@@ -79,7 +85,7 @@ def _trace_svg(ctx: Context, entries: list[HistoryEntry], n: int, path: str) -> 
     "quorum, what is chosen and why it can never change, what to do next. `set teach on` shows "
     "them after every command.",
     "explain",
-    group=Group.TEACH,
+    group=Group.TEACH, saved=False,
 )
 def cmd_explain(ctx: Context, args: Args) -> Result:
     if ctx.last is None:
@@ -93,11 +99,11 @@ def cmd_explain(ctx: Context, args: Args) -> Result:
 
 PROPOSER_COLUMNS = (
     Column("name", "proposer", cell=lambda r: ("* " if r["active"] else "  ") + r["name"]),
-    Column("number", "number"),
+    Column("number", "number", short="#"),
     Column("id", "id"),
     Column("value", "value", fmt=show_value, shrink=True),
-    Column("promisedBy", "promised by"),
-    Column("acceptedBy", "accepted by"),
+    Column("promisedBy", "promised by", short="promised"),
+    Column("acceptedBy", "accepted by", short="accepted"),
 )
 
 
@@ -130,6 +136,66 @@ def cmd_proposer(ctx: Context, args: Args) -> Result:
     return out.show(Table("proposers", PROPOSER_COLUMNS, rows, by="name"))
 
 
+def _turn_text(t: Turn) -> str:
+    parts = []
+    if t.accept is not None:
+        a = t.accept
+        ok = list(a.outcome.accepted_by)
+        refused = [r.acceptor for r in a.round.replies if r.acceptor not in ok]
+        parts.append(f"accept {a.n} {show_value(a.value)} -> " + (
+            f"accepted by {span(ok)}: {show_value(a.value)} is chosen" if a.outcome.verdict == Verdict.CHOSEN
+            else f"refused by {span(refused)}"))
+    if t.chose_wait:
+        parts.append(f"backs off {t.chose_wait} turn{'s' if t.chose_wait > 1 else ''}")
+    if t.prepare is not None:
+        pr = t.prepare
+        parts.append(f"prepare {pr.n} -> " + (f"promised by {span(pr.promised)}" if pr.promised else "no promise"))
+    return f"turn {t.number:<3} P:{t.proposer:<6} " + "; ".join(parts)
+
+
+TURN_HANG = 18
+"""Continuation lines of a duel turn line up after `turn N   P:name`."""
+
+
+@command(
+    "duel", "duel VALUE_A VALUE_B [--turns N] [--no-backoff] [--seed S]",
+    "proposers A and B take turns against the pool: livelock, and the backoff that ends it",
+    "Paxos is always safe but not always live: two proposers can overtake each other forever. In "
+    "a duel, proposers A and B take turns; in its turn a proposer prepares, or accepts with the "
+    "value Paxos requires. Refused, it prepares again at once, which overtakes the other's promise "
+    "before its accept: nothing is ever chosen. Unless --no-backoff, a refused proposer first sits "
+    "out a random number of turns that doubles with each refusal, so the other one finishes both "
+    "phases. Every round is real and shows in trace. --seed makes the random waits repeatable.",
+    "duel a-value b-value --no-backoff --turns 8",
+    flags={"--turns": K.COUNT, "--no-backoff": K.FLAG, "--seed": K.NUMBER}, positional=(K.VALUE, K.VALUE),
+    group=Group.TEACH,
+)
+def cmd_duel(ctx: Context, args: Args) -> Result:
+    if len(args.positional) != 2:
+        raise UsageError("duel: expected VALUE_A VALUE_B, e.g. 'duel a-value b-value'")
+    turns = to_int(args.text("--turns") or 40, "turn count", 2, MAX_TURNS)
+    given = args.text("--seed")
+    seed = to_int(given, "seed") if given is not None else random.SystemRandom().randrange(1 << 31)
+    rng = random.Random(seed)
+    backoff = not args.switch("--no-backoff")
+    a, b = args.positional
+    res = duel(ctx.engine, (("A", a), ("B", b)), turns, backoff, rng,
+               lambda t: ctx.show([Text(_turn_text(t), hang=TURN_HANG)]))
+    last = next((t.accept for t in reversed(res.turns) if t.accept is not None), None)
+    if last is not None:
+        ctx.remember(last)
+    out = Result("duel", ok=res.winner is not None, data={
+        "backoff": backoff, "turns": len(res.turns), "winner": res.winner, "value": res.value,
+        "proposalId": res.proposal_id, "seed": seed})
+    out.replay = f"duel {quote(a)} {quote(b)} --turns {turns} --seed {seed}" + ("" if backoff else " --no-backoff")
+    if res.winner is None:
+        return out.say(f"Nothing chosen in {turns} turns: each prepare overtook the other's accept "
+                       "(livelock). Paxos stayed safe, but made no progress.", Style.BAD)
+    how = ("backoff let one proposer finish both phases while the other waited" if backoff
+           else "one accept slipped in before the other's prepare")
+    return out.say(f"{show_value(res.value)} chosen at id {res.proposal_id} by P:{res.winner}: {how}.", Style.GOOD)
+
+
 # -- expectations ------------------------------------------------------------------
 
 
@@ -154,9 +220,11 @@ Check = Callable[[Context, list[str]], tuple[bool, str]]
 
 
 def _expect_chosen(ctx: Context, rest: list[str]) -> tuple[bool, str]:
-    if len(rest) != 1:
-        raise UsageError("expect chosen VALUE: which value?")
-    return _chosen(ctx) == rest, _saw_chosen(_chosen(ctx))
+    """`expect chosen VALUE`: exactly that value; `expect chosen`: exactly one value, any."""
+    if len(rest) > 1:
+        raise UsageError("expect chosen [VALUE]: one value at most")
+    values = _chosen(ctx)
+    return (values == rest if rest else len(values) == 1), _saw_chosen(values)
 
 
 def _expect_outcome(ctx: Context, rest: list[str]) -> tuple[bool, str]:
@@ -178,8 +246,8 @@ def _expect_promises(ctx: Context, rest: list[str]) -> tuple[bool, str]:
 
 def _expect_violations(want: bool) -> Check:
     def run(ctx: Context, rest: list[str]) -> tuple[bool, str]:
-        found = check(ctx.session.history, ctx.session.pool_size, ctx.session.epochs)
-        saw = f"{len(found)} violation(s)" + (f": {found[0].message}" if found else "")
+        found = ctx.session.knowledge.violations()
+        saw = f"{len(found)} violation(s)" + (f": {found[0].sentence()}" if found else "")
         return bool(found) == want, saw
     return run
 
@@ -196,14 +264,14 @@ EXPECTATIONS: dict[str, Check] = {
 
 
 @command(
-    "expect", "expect chosen VALUE | nothing-chosen | two-chosen | outcome chosen|not-chosen|unknown | "
+    "expect", "expect chosen [VALUE] | nothing-chosen | two-chosen | outcome chosen|not-chosen|unknown | "
               "promises N | violations | no-violations",
     "assert what the lesson should show; fails (exit 1) if it does not",
     "Lessons end their steps with expectations, so running a lesson also checks it. 'chosen' and "
     "'two-chosen' judge every accept the session has seen; 'outcome' the last accept or propose; "
     "'promises' the last prepare; 'violations' runs check.",
     "expect chosen A",
-    positional=(K.CHOICE, K.TEXT), group=Group.TEACH, choices=(tuple(EXPECTATIONS),),
+    positional=(K.CHOICE, K.TEXT), group=Group.TEACH, choices=(tuple(EXPECTATIONS),), saved=False,
 )
 def cmd_expect(ctx: Context, args: Args) -> Result:
     if not args.positional:
@@ -222,52 +290,40 @@ def cmd_expect(ctx: Context, args: Args) -> Result:
 # -- lessons -------------------------------------------------------------------------
 
 
+LESSON_COLUMNS = (
+    Column("number", "#"),
+    Column("name", "lesson"),
+    Column("goal", "goal", wrap=True),
+)
+
+
 @command(
-    "lesson", "lesson [NAME]",
-    "list the guided lessons, or run one step by step",
-    "Each lesson is a commented script of one classic Paxos scenario on the local pool. In the REPL "
-    "it runs one step at a time (Enter for the next, q to stop) with explanations on; elsewhere it "
-    "runs straight through. Each lesson states its expected outcome and checks it.",
-    "lesson happy-path",
-    positional=(K.LESSON,), group=Group.TEACH,
+    "lesson", "lesson [NAME|NUMBER]",
+    "list the guided lessons in teaching order, or run one step by step",
+    "Each lesson is a commented script of one classic Paxos scenario on the local pool, with its "
+    "expected outcome checked at the end. In the REPL it runs one step at a time: Enter runs the "
+    "step shown, b goes back a step (the pool is rebuilt to it), s skips, q stops, and any other "
+    "command (state, trace, explain...) runs without moving on. Elsewhere it runs straight through. "
+    "Explanations are on while it runs.",
+    "lesson 1",
+    positional=(K.LESSON,), group=Group.TEACH, saved=False,
 )
 def cmd_lesson(ctx: Context, args: Args) -> Result:
     if not args.positional:
-        rows = tuple({"name": n, "title": load_lesson(n).title} for n in lesson_names())
-        out = Result("lesson")
-        return out.show(Table("lessons", (Column("name", "lesson"), Column("title", "what it shows", shrink=True)),
-                              rows))
+        lessons = [load_lesson(n) for n in lesson_names()]
+        rows = tuple({"number": le.number, "name": le.name, "title": le.title, "goal": le.goal} for le in lessons)
+        return Result("lesson").show(Table("lessons", LESSON_COLUMNS, rows)).say(
+            "Run one with 'lesson NUMBER' or 'lesson NAME'.")
     lesson = load_lesson(args.positional[0])
     if ctx.pool.local is None:
         raise UsageError("lessons need the local pool (start paxos-shell without pool options)")
-    ctx.show(Result("lesson").say(f"Lesson: {lesson.title}", Style.GOOD)
-             .say(f"Expected outcome: {lesson.expect}").blocks)
-    stopped = run_steps(ctx, lesson)
+    ctx.show(Result("lesson").say(f"Lesson {lesson.number}: {lesson.title}", Style.GOOD)
+             .say(f"Goal: {lesson.goal}").say(f"Expected outcome: {lesson.expect}").blocks)
+    outcome = Runner(ctx, lesson).run()
     met = all(ctx.expectations) and bool(ctx.expectations)
-    verdict = "stopped" if stopped else "passed" if met else "FAILED"
-    out = Result("lesson", ok=met or stopped,
-                 data={"name": lesson.name, "passed": met and not stopped, "expectations": ctx.expectations})
+    verdict = "stopped" if outcome.stopped else "passed" if met else "FAILED"
+    out = Result("lesson", ok=met or outcome.stopped, data={
+        "name": lesson.name, "number": lesson.number, "passed": met and not outcome.stopped,
+        "stopped": outcome.stopped, "expectations": ctx.expectations})
     return out.say("").say(f"Lesson {verdict}: {sum(ctx.expectations)} of {len(ctx.expectations)} "
                            "expectations met.", Style.GOOD if met else Style.BAD)
-
-
-def run_steps(ctx: Context, lesson: Lesson) -> bool:
-    """Run a lesson's steps with teach mode on; True if the teacher stopped it."""
-    was_teaching, ctx.teach = ctx.teach, True
-    ctx.expectations = []
-    try:
-        for k, step in enumerate(lesson.steps, 1):
-            notes = Result("lesson").say("")
-            for note in step.notes:
-                notes.say(f"# {note}", Style.DIM)
-            ctx.show(notes.blocks)
-            if ctx.pause is not None and ctx.pause(f"[{k}/{len(lesson.steps)}] {step.command}") == "q":
-                return True
-            ctx.show(Result("lesson").say(f"> {step.command}", Style.WARN).blocks)
-            ctx.lesson_step = LessonStep(lesson.name, lesson.title, k, len(lesson.steps), step.command,
-                                         tuple(step.notes))
-            ctx.run_step(step.command)
-    finally:
-        ctx.teach = was_teaching
-        ctx.lesson_step = None
-    return False

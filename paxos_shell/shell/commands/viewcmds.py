@@ -77,13 +77,14 @@ def start_view(ctx: Context, host: Optional[str] = None, port: Optional[int] = N
                 "included, can watch. The page is read-only (the server answers GET only), for at most "
                 f"{view.server.max_viewers} viewers; 'view off' stops it.", Style.WARN)
         for url in student_urls(view):
-            out.say(f"For students: {url}", indent=2)
+            out.say("For students:").say(url, indent=2)
     return out.say(open_browser(view.url(), interactive))
 
 
 def _started(out: Result, view: LiveView, what: str) -> Result:
+    """The URL on a line of its own: it cannot wrap, and fits a 60-column screen there."""
     out.data.update({"url": view.url(), "host": view.host, "port": view.port, "shared": view.shared})
-    return out.say(f"{what}: {view.url()}", Style.GOOD)
+    return out.say(f"{what}:", Style.GOOD).say(view.url(), Style.GOOD, indent=2)
 
 
 def student_urls(view: LiveView) -> list[str]:

@@ -1,0 +1,274 @@
+"""One client connection: bytes into h11, complete requests to the routes, replies out.
+
+Requests on a connection are served one at a time (reading pauses while one is
+served; pipelined bytes wait in h11's buffer). A request is acted on only once it
+is complete, head and body; a framing error or an oversize head or body is answered
+with a Spring-shaped error and the connection closes, after draining the client's
+input for a moment so the answer is not lost to a reset. The connection's phase in
+the ConnectionTable drives its deadlines and eviction (limits.py). The request log
+line carries the time from the request's first byte to its reply written, and
+escapes what the client sent. Never blocks: the node is called by the routes in
+a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Optional
+from urllib.parse import urlsplit
+
+import h11
+
+from .. import wire
+from ..text import visible
+from . import framing
+from .framing import JSON, Refusal
+from .limits import ConnectionTable, ConnPhase, Limits
+from .routes import App, Reply
+
+LogFn = Callable[[str], None]
+
+
+@dataclass
+class Context:
+    """What every connection of one server shares."""
+
+    app: App
+    table: ConnectionTable
+    limits: Limits
+    log: Optional[LogFn]
+
+
+class Connection(asyncio.Protocol):
+    def __init__(self, ctx: Context, sock: socket.socket, client: str) -> None:
+        self.ctx = ctx
+        self.sock = sock
+        self.client = client
+        self.transport: Optional[asyncio.Transport] = None
+        self.h = h11.Connection(h11.SERVER, max_incomplete_event_size=ctx.limits.max_head)
+        self._reset_request()
+        self.closing = False
+        self.busy = False
+        self.blocked = False  # the client is not reading our replies: stop reading its requests
+        self.task: Optional[asyncio.Future[None]] = None
+
+    def _reset_request(self) -> None:
+        self.request: Optional[h11.Request] = None
+        self.line = bytearray()
+        self.line_ok = False
+        self.body = 0
+        self.started = 0.0
+
+    # -- transport events ----------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        try:
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass  # not TCP (a test's socketpair): no Nagle to defeat
+
+    def connection_lost(self, exc: Optional[Exception]) -> None:
+        self.ctx.table.remove(self)
+        self.closing = True
+
+    def pause_writing(self) -> None:
+        """Replies are piling up unread (a pipelining client that never reads): read no more."""
+        self.blocked = True
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.blocked = False
+        self._resume_reading()
+        self._pump()
+
+    def _resume_reading(self) -> None:
+        if self.transport is not None and not self.blocked and not self.busy:
+            self.transport.resume_reading()
+
+    def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return  # draining after an error reply, or silenced by a fault
+        if self.busy:
+            self.h.receive_data(data)  # pipelined: parsed once this request is answered
+            return
+        if not self.started:
+            self._first_byte()
+        self.h.receive_data(data)
+        if not self.line_ok and not self._check_line(data):
+            return
+        self._pump()
+
+    def eof_received(self) -> Optional[bool]:
+        if self.closing or self.transport is None:
+            return False
+        self.h.receive_data(b"")
+        if self.busy:
+            return True  # half-closed after a complete request: answer it, then close
+        if self.started:  # the client abandoned a request halfway: act on nothing
+            return False
+        self._pump()
+        return False
+
+    # -- reading a request ---------------------------------------------------
+
+    def _first_byte(self) -> None:
+        self.started = time.perf_counter()
+        if self.ctx.table.phase(self) is ConnPhase.IDLE:
+            self.ctx.table.set(self, ConnPhase.PENDING, time.monotonic())
+
+    def _check_line(self, data: bytes) -> bool:
+        """Judge the request line as soon as it is complete: False if refused."""
+        room = wire.MAX_REQUEST_LINE + 2 - len(self.line)
+        self.line += data[:room]
+        refusal = framing.check_request_line(bytes(self.line))
+        if refusal is not None:
+            self.refuse(refusal)
+            return False
+        self.line_ok = b"\n" in self.line
+        return True
+
+    def _pump(self) -> None:
+        """Parse and answer what is buffered; a loop, not recursion, so pipelined requests
+        answered synchronously cannot deepen the stack."""
+        limits = self.ctx.limits
+        while not self.closing and not self.busy and not self.blocked:
+            try:
+                event = self.h.next_event()
+            except h11.RemoteProtocolError as e:
+                if self.h.their_state is h11.ERROR and self._client_closed():
+                    return self._close()
+                return self.refuse(framing.protocol_refusal(e))
+            if event is h11.NEED_DATA or event is h11.PAUSED:
+                return
+            if isinstance(event, h11.Request):
+                refusal = framing.check_request(event, limits.max_head, limits.max_body)
+                self.request = event
+                if refusal is not None:
+                    return self.refuse(refusal)
+            elif isinstance(event, h11.Data):
+                self.body += len(event.data)
+                if self.body > limits.max_body:
+                    return self.refuse(framing.body_too_large(limits.max_body))
+            elif isinstance(event, h11.EndOfMessage):
+                self._dispatch()
+            elif isinstance(event, h11.ConnectionClosed):
+                return self._close()
+
+    def _client_closed(self) -> bool:
+        return self.h.trailing_data[1]
+
+    # -- answering -----------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        assert self.transport is not None and self.request is not None
+        method, target = self.request.method.decode("ascii"), self.request.target.decode("ascii")
+        reply = self.ctx.app.handle(method, target, self.client)
+        if isinstance(reply, Reply):
+            return self._answer(method, target, reply)
+        self.busy = True  # a broadcast or an injected delay: read nothing more until it is answered
+        self.ctx.table.set(self, ConnPhase.BUSY, time.monotonic())
+        self.transport.pause_reading()
+        self.task = asyncio.ensure_future(self._later(method, target, reply))  # held: the loop keeps weak refs
+
+    async def _later(self, method: str, target: str, reply: Awaitable[Reply]) -> None:
+        answer = await reply
+        if self.transport is not None and not self.transport.is_closing():
+            self._answer(method, target, answer)
+            self._pump()  # requests pipelined behind this one
+
+    def _answer(self, method: str, target: str, reply: Reply) -> None:
+        assert self.transport is not None
+        if reply.drop:
+            self._log(method, target, "dropped (fault injection)")
+            return self._silence()
+        data = framing.reply_bytes(self.h, reply.status, reply.body, reply.content_type, close=False,
+                                   head_only=method == "HEAD")
+        self.transport.write(data)
+        self._log(method, target, f"{reply.status}{' ' + reply.outcome if reply.outcome else ''}")
+        if self.h.our_state is h11.MUST_CLOSE:
+            return self._close()
+        self.h.start_next_cycle()
+        self._next_request()
+
+    def _next_request(self) -> None:
+        """Ready for the next request; bytes of it already buffered start its clock and are judged."""
+        assert self.transport is not None
+        self.busy = False
+        self._reset_request()
+        pending, _ = self.h.trailing_data
+        self.ctx.table.set(self, ConnPhase.PENDING if pending else ConnPhase.IDLE, time.monotonic())
+        self._resume_reading()
+        if pending:
+            self.started = time.perf_counter()
+            self._check_line(pending)  # a refusal sets `closing`, which ends the caller's loop
+
+    def refuse(self, refusal: Refusal) -> None:
+        """Answer a request that cannot be trusted, then close (after draining)."""
+        if self.transport is None or self.closing:
+            return
+        path = urlsplit(self.request.target.decode("ascii")).path if self.request is not None else ""
+        body = wire.error_reply(refusal.status, refusal.message, path)
+        try:
+            data = framing.reply_bytes(self.h, refusal.status, body, JSON, close=True)
+        except h11.LocalProtocolError:
+            data = b""  # a reply is already under way: only closing is left
+        self.transport.write(data)
+        method = self.request.method.decode("ascii") if self.request is not None else "-"
+        self._log(method, self.request.target.decode("ascii") if self.request is not None else "-",
+                  str(refusal.status))
+        self._linger()
+
+    def _linger(self) -> None:
+        """Stop sending but keep reading (and discarding) for a moment, so a client still
+        sending its request reads the error instead of a connection reset."""
+        assert self.transport is not None
+        self.closing = True
+        self.ctx.table.set(self, ConnPhase.CLOSING, time.monotonic())
+        self.transport.resume_reading()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        else:
+            self.transport.close()
+
+    def _silence(self) -> None:
+        """An injected dropped message: answer nothing until the client gives up."""
+        assert self.transport is not None
+        self.closing = True
+        self.ctx.table.set(self, ConnPhase.SILENT, time.monotonic())
+        self.transport.resume_reading()
+
+    def _close(self) -> None:
+        self.closing = True
+        self.ctx.table.remove(self)
+        if self.transport is not None:
+            self.transport.close()
+
+    def evict(self) -> None:
+        """Make room: drop this connection now, before or after its TLS handshake."""
+        self.closing = True
+        self.ctx.table.remove(self)
+        if self.transport is not None:
+            self.transport.abort()
+        else:  # not attached yet: end the TCP connection; the pending handshake cleans up
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def on_deadline(self, phase: ConnPhase) -> None:
+        """Called by the server's sweep when this connection's phase ran out of time."""
+        if phase is ConnPhase.PENDING and self.started and self.transport is not None and not self.closing:
+            return self.refuse(Refusal(408, f"request not complete within {self.ctx.limits.head_timeout:g} s"))
+        self.evict()
+
+    def _log(self, method: str, target: str, outcome: str) -> None:
+        if self.ctx.log is None:
+            return
+        ms = (time.perf_counter() - self.started) * 1000 if self.started else 0.0
+        self.ctx.log(f"{self.client} {visible(method)} {visible(target)} {outcome} {ms:.2f}ms")
