@@ -41,6 +41,8 @@ def build_parser(kind: type[argparse.ArgumentParser] = argparse.ArgumentParser) 
     p.add_argument("--present", action="store_true",
                    help="presenter mode for a projector: spacing, no latencies, a pause and an explanation per round")
     p.add_argument("--version", action="version", version=f"paxos-shell {__version__}")
+    p.add_argument("--view", action="store_true",
+                   help="start the live view of the pool in a browser first (the 'view' command)")
     g = p.add_argument_group("pool")
     g.add_argument("--server-count", type=int, help="a pool of N in the paxos-server layout (no local pool)")
     g.add_argument("--host", help="host of the paxos-server layout (default localhost)")
@@ -191,6 +193,11 @@ def _run(args: argparse.Namespace, pool: Pool, script_lines: Optional[list[str]]
             return exit_status(False, e)
         raise
     try:
+        if args.view:
+            from .shell.commands.viewcmds import view_at_start
+
+            repl = not args.commands and script_lines is None and sys.stdin.isatty()
+            shell.worst = max(shell.worst, view_at_start(shell, interactive=repl))
         if args.commands:
             return shell.run_lines(args.commands)
         if script_lines is not None:

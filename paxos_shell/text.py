@@ -34,7 +34,7 @@ def _safe(ch: str) -> bool:
 
 def visible(text: str) -> str:
     """`text` with every unprintable character replaced by a visible escape."""
-    if all(_safe(ch) for ch in text):
+    if text.isprintable():  # the same test as _safe on every character, at C speed
         return text
     return "".join(ch if _safe(ch) else _escape(ch) for ch in text)
 
@@ -54,7 +54,7 @@ def show_value(value: Optional[str], limit: Optional[int] = VALUE_LIMIT) -> str:
     """
     if value is None:
         return "-"
-    shown = value if value and value == value.strip() and all(_safe(ch) for ch in value) else repr(value)
+    shown = value if value and value == value.strip() and value.isprintable() else repr(value)
     if limit is None or len(shown) <= limit:
         return shown
     return f"{shown[:limit - 1]}… ({len(value):,} characters)"
@@ -76,7 +76,7 @@ def json_dumps(data: Any) -> str:
     strings, where a \\uXXXX escape means the same character to any JSON reader.
     """
     text = json.dumps(data, ensure_ascii=False)
-    if all(_safe(ch) for ch in text):
+    if text.isprintable():
         return text
     return "".join(ch if _safe(ch) else _json_escape(ch) for ch in text)
 

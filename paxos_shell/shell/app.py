@@ -19,6 +19,7 @@ from ..pool import Pool
 from ..proposer import Engine
 from ..session import AcceptorStatus, Session, Status
 from . import commands  # noqa: F401 - importing the package registers every command
+from .context import LessonStep
 from .lessons import lesson_names
 from .registry import Command, Exit, lookup, parse, split
 from .render import Format, Renderer
@@ -56,6 +57,7 @@ class Shell:
         """Every command line that ran and changes or reads the pool, for `save`."""
         self.listeners: list[Callable[[str], None]] = []
         """Called with the command line after every command (the live view listens here)."""
+        self.lesson_step: Optional[LessonStep] = None
 
     def _fresh_session(self) -> Session:
         session = Session(self.pool.urls)
@@ -217,6 +219,10 @@ class Shell:
         return ExitStatus.SUCCESS
 
     def close(self) -> None:
+        for listener in self.listeners:
+            close = getattr(listener, "close", None)
+            if callable(close):
+                close()  # a listener that holds a server or a thread (the live view) stops with the shell
         if self.transcript is not None:
             self.transcript.close()
         self.client.close()

@@ -7,6 +7,7 @@ The Shell implements it; tests may pass anything that does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Optional, Protocol, Sequence
 
 from ..client import Client
@@ -16,6 +17,18 @@ from ..session import Session
 from .render import Renderer
 from .results import Block
 from .transcript import Transcript
+
+
+@dataclass(frozen=True)
+class LessonStep:
+    """The lesson step running now, for listeners (the live view shows it to the class)."""
+
+    lesson: str
+    title: str
+    number: int
+    total: int
+    command: str
+    notes: tuple[str, ...] = ()
 
 
 class Context(Protocol):
@@ -36,6 +49,8 @@ class Context(Protocol):
     """The command lines `save` writes: every command that ran and changes or reads the pool."""
     listeners: list[Callable[[str], None]]
     """Called with the command line after every command that ran (the live view)."""
+    lesson_step: Optional[LessonStep]
+    """Set by the lesson runner while a step runs; None outside lessons."""
 
     @property
     def client(self) -> Client: ...

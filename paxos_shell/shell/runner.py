@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .context import Context
+from .context import Context, LessonStep
 from .lessons import Lesson
 from .results import Style, Text
 
@@ -39,6 +39,7 @@ class Runner:
             return self._loop()
         finally:
             self.ctx.teach = was_teaching
+            self.ctx.lesson_step = None
 
     def _loop(self) -> Outcome:
         steps = self.lesson.steps
@@ -70,8 +71,11 @@ class Runner:
         self.ctx.show(blocks)
 
     def _step(self, k: int) -> None:
-        self.ctx.show([Text(f"> {self.lesson.steps[k].command}", Style.WARN)])
-        self.ctx.run_step(self.lesson.steps[k].command)
+        step = self.lesson.steps[k]
+        self.ctx.show([Text(f"> {step.command}", Style.WARN)])
+        self.ctx.lesson_step = LessonStep(self.lesson.name, self.lesson.title, k + 1, len(self.lesson.steps),
+                                          step.command, tuple(step.notes))  # for listeners: the live view
+        self.ctx.run_step(step.command)
         self.ran += 1
 
     def _back(self, k: int) -> int:

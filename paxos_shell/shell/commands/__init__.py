@@ -5,6 +5,7 @@ imports them (litecli's `special/__init__.py`), so the registry is complete
 whoever imports it first: the shell, the completer's tests, `help`.
 """
 
-from . import debugcmds, paxoscmds, poolcmds, proposecmds, recordcmds, sessioncmds, teachcmds
+from . import debugcmds, paxoscmds, poolcmds, proposecmds, recordcmds, sessioncmds, teachcmds, viewcmds
 
-__all__ = ["debugcmds", "paxoscmds", "poolcmds", "proposecmds", "recordcmds", "sessioncmds", "teachcmds"]
+__all__ = ["debugcmds", "paxoscmds", "poolcmds", "proposecmds", "recordcmds", "sessioncmds", "teachcmds",
+           "viewcmds"]

@@ -8,6 +8,7 @@ from typing import Callable, Optional
 from ...duel import MAX_TURNS, Turn, duel
 from ...paxos import Verdict
 from ...proposer import AcceptResult, PrepareResult, ProposeResult
+from ...session import HistoryEntry
 from ...text import show_value, span
 from ..context import Context
 from ..lessons import lesson_names, load_lesson
@@ -21,14 +22,15 @@ K = ArgKind
 
 
 @command(
-    "trace", "trace [N] [--mermaid FILE]",
-    "a sequence diagram of the last N rounds (default 3); --mermaid writes it for slides",
+    "trace", "trace [N] [--mermaid FILE] [--svg FILE]",
+    "a sequence diagram of the last N rounds (default 3); --mermaid or --svg writes it for slides",
     "Draws the proposers (P:name) and each acceptor (A1, A2...) as columns, with one arrow per "
     "request and per reply (replies in the order they arrived; x where none came), and marks on "
     "the acceptors' lifelines where the shell crashed, restarted, reset or faulted them. With "
-    "--mermaid FILE the same rounds are written as a Mermaid sequenceDiagram ('-' for stdout).",
+    "--mermaid FILE the same rounds are written as a Mermaid sequenceDiagram, with --svg FILE as a "
+    "standalone SVG, the live view's drawing ('-' for stdout).",
     "trace 2",
-    flags={"--mermaid": K.PATH}, positional=(K.NUMBER,), group=Group.TEACH, saved=False,
+    flags={"--mermaid": K.PATH, "--svg": K.PATH}, positional=(K.NUMBER,), group=Group.TEACH, saved=False,
 )
 def cmd_trace(ctx: Context, args: Args) -> Result:
     n = to_int(args.positional[0], "round count", 1) if args.positional else 3
@@ -45,11 +47,26 @@ def cmd_trace(ctx: Context, args: Args) -> Result:
             return out
         write_file(path, text)
         return out.say(f"Wrote the last {n} round(s) as a Mermaid sequenceDiagram to {path}")
+    if args.text("--svg"):
+        return _trace_svg(ctx, entries, n, str(args.text("--svg")))
     lines = diagram(entries, ctx.client.urls, ctx.out.width, n, markers)
     out = Result("trace", data={"lines": lines, "mermaidText": mermaid(entries, ctx.client.urls, n, markers)})
     for line in lines:
         out.blocks.append(Text(line, wrap=False))
     return out
+
+
+def _trace_svg(ctx: Context, entries: list[HistoryEntry], n: int, path: str) -> Result:
+    """The live view's diagram as a standalone SVG, to a file or ('-') to stdout."""
+    from ...view import assets, svg  # the view package only when asked for
+
+    text = svg.diagram(entries, ctx.client.urls, ctx.session.pool_size, n, css=assets.diagram_css())
+    out = Result("trace", data={"svg": path, "text": text})
+    if path == "-":
+        out.blocks.append(Text(text.rstrip("\n"), wrap=False))
+        return out
+    write_file(path, text)
+    return out.say(f"Wrote the last {n} round(s) as SVG to {path}")
 
 
 def write_file(path: str, text: str) -> None:

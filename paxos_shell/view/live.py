@@ -1,0 +1,84 @@
+"""The live view as a shell listener: after every command, one snapshot to every viewer.
+
+Its job: own the server process and the snapshot tracker for one shell,
+publish the first snapshot when it starts and one after every command
+(Shell.listeners), and stop the server with `close`. The snapshot is built on
+the shell's thread, because only that thread may read the session, and then
+handed over without waiting: a command pays for one snapshot, never for a
+viewer. It never changes the session or the pool.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING
+
+from .model import Tracker
+from .process import ServerProcess
+from .routes import event_data, sse_frame
+from .server import DRAIN_TIMEOUT, MAX_VIEWERS
+
+if TYPE_CHECKING:
+    from ..shell.context import Context
+
+LOOPBACK = "127.0.0.1"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class LiveView:
+    """Called with the command line after every command (a Shell listener)."""
+
+    def __init__(self, ctx: Context, host: str = LOOPBACK, port: int = 0, max_viewers: int = MAX_VIEWERS,
+                 drain_timeout: float = DRAIN_TIMEOUT) -> None:
+        self.ctx = ctx
+        self.host = host
+        self.server = ServerProcess(host, port, max_viewers, drain_timeout)
+        self.tracker = Tracker()
+        self.failed = False
+
+    def start(self) -> LiveView:
+        """Listen, and publish the current picture for the first viewers; OSError if it cannot listen."""
+        self.server.start()
+        self("")
+        return self
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def shared(self) -> bool:
+        """Served beyond this machine: read-only pages for students' laptops."""
+        return not is_loopback(self.host)
+
+    def url(self, host: str = "") -> str:
+        name = host or (LOOPBACK if self.host in ("0.0.0.0", "::", "") else self.host)
+        if ":" in name:
+            name = f"[{name}]"
+        return f"http://{name}:{self.port}/{self.server.token}/"
+
+    def __call__(self, line: str) -> None:
+        if not self.server.alive and not self.failed:
+            self.failed = True
+            self.ctx.out.error("live view: its server stopped unexpectedly; 'view off' then 'view' restarts it")
+        try:
+            data = self.tracker.snapshot(self.ctx, line)
+            data["shared"] = self.shared
+            svg = data["diagram"].pop("svg").rstrip("\n")  # its own data line: JSON need not escape it
+            self.server.publish(sse_frame(data["seq"], event_data(data), svg))
+        except Exception as e:  # a bug here must not fail the teacher's command: say it once
+            if not self.failed:
+                self.failed = True
+                self.ctx.out.error(f"live view: internal error: {type(e).__name__}: {e}; "
+                                   "the page keeps its last picture ('view off' then 'view' restarts it)")
+
+    def close(self) -> None:
+        self.server.close()

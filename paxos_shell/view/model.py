@@ -1,0 +1,216 @@
+"""What the live view shows, as JSON-able data: one snapshot of the session after a command.
+
+Its job: read the shell's memory (session, pool, last result, lesson step) and
+turn it into plain data the page only displays: one card per acceptor, the
+verdict and the possible futures, the explanation sentences, the lesson step,
+and the diagram (drawn by svg.py). Every string that may come from outside is
+made visible here (text.visible, text.show_value) before it leaves, and the
+page writes it with textContent. It never decides a Paxos question itself: the
+verdict comes from `verdict_of` alone, the one function to point at the
+knowledge model. No I/O beyond asking whether a local acceptor process lives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional, Reversible
+
+from ..paxos import NONE
+from ..session import AcceptorStatus
+from ..shell.teach import explain
+from ..text import show_value, span, visible
+from ..vocab import Word
+from ..wire import NO_RESPONSE
+from . import svg
+
+if TYPE_CHECKING:
+    from ..session import HistoryEntry
+    from ..shell.context import Context
+
+LAST_ROUNDS = 3
+"""Rounds drawn in the page's diagram: a propose (two rounds) and what came before it."""
+
+DROP_WORD = "drop"
+"""How session.faults words a drop fault (debugcmds: 'drop 50% requests')."""
+
+
+class VerdictKind(Word):
+    """The verdict in large type: what the page colours, never what it decides."""
+
+    CHOSEN = "chosen"
+    NOT_CHOSEN = "not chosen"
+    UNKNOWN = "unknown"
+    VIOLATION = "violation"
+
+
+class FutureKind(Word):
+    """Which values can still be chosen: any, only some, or not known."""
+
+    ANY = "any"
+    ONLY = "only"
+    UNKNOWN = "unknown"
+
+
+CARD_FIELDS = ("status", "promisedId", "acceptedId", "acceptedValue", "volatile", "faults")
+"""The fields of a card whose change the page highlights (latency changes every round)."""
+
+
+def verdict_of(ctx: Context) -> dict[str, Any]:
+    """The verdict and the possible futures, as the page shows them.
+
+    The one place the view learns what is chosen: today from the session's
+    `chosen()` (the same facts the terminal's `state` reads); the knowledge
+    model (issue 9) replaces this body and keeps the shape:
+    {"verdict": VerdictKind, "headline": str, "detail": [str],
+     "futures": {"kind": FutureKind, "text": str}}. Strings are ready to show.
+    """
+    s = ctx.session
+    chosen = s.chosen()
+    values = list(dict.fromkeys(c.value for c in chosen))
+    if len(values) > 1:
+        proofs = [f"{show_value(c.value)} at id {c.proposal_id} by acceptors {span(c.acceptors)}" for c in chosen]
+        return _verdict(VerdictKind.VIOLATION, "SAFETY VIOLATION",
+                        [f"{len(values)} different values were chosen: " + "; ".join(proofs) + "."],
+                        FutureKind.UNKNOWN, "unknown: Paxos safety is broken, so no guarantee holds")
+    if chosen:
+        c = chosen[0]
+        v = show_value(c.value)
+        return _verdict(VerdictKind.CHOSEN, f"chosen {v}",
+                        [f"Acceptors {span(c.acceptors)} (a quorum: {s.quorum} of {s.pool_size}) accepted {v} "
+                         f"at id {c.proposal_id}."],
+                        FutureKind.ONLY, f"only {v}: a chosen value never changes")
+    return _verdict(VerdictKind.NOT_CHOSEN, "not chosen",
+                    [f"No quorum ({s.quorum} of {s.pool_size}) has accepted one value at one id, as far as "
+                     "this shell has seen."],
+                    FutureKind.UNKNOWN, "not judged yet: this shell does not work out the possible futures")
+
+
+def _verdict(kind: VerdictKind, headline: str, detail: list[str], future: FutureKind, text: str) -> dict[str, Any]:
+    return {"verdict": str(kind), "headline": visible(headline), "detail": [visible(d) for d in detail],
+            "futures": {"kind": str(future), "text": visible(text)}}
+
+
+def _id(n: int) -> Optional[int]:
+    return None if n == NONE else n
+
+
+def card(ctx: Context, i: int) -> dict[str, Any]:
+    """One acceptor as the shell last heard it: state, status, volatility and faults."""
+    st = ctx.session.statuses.get(i)
+    local = ctx.pool.local
+    status = str(st.kind) if st else str(AcceptorStatus.UNKNOWN)
+    if local is not None and not local.is_up(i):
+        status = str(AcceptorStatus.DOWN)
+    faults = ctx.session.faults.get(i)
+    return {
+        "id": i,
+        "status": status,
+        "promisedId": _id(st.promised_id) if st else None,
+        "acceptedId": _id(st.accepted_id) if st else None,
+        "acceptedValue": show_value(st.accepted_value) if st and st.accepted_id != NONE else None,
+        "volatile": bool(local is not None and local.members[i].volatile),
+        "faults": visible(faults) if faults else None,
+        "latencyMs": None if st is None or st.latency is None else round(st.latency * 1000, 3),
+    }
+
+
+def mark_changes(cards: list[dict[str, Any]], before: Optional[list[dict[str, Any]]]) -> None:
+    """Each card's `changed`: the fields that differ from the previous snapshot's card."""
+    old = {c["id"]: c for c in before or []}
+    for c in cards:
+        prev = old.get(c["id"])
+        c["changed"] = [] if prev is None else [f for f in CARD_FIELDS if prev.get(f) != c.get(f)]
+
+
+def lesson(ctx: Context) -> Optional[dict[str, Any]]:
+    step = ctx.lesson_step
+    if step is None:
+        return None
+    return {"name": visible(step.lesson), "title": visible(step.title), "number": step.number,
+            "total": step.total, "command": visible(step.command), "notes": [visible(n) for n in step.notes]}
+
+
+@dataclass
+class Tracker:
+    """Snapshots in sequence: remembers just enough of the last one to mark what changed.
+
+    It keeps the previous cards (for highlights), the round count (for the
+    rounds to animate), which command produced `ctx.last` (the explanation's
+    subject) and which acceptors had drop faults in force in each new round
+    (the history does not say, and a drop looks like a timeout on the wire).
+    """
+
+    seq: int = -1
+    session: object = None
+    """The session the rounds below belong to: a lesson going back starts a new one at round 0."""
+    rounds_seen: int = 0
+    cards: Optional[list[dict[str, Any]]] = None
+    last: object = None
+    about: Optional[str] = None
+    drops: dict[int, frozenset[int]] = field(default_factory=dict)
+    drawn: svg.RoundCache = field(default_factory=dict)
+
+    def snapshot(self, ctx: Context, line: str) -> dict[str, Any]:
+        self.seq += 1
+        s = ctx.session
+        if s is not self.session:
+            self.session, self.rounds_seen = s, 0
+            self.drops.clear()
+            self.drawn.clear()  # its round numbers start again: nothing drawn before is theirs
+        if ctx.last is not self.last:
+            self.last, self.about = ctx.last, visible(line.strip())
+        entries = recent(s.history, LAST_ROUNDS)
+        self._note_drops(ctx, entries)
+        cards = [card(ctx, i) for i in sorted(ctx.client.urls)]
+        mark_changes(cards, self.cards)
+        self.cards = cards
+        fresh_after = self.rounds_seen
+        self.rounds_seen = s.rounds
+        return {
+            "seq": self.seq,
+            "line": visible(line.strip()),
+            "pool": {"description": visible(ctx.pool.description), "size": s.pool_size, "quorum": s.quorum},
+            "proposer": {"name": visible(s.active), "id": s.proposer.current_id, "count": len(s.proposers)},
+            "verdict": verdict_of(ctx),
+            "acceptors": cards,
+            "diagram": {"svg": svg.diagram(entries, ctx.client.urls, s.pool_size, LAST_ROUNDS,
+                                           fresh_after=fresh_after, drops=self.drops, cache=self.drawn),
+                        "rounds": s.rounds, "new": s.rounds - fresh_after},
+            "explanation": {"about": self.about, "sentences": [visible(x) for x in explain(ctx.last)]},
+            "lesson": lesson(ctx),
+            "teach": ctx.teach,
+            "roundEndedAt": round_end(entries),
+        }
+
+    def _note_drops(self, ctx: Context, entries: list[HistoryEntry]) -> None:
+        """Acceptors with a drop fault while the rounds since the last snapshot ran."""
+        dropping = frozenset(i for i, f in ctx.session.faults.items() if DROP_WORD in f)
+        for e in entries:
+            if e.round_no > self.rounds_seen and dropping:
+                self.drops[e.round_no] = dropping
+        for old in [r for r in self.drops if r <= ctx.session.rounds - 10 * LAST_ROUNDS]:
+            del self.drops[old]  # memory stays flat over a long lesson
+
+
+def recent(history: Reversible[HistoryEntry], rounds: int) -> list[HistoryEntry]:
+    """The entries of the last `rounds` rounds, read from the end (the history holds 10,000)."""
+    out: list[HistoryEntry] = []
+    seen: set[int] = set()
+    for e in reversed(history):
+        if e.round_no not in seen:
+            if len(seen) == rounds:
+                break
+            seen.add(e.round_no)
+        out.append(e)
+    out.reverse()
+    return out
+
+
+def round_end(entries: list[HistoryEntry]) -> Optional[float]:
+    """When the last answer of the last round arrived (wall clock), for the latency benchmark."""
+    if not entries:
+        return None
+    last = entries[-1].round_no
+    times = [e.reply.at + e.reply.latency for e in entries
+             if e.round_no == last and e.reply.kind != NO_RESPONSE and e.reply.at]
+    return max(times) if times else None
