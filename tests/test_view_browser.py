@@ -176,7 +176,7 @@ def test_prepare_shows_promises_a_quorum_and_nothing_chosen(live: dict[str, Any]
     assert [(c["id"], c["status"], c["changed"]) for c in page["cards"]] == [
         ("1", "up", True), ("2", "up", True), ("3", "up", True)]
     assert fields(page, "promisedId") == ["1", "1", "1"] and fields(page, "acceptedValue") == ["\u2013"] * 3
-    assert (page["verdict"], page["kind"]) == ("not chosen", "not chosen")
+    assert (page["verdict"], page["kind"]) == ("nothing chosen yet", "not chosen")
     msgs = page["lastRound"]
     assert [m for m in msgs if is_a("req", m)] == [["msg req prepare", "prepare 1"]] * 3
     assert [m for m in msgs if is_a("rep", m)] == [["msg rep promise", "promise 1"]] * 3
@@ -190,14 +190,14 @@ def test_dueling_proposers_the_overtaken_accept_is_ignored(live: dict[str, Any])
     assert page["lastRound"][:3] == [["msg req accept", "accept 101 x"]] * 3
     assert [m for m in page["lastRound"] if is_a("rep", m)] == [["msg rep ignored", "ignored"]] * 3
     assert page["lastRound"][-1] == ["mark noquorum", "no quorum: 0 granted, 2 needed"]
-    assert fields(page, "promisedId") == ["102", "102", "102"] and page["verdict"] == "not chosen"
+    assert fields(page, "promisedId") == ["102", "102", "102"] and page["verdict"] == "nothing chosen yet"
 
 
 def test_accept_after_prepare_chooses_and_highlights_what_changed(live: dict[str, Any]) -> None:
     page = do(live, "proposer main", "prepare 200", "accept A")
-    assert (page["verdict"], page["kind"], page["futures"]) == (
-        "chosen A", "chosen", "only A: a chosen value never changes")
-    assert page["detail"] == ["Acceptors 1..3 (a quorum: 2 of 3) accepted A at id 200."]
+    assert (page["verdict"], page["kind"]) == ("chosen: A", "chosen")
+    assert page["futures"].startswith("Only A can ever be chosen: A is chosen (acceptors 1, 2 and 3 accepted it")
+    assert page["detail"] == ["Chosen: A (accepted at id 200 by acceptors [1, 2, 3], quorum is 2 of 3)"]
     assert fields(page, "acceptedId") == ["200"] * 3 and fields(page, "acceptedValue") == ["A"] * 3
     assert [c["changedFields"] for c in page["cards"]] == [["acceptedId", "acceptedValue"]] * 3
     assert ["mark quorum", "quorum: 2 of 3 accepted"] in page["lastRound"]
@@ -205,7 +205,7 @@ def test_accept_after_prepare_chooses_and_highlights_what_changed(live: dict[str
 
 def test_propose_keeps_the_chosen_value(live: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> None:
     page = do(live, "propose B")
-    assert page["verdict"] == "chosen A" and fields(page, "promisedId") == ["300"] * 3
+    assert page["verdict"] == "chosen: A" and fields(page, "promisedId") == ["300"] * 3
     assert [c["changedFields"] for c in page["cards"]] == [["promisedId"]] * 3
     assert ["msg rep promise", "promise 300 (accepted 200: A)"] in page["lastRound"]
     assert any("replaced by 'A'" in s for s in page["explanation"])
@@ -223,8 +223,8 @@ def test_a_forced_unsafe_accept_shows_the_violation(live: dict[str, Any],
                                                      tmp_path_factory: pytest.TempPathFactory) -> None:
     page = do(live, "accept 5000 B 2 3 --force")
     assert (page["verdict"], page["kind"]) == ("SAFETY VIOLATION", "violation")
-    assert page["detail"] == ["2 different values were chosen: A at id 200 by acceptors 1..3; "
-                              "B at id 5000 by acceptors 2..3."]
+    assert page["detail"][0] == ("SAFETY VIOLATION: two different values were chosen: A at id 200 by acceptors "
+                                 "1, 2 and 3 and B at id 5000 by acceptors 2 and 3: at most one value is ever chosen.")
     assert fields(page, "acceptedValue") == ["A", "B", "B"] and fields(page, "acceptedId") == ["200", "5000", "5000"]
     assert [m for m in page["lastRound"] if is_a("req", m)] == [["msg req accept", "accept 5000 B"]] * 2
     assert page["explanation"][0].startswith("Safety is broken: two different values were chosen")
@@ -265,7 +265,7 @@ def test_the_lesson_step_is_shown_while_the_lesson_runs(live: dict[str, Any]) ->
     assert seen == [[f"step 2 of {len(lesson.steps)}", lesson.title, "prepare 1"]]
     live["seq"] += len(lesson.steps) - 2 + 1
     page = wait_seq(live)
-    assert page["lesson"] is None and page["verdict"] == "chosen A" and page["line"] == "lesson happy-path"
+    assert page["lesson"] is None and page["verdict"] == "chosen: A" and page["line"] == "lesson happy-path"
 
 
 def test_the_page_has_no_control_over_the_pool(live: dict[str, Any]) -> None:

@@ -80,20 +80,27 @@ def test_the_verdict_comes_from_verdict_of_alone(shell: Shell, monkeypatch: pyte
     t = Tracker()
     snap = step(shell, t, "prepare 1")
     assert snap["verdict"] == {
-        "verdict": "not chosen", "headline": "not chosen",
-        "detail": ["No quorum (2 of 3) has accepted one value at one id, as far as this shell has seen."],
-        "futures": {"kind": "unknown", "text": "not judged yet: this shell does not work out the possible futures"}}
+        "verdict": "not chosen", "headline": "nothing chosen yet",
+        "detail": ["No value is chosen yet (quorum is 2 of 3).",
+                   "Any value may still be chosen: acceptors 1, 2 and 3 have accepted nothing and make a quorum, so "
+                   "a proposer with a fresh id that reaches them may propose any value."],
+        "futures": {"kind": "any", "text": "Any value may still be chosen: acceptors 1, 2 and 3 have accepted nothing "
+                                          "and make a quorum, so a proposer with a fresh id that reaches them may "
+                                          "propose any value."}}
     snap = step(shell, t, "accept 1 A 1 2")
-    assert snap["verdict"] == {
-        "verdict": "chosen", "headline": "chosen A",
-        "detail": ["Acceptors 1..2 (a quorum: 2 of 3) accepted A at id 1."],
-        "futures": {"kind": "only", "text": "only A: a chosen value never changes"}}
+    v = snap["verdict"]
+    assert (v["verdict"], v["headline"], v["futures"]["kind"]) == ("chosen", "chosen: A", "only")
+    assert v["detail"] == ["Chosen: A (accepted at id 1 by acceptors [1, 2], quorum is 2 of 3)"]
+    assert v["futures"]["text"].startswith("Only A can ever be chosen: A is chosen")
     snap = step(shell, t, "accept 9 B 2 3 --force")
     assert snap["verdict"]["verdict"] == "violation" and snap["verdict"]["headline"] == "SAFETY VIOLATION"
-    assert snap["verdict"]["detail"] == [
-        "2 different values were chosen: A at id 1 by acceptors 1..2; B at id 9 by acceptors 2..3."]
+    assert snap["verdict"]["detail"][0] == (
+        "SAFETY VIOLATION: two different values were chosen: A at id 1 by acceptors 1 and 2 and B at id 9 by "
+        "acceptors 2 and 3: at most one value is ever chosen.")
+    # The page says what the terminal says: the same Outlook, never recomputed.
+    assert snap["verdict"]["detail"] == shell.session.outlook().summary(2, 3)
     assert snap["verdict"] == verdict_of(shell)
-    # The knowledge model (issue 9) will take over by replacing this one function.
+    # verdict_of is the one door: replacing it changes what the page gets.
     monkeypatch.setattr(model, "verdict_of", lambda ctx: {"verdict": "unknown", "planted": True})
     assert t.snapshot(shell, "state")["verdict"] == {"verdict": "unknown", "planted": True}
 

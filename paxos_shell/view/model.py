@@ -15,10 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional, Reversible
 
+from ..futures import Kind
+from ..outlook import Standing
 from ..paxos import NONE
 from ..session import AcceptorStatus
 from ..shell.teach import explain
-from ..text import show_value, span, visible
+from ..text import show_value, visible
 from ..vocab import Word
 from ..wire import NO_RESPONSE
 from . import svg
@@ -43,49 +45,30 @@ class VerdictKind(Word):
     VIOLATION = "violation"
 
 
-class FutureKind(Word):
-    """Which values can still be chosen: any, only some, or not known."""
-
-    ANY = "any"
-    ONLY = "only"
-    UNKNOWN = "unknown"
-
-
 CARD_FIELDS = ("status", "promisedId", "acceptedId", "acceptedValue", "volatile", "faults")
 """The fields of a card whose change the page highlights (latency changes every round)."""
 
 
 def verdict_of(ctx: Context) -> dict[str, Any]:
-    """The verdict and the possible futures, as the page shows them.
-
-    The one place the view learns what is chosen: today from the session's
-    `chosen()` (the same facts the terminal's `state` reads); the knowledge
-    model (issue 9) replaces this body and keeps the shape:
-    {"verdict": VerdictKind, "headline": str, "detail": [str],
-     "futures": {"kind": FutureKind, "text": str}}. Strings are ready to show.
+    """The verdict and the possible futures, as the page shows them: the knowledge model's
+    own answer (the same Outlook the terminal's `state` prints), never recomputed here.
+    {"verdict": VerdictKind, "headline": str, "detail": [str], "futures": {"kind": Kind, "text": str}}.
     """
     s = ctx.session
-    chosen = s.chosen()
-    values = list(dict.fromkeys(c.value for c in chosen))
-    if len(values) > 1:
-        proofs = [f"{show_value(c.value)} at id {c.proposal_id} by acceptors {span(c.acceptors)}" for c in chosen]
-        return _verdict(VerdictKind.VIOLATION, "SAFETY VIOLATION",
-                        [f"{len(values)} different values were chosen: " + "; ".join(proofs) + "."],
-                        FutureKind.UNKNOWN, "unknown: Paxos safety is broken, so no guarantee holds")
-    if chosen:
-        c = chosen[0]
-        v = show_value(c.value)
-        return _verdict(VerdictKind.CHOSEN, f"chosen {v}",
-                        [f"Acceptors {span(c.acceptors)} (a quorum: {s.quorum} of {s.pool_size}) accepted {v} "
-                         f"at id {c.proposal_id}."],
-                        FutureKind.ONLY, f"only {v}: a chosen value never changes")
-    return _verdict(VerdictKind.NOT_CHOSEN, "not chosen",
-                    [f"No quorum ({s.quorum} of {s.pool_size}) has accepted one value at one id, as far as "
-                     "this shell has seen."],
-                    FutureKind.UNKNOWN, "not judged yet: this shell does not work out the possible futures")
+    o = s.outlook()
+    return _verdict(VERDICTS[o.standing], o.headline(), o.summary(s.quorum, s.pool_size), o.futures.kind,
+                    o.futures.sentence())
 
 
-def _verdict(kind: VerdictKind, headline: str, detail: list[str], future: FutureKind, text: str) -> dict[str, Any]:
+VERDICTS = {
+    Standing.BROKEN: VerdictKind.VIOLATION,
+    Standing.CHOSEN: VerdictKind.CHOSEN,
+    Standing.OPEN: VerdictKind.NOT_CHOSEN,
+    Standing.UNSURE: VerdictKind.UNKNOWN,
+}
+
+
+def _verdict(kind: VerdictKind, headline: str, detail: list[str], future: Kind, text: str) -> dict[str, Any]:
     return {"verdict": str(kind), "headline": visible(headline), "detail": [visible(d) for d in detail],
             "futures": {"kind": str(future), "text": visible(text)}}
 
