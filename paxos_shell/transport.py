@@ -1,0 +1,276 @@
+"""HTTP to one acceptor over requests: a kept-alive connection, TLS, credentials, proxies, bounded replies.
+
+A Link is how a round asks one acceptor. requests' HTTPAdapter (urllib3
+underneath) keeps its connection alive; a tap on that connection records the
+socket, so another thread can cut an abandoned request short, and whether
+the request was written out whole, which is what decides if a failed request
+may have reached the acceptor. A reply body is read up to wire.MAX_REPLY + 1
+bytes and never further. Redirects are never followed. Requests go straight
+to the adapter, not through Session.send: with redirects off, Session.send
+still reads a 3xx body whole into memory to prepare the next hop, and it
+would keep cookies. This module never classifies a reply (wire.interpret
+does) and never puts a URL in a cause, except a proxy's, redacted.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import threading
+import warnings
+from dataclasses import dataclass
+from typing import Any, Iterator, Optional
+from urllib.parse import urlsplit
+
+import urllib3
+from requests.adapters import HTTPAdapter
+from requests.auth import HTTPBasicAuth
+from requests.exceptions import ProxyError
+from requests.models import PreparedRequest
+from requests.utils import get_environ_proxies, select_proxy
+from urllib3.connection import HTTPConnection, HTTPSConnection
+
+from . import wire
+from .clientopts import ClientOptions, check_url, is_loopback, redacted
+from .text import visible
+
+HEADERS = {"User-Agent": "paxos-shell", "Accept": "application/json", "Accept-Encoding": "identity"}
+"""Sent with every request, before the user's own --header options (which may replace them)."""
+
+TIMEOUT = "timeout"
+REFUSED = "connection refused (down)"
+"""Causes the session reads to tell a timed-out acceptor from a down one."""
+
+
+class Unanswered(Exception):
+    """No HTTP answer. `cause` is one line, safe to show; `reached` is False
+    when the request surely never arrived (it was not written out whole)."""
+
+    def __init__(self, cause: str, reached: bool) -> None:
+        super().__init__(cause)
+        self.cause = cause
+        self.reached = reached
+
+
+class _Unsent(Exception):
+    """A kept-alive connection died before the request left: safe to send again."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What came back over HTTP, before any judgement about what it means."""
+
+    status: int
+    body: bytes
+    path: str
+    content_type: Optional[str] = None
+    encoding: Optional[str] = None
+    location: Optional[str] = None
+    cut_off: bool = False
+
+
+class Tap:
+    """What the connection under one Link did during the current request, as it tells it."""
+
+    def __init__(self) -> None:
+        self.sock: Optional[socket.socket] = None
+        self.connected = False
+        """A new connection was opened for this request."""
+        self.whole = False
+        """The request was written out whole: it may have reached the acceptor."""
+
+    def begin(self) -> None:
+        self.connected = self.whole = False
+
+    def cut(self) -> None:
+        """Shut the socket down from another thread: a blocked send or recv returns now."""
+        sock = self.sock
+        if sock is None:
+            return
+        try:
+            # socket.socket's own shutdown, not SSLSocket's (which would drop
+            # its TLS state under the thread still reading it).
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+
+
+class _TappedHTTP(HTTPConnection):
+    """urllib3's connection, reporting its socket and its writes to a Tap."""
+
+    def __init__(self, *args: Any, tap: Tap, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tap = tap
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        self.tap.sock, self.tap.connected = sock, True
+        return sock
+
+    def connect(self) -> None:
+        super().connect()
+        self.tap.sock = self.sock  # with TLS, the wrapped socket (the plain one is detached)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        # urllib3 swallows a broken pipe here and reads on; the tap keeps the
+        # fact that the request did not leave whole.
+        super().request(*args, **kwargs)
+        self.tap.whole = True
+
+
+class _TappedHTTPS(_TappedHTTP, HTTPSConnection):
+    pass
+
+
+class _Adapter(HTTPAdapter):
+    """One connection pool of one connection, whose connections report to the Link's tap."""
+
+    def __init__(self, tap: Tap) -> None:
+        self.tap = tap
+        super().__init__(pool_connections=1, pool_maxsize=1)
+
+    def get_connection_with_tls_context(self, *args: Any, **kwargs: Any) -> Any:
+        pool = super().get_connection_with_tls_context(*args, **kwargs)
+        if pool.conn_kw.get("tap") is not self.tap:
+            pool.ConnectionCls = _TappedHTTPS if pool.scheme == "https" else _TappedHTTP
+            pool.conn_kw["tap"] = self.tap
+        return pool
+
+
+class Link:
+    """One kept-alive connection to one acceptor; used by one thread at a time."""
+
+    def __init__(self, url: str, options: ClientOptions) -> None:
+        check_url(url)
+        parts = urlsplit(url)
+        self.url = url
+        self.base = url.rstrip("/")
+        self.prefix = parts.path.rstrip("/")
+        self.tap = Tap()
+        self.adapter = _Adapter(self.tap)
+        self.headers = {**HEADERS, **dict(options.headers)}
+        self.auth = HTTPBasicAuth(*options.auth) if options.auth else None  # else any user:pass@ in the URL
+        self.verify: Any = False if options.insecure else (options.ca_bundle or True)
+        loopback = is_loopback(parts.hostname or "")
+        self.proxies: dict[str, str] = {} if options.no_proxy or loopback else get_environ_proxies(url)
+        self.proxy: Optional[str] = select_proxy(url, self.proxies)
+        if options.insecure:
+            # The user asked for it and the shell says so; one warning per request would bury the output.
+            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+        self.busy = threading.Lock()
+        self.abandoned = False
+
+    def call(self, method: str, route: str, timeout: float) -> Answer:
+        """One request; Unanswered if no HTTP answer came. `route` is the path and query."""
+        with self.busy:
+            try:
+                try:
+                    return self._attempt(method, route, timeout, first=True)
+                except _Unsent:
+                    # The acceptor closed the idle connection before our request
+                    # left whole, so it cannot have acted on it: send it again, once.
+                    return self._attempt(method, route, timeout, first=False)
+            finally:
+                if self.abandoned:
+                    self.close()
+
+    def _attempt(self, method: str, route: str, timeout: float, first: bool) -> Answer:
+        self.tap.begin()
+        try:
+            req = PreparedRequest()
+            req.prepare(method=method, url=self.base + route, headers=self.headers, auth=self.auth)
+            resp = self.adapter.send(req, stream=True, timeout=(timeout, timeout), verify=self.verify,
+                                     proxies=self.proxies)
+            return self._read(resp.raw, resp.status_code, resp.headers, self.prefix + route.partition("?")[0])
+        except Exception as e:
+            if first and not self.tap.whole and not self.tap.connected:
+                raise _Unsent from e
+            raise Unanswered(self._describe(e), reached=self.tap.whole) from None
+
+    def _read(self, raw: Any, status: int, headers: Any, path: str) -> Answer:
+        """The body, up to the limit: a larger one is never read, and its connection is dropped."""
+        encoding = (headers.get("Content-Encoding") or "").strip().lower() or None
+        declared = headers.get("Content-Length") or ""
+        cut_off = declared.strip().isdigit() and int(declared) > wire.MAX_REPLY
+        body = b""
+        if not cut_off and encoding in (None, "identity"):
+            body = raw.read(wire.MAX_REPLY + 1, decode_content=False)
+            cut_off = len(body) > wire.MAX_REPLY
+        if cut_off or encoding not in (None, "identity"):
+            body = b""
+            raw.close()  # closes the connection: the rest is never read
+        raw.release_conn()
+        return Answer(status, body, path, headers.get("Content-Type"), encoding, headers.get("Location"), cut_off)
+
+    def _describe(self, e: BaseException) -> str:
+        cause = describe_error(e)
+        if self.proxy and any(isinstance(x, (ProxyError, urllib3.exceptions.ProxyError)) for x in _chain(e)):
+            return f"proxy {visible(redacted(self.proxy))}: {cause}"
+        return cause
+
+    def abort(self) -> None:
+        """Abandon this link from another thread: a request in flight on it ends now."""
+        self.abandoned = True
+        if self.busy.acquire(blocking=False):
+            try:
+                self.close()
+            finally:
+                self.busy.release()
+            return
+        self.tap.cut()
+
+    def close(self) -> None:
+        self.adapter.close()
+
+
+def _chain(e: BaseException) -> Iterator[BaseException]:
+    """`e` and every exception it wraps (requests and urllib3 nest them three deep)."""
+    seen: set[int] = set()
+    todo: list[Optional[BaseException]] = [e]
+    while todo:
+        x = todo.pop(0)
+        if x is None or id(x) in seen:
+            continue
+        seen.add(id(x))
+        yield x
+        reason = getattr(x, "reason", None)
+        todo += [reason if isinstance(reason, BaseException) else None, x.__cause__, x.__context__]
+        todo += [a for a in x.args if isinstance(a, BaseException)]
+
+
+def _tls(e: ssl.SSLError) -> str:
+    if isinstance(e, ssl.SSLCertVerificationError):
+        return f"TLS: certificate verify failed: {e.verify_message}"
+    reason = getattr(e, "reason", None)
+    return f"TLS: {reason.lower().replace('_', ' ') if isinstance(reason, str) else e.strerror or 'handshake failed'}"
+
+
+_CAUSES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], Any], ...] = (
+    (ssl.SSLError, _tls),
+    (ConnectionRefusedError, lambda e: REFUSED),
+    ((TimeoutError, urllib3.exceptions.TimeoutError), lambda e: TIMEOUT),
+    (socket.gaierror, lambda e: f"unknown host ({e.strerror})"),
+    (http.client.RemoteDisconnected, lambda e: "connection closed without reply"),
+    ((http.client.IncompleteRead, urllib3.exceptions.IncompleteRead), lambda e: "connection closed mid-reply"),
+    (ConnectionResetError, lambda e: "connection reset"),
+    (http.client.BadStatusLine, lambda e: f"{wire.NOT_ACCEPTOR}: the reply is not HTTP"),
+    (http.client.HTTPException, lambda e: f"bad HTTP reply ({type(e).__name__})"),
+)
+
+
+def describe_error(e: BaseException) -> str:
+    """The cause of a missing answer in the words a user debugging a pool needs.
+
+    Built from exception types and the system's error strings only, never
+    from an exception's message, which would carry the URL (and its secret).
+    """
+    chain = list(_chain(e))
+    for kinds, words in _CAUSES:
+        for x in chain:
+            if isinstance(x, kinds):
+                return visible(words(x))
+    for x in chain:
+        if isinstance(x, OSError) and x.strerror:
+            return visible(x.strerror)
+    return type(e).__name__
