@@ -206,7 +206,8 @@ class Link:
     def _describe(self, e: BaseException) -> str:
         cause = describe_error(e)
         if self.proxy and any(isinstance(x, (ProxyError, urllib3.exceptions.ProxyError)) for x in _chain(e)):
-            return f"proxy {visible(redacted(self.proxy))}: {cause}"
+            # Not "refused (down)": the proxy is down, not the acceptor behind it.
+            return f"proxy {visible(redacted(self.proxy))}: {'cannot connect' if cause == REFUSED else cause}"
         return cause
 
     def abort(self) -> None:
