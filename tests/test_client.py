@@ -131,6 +131,14 @@ class TestRounds:
         one(c, Phase.STATE)
         assert (len(first.seen), len(second.seen)) == (1, 1)
 
+    def test_a_base_path_prefixes_every_route(self, fake: Any, client: Any) -> None:
+        f = fake()
+        c = client({1: f"{f.url}/paxos-1/", 2: f"{f.url}/"})
+        rnd = c.prepare(1, [1, 2])
+        assert sorted(s.target for s in f.seen) == ["/api/paxos/prepare?id=1", "/paxos-1/api/paxos/prepare?id=1"]
+        assert [(r.kind, r.cause) for r in rnd.replies] == [
+            (ERROR, "not a paxos acceptor: /paxos-1/api/paxos/prepare answered 404"), (GRANTED, None)]
+
     def test_a_bad_url_is_a_reply_not_a_crash(self, client: Any) -> None:
         r = one(client({1: "ftp://127.0.0.1:1"}))
         assert (r.kind, r.reached) == (NO_RESPONSE, False)
