@@ -136,6 +136,7 @@ class Client:
         except KeyboardInterrupt:
             rnd.interrupted = True
         for fut in pending:
+            fut.cancel()  # not started yet: it never will be
             sid = futures[fut]
             cause = "interrupted" if rnd.interrupted else "timeout"
             done_replies[sid] = Reply(sid, phase, NO_RESPONSE, cause=cause,
@@ -207,7 +208,7 @@ class Client:
         for sid in list(self._links):
             self.forget(sid)
         if self._executor is not None:
-            self._executor.shutdown(wait=False)
+            self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
 
 

@@ -93,6 +93,8 @@ class Tap:
         """A new connection was opened for this request."""
         self.whole = False
         """The request was written out whole: it may have reached the acceptor."""
+        self.abandoned = False
+        """Set from another thread: what has not been sent yet never will be."""
 
     def begin(self) -> None:
         self.connected = self.whole = False
@@ -120,7 +122,14 @@ class _TappedHTTP(HTTPConnection):
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
         self.tap.sock, self.tap.connected = sock, True
+        if self.tap.abandoned:  # the round gave up on it while it was connecting
+            sock.close()
+        self._unless_abandoned()
         return sock
+
+    def _unless_abandoned(self) -> None:
+        if self.tap.abandoned:
+            raise ConnectionAbortedError("abandoned before it was sent")
 
     def connect(self) -> None:
         super().connect()
@@ -129,6 +138,7 @@ class _TappedHTTP(HTTPConnection):
     def request(self, *args: Any, **kwargs: Any) -> None:
         # urllib3 swallows a broken pipe here and reads on; the tap keeps the
         # fact that the request did not leave whole.
+        self._unless_abandoned()
         super().request(*args, **kwargs)
         self.tap.whole = True
 
@@ -246,7 +256,7 @@ class Link:
 
     def abort(self) -> None:
         """Abandon this link from another thread: a request in flight on it ends now."""
-        self.abandoned = True
+        self.abandoned = self.tap.abandoned = True
         if self.busy.acquire(blocking=False):
             try:
                 self.close()

@@ -145,6 +145,38 @@ class TestRounds:
         assert r.cause == "bad URL ftp://127.0.0.1:1: the scheme must be http or https"
 
 
+def test_a_request_abandoned_while_connecting_is_never_sent() -> None:
+    """The round gave up (Ctrl-C) while the connection was still being set up: when the
+    connection completes later, the request must not go out after the round reported."""
+    from paxos_shell.transport import Link, Unanswered
+
+    with socket.socket() as srv:
+        srv.bind((HOST, 0))
+        srv.listen(0)
+        filler = socket.create_connection(srv.getsockname(), timeout=5)  # the accept queue is full now
+        link = Link(f"http://{HOST}:{srv.getsockname()[1]}", ClientOptions())
+        failed: list[BaseException] = []
+
+        def ask() -> None:
+            try:
+                link.call("POST", "/api/paxos/prepare?id=1", 60)
+            except Unanswered as e:
+                failed.append(e)
+
+        t = threading.Thread(target=ask)
+        t.start()
+        link.abort()
+        srv.settimeout(10)
+        srv.accept()[0].close()  # room in the queue: the client's retried SYN completes its connection
+        t.join(30)
+        late, _ = srv.accept()
+        with late:
+            late.settimeout(10)
+            assert late.recv(4096) == b"", "the abandoned request was sent"
+        filler.close()
+    assert not t.is_alive() and len(failed) == 1 and failed[0].reached is False
+
+
 class TestKeepAlive:
     def test_one_connection_serves_every_round(self, fake: Any, client: Any) -> None:
         f = fake()
