@@ -239,7 +239,11 @@ class Link:
         cut_off = declared.strip().isdigit() and int(declared) > wire.MAX_REPLY
         body = b""
         if not cut_off and encoding in (None, "identity"):
-            body = raw.read(wire.MAX_REPLY + 1, decode_content=False)
+            try:
+                body = _read_at_most(raw, wire.MAX_REPLY + 1)
+            except BaseException:
+                raw.close()  # a connection broken mid-reply is never reused
+                raise
             cut_off = len(body) > wire.MAX_REPLY
         if cut_off or encoding not in (None, "identity"):
             body = b""
@@ -267,6 +271,19 @@ class Link:
 
     def close(self) -> None:
         self.adapter.close()
+
+
+def _read_at_most(raw: Any, limit: int) -> bytes:
+    """The body up to `limit` bytes; raises if it ends short of its Content-Length."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        data = raw.read(limit - size, decode_content=False)
+        if not data:  # the end; urllib3 raises here instead if the body was broken off
+            break
+        chunks.append(data)
+        size += len(data)
+    return b"".join(chunks)
 
 
 def _chain(e: BaseException) -> Iterator[BaseException]:

@@ -445,6 +445,32 @@ class TestHostileReplies:
         r = one(client({1: f.url}))
         assert (r.kind, r.cause, r.may_have_acted) == (ERROR, cause, False)
 
+    def test_a_reply_broken_off_may_have_acted(self, fake: Any, client: Any) -> None:
+        def broken(h: Handler) -> None:
+            h.wfile.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"ignored": false')
+            h.close_connection = True
+
+        r = one(client({1: fake(broken).url}))
+        assert (r.kind, r.cause, r.may_have_acted) == (NO_RESPONSE, "connection closed mid-reply", True)
+
+    def test_a_trickling_reply_ends_at_the_round_timeout(self, fake: Any, client: Any) -> None:
+        """Each byte comes within the socket timeout; only the round's own deadline stops it."""
+        stop = threading.Event()
+
+        def trickle(h: Handler) -> None:
+            h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+            while not stop.wait(0.1):
+                try:
+                    h.wfile.write(b" ")
+                except OSError:
+                    break
+            h.close_connection = True
+
+        c = client({1: fake(trickle).url}, timeout=0.5)
+        rnd = c.state([1])
+        stop.set()
+        assert (rnd.replies[0].kind, rnd.replies[0].cause) == (NO_RESPONSE, "timeout") and rnd.elapsed < 5
+
     def test_a_gateway_timeout_may_have_acted(self, fake: Any, client: Any) -> None:
         r = one(client({1: fake(lambda h: h.respond(504, b"<html>504</html>", "text/html")).url}))
         assert (r.kind, r.may_have_acted) == (NO_RESPONSE, True)
