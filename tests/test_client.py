@@ -155,7 +155,7 @@ def test_a_request_abandoned_while_connecting_is_never_sent() -> None:
         srv.listen(0)
         filler = socket.create_connection(srv.getsockname(), timeout=5)  # the accept queue is full now
         link = Link(f"http://{HOST}:{srv.getsockname()[1]}", ClientOptions())
-        failed: list[BaseException] = []
+        failed: list[Unanswered] = []
 
         def ask() -> None:
             try:
