@@ -11,7 +11,6 @@ judges Paxos (proposer.py and paxos.py do) and never shows a URL's secret.
 
 from __future__ import annotations
 
-import json
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -175,7 +174,7 @@ class Client:
         body = None
         if answer.status in (200, 400) and not answer.cut_off:
             try:
-                body = json.loads(answer.body)
+                body = wire.read_json(answer.body)
             except ValueError:
                 body = None
         if answer.status == 200 and isinstance(body, dict) and all(wire.is_int(body.get(k)) for k in FAULT_KEYS):
@@ -183,7 +182,7 @@ class Client:
         if answer.status == 400 and isinstance(body, dict) and isinstance(body.get("message"), str):
             raise ValueError(f"refused these faults: {visible(body['message'][: wire.MAX_CAUSE])}")
         what = f"answered {answer.status}" if answer.status != 200 else "answered, but not with faults"
-        raise FaultsUnavailable(f"does not offer fault injection ({answer.path} {what}): "
+        raise FaultsUnavailable(f"does not offer fault injection ({visible(answer.path)} {what}): "
                                 "it must be our paxos-acceptor started with --faults, asked from its own machine")
 
     def _bounded(self, acceptor: int, method: str, route: str, timeout: float) -> Answer:

@@ -251,6 +251,22 @@ def _shape(phase: Phase, body: dict) -> Optional[str]:
     return None
 
 
+_TOO_DEEP = object()
+
+
+def read_json(raw: bytes) -> Any:
+    """The JSON value in `raw`; ValueError if there is none.
+
+    Nesting deep enough to exhaust the parser's recursion (`[[[[...` from a
+    hostile acceptor) raises RecursionError, which is not a ValueError: it
+    comes back as the marker _TOO_DEEP instead of ending the round.
+    """
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        return _TOO_DEEP
+
+
 def _foreign(text: str) -> str:
     """A string an acceptor sent, made fit for a cause: one line, visible, bounded."""
     text = text if len(text) <= MAX_CAUSE else text[:MAX_CAUSE] + "..."
@@ -260,12 +276,12 @@ def _foreign(text: str) -> str:
 def _error_cause(status: int, raw: bytes, path: str, location: Optional[str]) -> str:
     """Why an answer with a status other than 200 counts for nothing, in one line."""
     if status in (404, 405) or 200 <= status < 300:
-        return f"{NOT_ACCEPTOR}: {path} answered {status}"
+        return f"{NOT_ACCEPTOR}: {visible(path)} answered {status}"
     if 300 <= status < 400:
         where = _foreign(redacted(location)) if location else "nowhere (no Location)"
         return f"HTTP {status}: redirected to {where}; redirects are not followed"
     try:
-        body = json.loads(raw)
+        body = read_json(raw)
     except ValueError:
         body = None
     message = body.get("message") if isinstance(body, dict) else None
@@ -313,9 +329,11 @@ def interpret(
     if status != 200:
         return error(_error_cause(status, raw, path or PHASES[phase][1], location))
     try:
-        body = json.loads(raw)
+        body = read_json(raw)
     except ValueError:
         return error(_not_json(raw, content_type))
+    if body is _TOO_DEEP:
+        return error(f"{NOT_ACCEPTOR}: the reply is JSON nested too deeply to read")
     if not isinstance(body, dict):
         return error(f"{NOT_ACCEPTOR}: the reply is a JSON {_JSON_KINDS.get(type(body), 'value')}, not an object")
     problem = _shape(phase, body)
