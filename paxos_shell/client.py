@@ -12,7 +12,7 @@ judges Paxos (proposer.py and paxos.py do) and never shows a URL's secret.
 from __future__ import annotations
 
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from importlib import import_module
@@ -121,22 +121,17 @@ class Client:
         futures: dict[Future, int] = {}
         for sid in servers:
             futures[self._pool().submit(self._one, sid, phase, method, route, dict(params))] = sid
-        done_replies: dict[int, Reply] = {}
-        deadline = started + self.timeout + GRACE
-        pending = set(futures)
         try:
-            while pending:
-                left = deadline - time.perf_counter()
-                if left <= 0:
-                    break
-                done, pending = wait(pending, timeout=min(left, 0.1), return_when=FIRST_COMPLETED)
-                for fut in done:
-                    done_replies[futures[fut]] = fut.result()
+            # One wake-up for the whole round; a signal still interrupts the wait at once.
+            wait(futures, timeout=started + self.timeout + GRACE - time.perf_counter(), return_when=ALL_COMPLETED)
         except KeyboardInterrupt:
             rnd.interrupted = True
-        for fut in pending:
+        done_replies: dict[int, Reply] = {}
+        for fut, sid in futures.items():
+            if fut.done():
+                done_replies[sid] = fut.result()
+                continue
             fut.cancel()  # not started yet: it never will be
-            sid = futures[fut]
             cause = "interrupted" if rnd.interrupted else "timeout"
             done_replies[sid] = Reply(sid, phase, NO_RESPONSE, cause=cause,
                                       latency=time.perf_counter() - started, params=dict(params), at=time.time())
