@@ -90,14 +90,16 @@ class Tap:
     def __init__(self) -> None:
         self.sock: Optional[socket.socket] = None
         self.connected = False
-        """A new connection was opened for this request."""
+        """A connection was opened for this request."""
+        self.reused = False
+        """The request went out on a connection opened for an earlier one (kept alive)."""
         self.whole = False
         """The request was written out whole: it may have reached the acceptor."""
         self.abandoned = False
         """Set from another thread: what has not been sent yet never will be."""
 
     def begin(self) -> None:
-        self.connected = self.whole = False
+        self.connected = self.reused = self.whole = False
 
     def cut(self) -> None:
         """Shut the socket down from another thread: a blocked send or recv returns now."""
@@ -139,6 +141,8 @@ class _TappedHTTP(HTTPConnection):
         # urllib3 swallows a broken pipe here and reads on; the tap keeps the
         # fact that the request did not leave whole.
         self._unless_abandoned()
+        # Plain HTTP connects inside this call (no socket yet); HTTPS has connected just before.
+        self.tap.reused = self.sock is not None and not self.tap.connected
         super().request(*args, **kwargs)
         self.tap.whole = True
 
@@ -228,7 +232,7 @@ class Link:
                                      proxies=self.proxies)
             return self._read(resp.raw, resp.status_code, resp.headers, self.prefix + route.partition("?")[0])
         except Exception as e:
-            if first and not self.tap.whole and not self.tap.connected:
+            if first and self.tap.reused and not self.tap.whole:
                 raise _Unsent from e
             raise Unanswered(self._describe(e), reached=self.tap.whole) from None
 

@@ -111,13 +111,25 @@ class TestRounds:
         assert [(r.kind, r.cause) for r in rnd.replies] == [(GRANTED, None), (NO_RESPONSE, "interrupted")]
         assert hung_up.wait(10), "the abandoned request was left to run into its 60 s timeout"
 
-    def test_restarted_acceptor_is_reached_again(self, acceptors: Any, client: Any) -> None:
+    def test_restarted_acceptor_is_reached_again(self, acceptors: Any, client: Any,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+        from paxos_shell import transport
+
+        connects: list[int] = []
+        opened = transport._TappedHTTP._new_conn
+
+        def counted(conn: Any) -> socket.socket:
+            connects.append(1)
+            return opened(conn)
+
+        monkeypatch.setattr(transport._TappedHTTP, "_new_conn", counted)
         (a,) = acceptors(1)
         c = client({1: a.url})
         assert one(c, n=1).kind == GRANTED
         a.kill()
         r = one(c, n=2)
         assert (r.kind, r.cause, r.reached) == (NO_RESPONSE, "connection refused (down)", False)
+        assert len(connects) == 2  # one for the first round; refused once, not tried again
         a.start()
         assert one(c, n=3).kind == GRANTED
 
