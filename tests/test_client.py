@@ -528,7 +528,19 @@ class TestFaults:
             c.admin_faults(3, "delay_ms=5")
 
 
+def imported(*args: str) -> set[str]:
+    """The top-level packages a paxos-shell run imported (from -X importtime on stderr)."""
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "paxos_shell", *args],
+                         capture_output=True, text=True, timeout=60)
+    return {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
+
+
 def test_the_shell_starts_without_requests() -> None:
+    """requests costs ~0.1 s to import: the shell starts without it and loads it for its first round."""
+    pool = ["--url", f"1=http://{HOST}:{free_port()}"]
+    assert {"prompt_toolkit", "paxos_shell.shell"} & imported(*pool, "-c", "help")
+    assert not {"requests", "urllib3"} & imported(*pool, "-c", "help")
+    assert {"requests", "urllib3"} <= imported(*pool, "-c", "state")
     code = ("import sys, paxos_shell.cli, paxos_shell.client, paxos_shell.proposer, paxos_shell.session; "
             "print(sorted(m for m in ('requests', 'urllib3') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
