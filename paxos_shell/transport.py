@@ -28,7 +28,6 @@ from requests.adapters import HTTPAdapter
 from requests.auth import HTTPBasicAuth
 from requests.exceptions import ProxyError
 from requests.models import PreparedRequest, Response
-from requests.structures import CaseInsensitiveDict
 from requests.utils import get_environ_proxies, select_proxy
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
@@ -48,12 +47,21 @@ METHODS = ("GET", "POST")
 
 
 def _template(method: str, base: str, headers: dict[str, str], auth: Optional[HTTPBasicAuth]) -> PreparedRequest:
-    """A request to the acceptor's base URL, headers and credentials in place: each request
-    copies it and appends its route (already percent-encoded by the client)."""
+    """A request to the acceptor's base URL, headers and credentials in place, prepared once."""
     req = PreparedRequest()
     req.prepare(method=method, url=base, headers=headers, auth=auth)
-    req._cookies = None  # never sent: nothing here keeps cookies (and copies are cheaper)
     req.url = (req.url or base).rstrip("/")
+    return req
+
+
+def _request(template: PreparedRequest, route: str) -> PreparedRequest:
+    """The template's request to `route` (already percent-encoded by the client).
+
+    Its headers are shared, not copied: neither requests' adapter nor urllib3
+    changes the headers it is given (a proxy's are added to a copy).
+    """
+    req = PreparedRequest()
+    req.method, req.url, req.headers, req.body = template.method, f"{template.url}{route}", template.headers, None
     return req
 
 
@@ -175,7 +183,7 @@ class _Adapter(HTTPAdapter):
     def build_response(self, req: PreparedRequest, resp: Any) -> Response:
         response = Response()
         response.status_code = resp.status
-        response.headers = CaseInsensitiveDict(resp.headers)
+        response.headers = resp.headers  # urllib3's HTTPHeaderDict: case-insensitive already
         response.raw = resp
         response.reason = resp.reason
         response.request = req
@@ -226,10 +234,8 @@ class Link:
     def _attempt(self, method: str, route: str, timeout: float, first: bool) -> Answer:
         self.tap.begin()
         try:
-            req = self.templates[method].copy()
-            req.url = f"{req.url}{route}"
-            resp = self.adapter.send(req, stream=True, timeout=(timeout, timeout), verify=self.verify,
-                                     proxies=self.proxies)
+            resp = self.adapter.send(_request(self.templates[method], route), stream=True,
+                                     timeout=(timeout, timeout), verify=self.verify, proxies=self.proxies)
             return self._read(resp.raw, resp.status_code, resp.headers, self.prefix + route.partition("?")[0])
         except Exception as e:
             if first and self.tap.reused and not self.tap.whole:
