@@ -159,6 +159,17 @@ class _TappedHTTPS(_TappedHTTP, HTTPSConnection):
     pass
 
 
+class _Response(Response):
+    """requests' Response without its cookie jar and the rest of its set-up: the adapter fills it."""
+
+    def __init__(self) -> None:
+        # Response.__init__ is not called on purpose: it makes a cookie jar per reply.
+        self._content = False
+        self._content_consumed = False
+        self.history = []
+        self.encoding = None
+
+
 class _Adapter(HTTPAdapter):
     """One pool of one connection to one acceptor, whose connections report to the Link's tap.
 
@@ -167,8 +178,10 @@ class _Adapter(HTTPAdapter):
     sent, and a round saves the per-request work.
     """
 
-    def __init__(self, tap: Tap) -> None:
+    def __init__(self, tap: Tap, origin: Optional[str]) -> None:
         self.tap = tap
+        self.origin = origin
+        """`scheme://[userinfo@]host:port` of every URL sent, or None through a proxy."""
         self._pool: Any = None
         super().__init__(pool_connections=1, pool_maxsize=1)
 
@@ -180,8 +193,13 @@ class _Adapter(HTTPAdapter):
             self._pool = pool
         return self._pool
 
+    def request_url(self, request: PreparedRequest, proxies: Any) -> str:
+        if self.origin is None:  # through a proxy: requests decides the form
+            return str(super().request_url(request, proxies))
+        return (request.url or "")[len(self.origin):] or "/"
+
     def build_response(self, req: PreparedRequest, resp: Any) -> Response:
-        response = Response()
+        response = _Response()
         response.status_code = resp.status
         response.headers = resp.headers  # urllib3's HTTPHeaderDict: case-insensitive already
         response.raw = resp
@@ -203,14 +221,15 @@ class Link:
         self.url = url
         self.base = url.rstrip("/")
         self.prefix = parts.path.rstrip("/")
-        self.tap = Tap()
-        self.adapter = _Adapter(self.tap)
         auth = HTTPBasicAuth(*options.auth) if options.auth else None  # else any user:pass@ in the URL
         self.templates = {m: _template(m, self.base, {**HEADERS, **dict(options.headers)}, auth) for m in METHODS}
         self.verify: Any = False if options.insecure else (options.ca_bundle or True)
         loopback = is_loopback(parts.hostname or "")
         self.proxies: dict[str, str] = {} if options.no_proxy or loopback else get_environ_proxies(url)
         self.proxy: Optional[str] = select_proxy(url, self.proxies)
+        sent = urlsplit(self.templates["GET"].url or url)
+        self.tap = Tap()
+        self.adapter = _Adapter(self.tap, None if self.proxy else f"{sent.scheme}://{sent.netloc}")
         if options.insecure:
             # The user asked for it and the shell says so; one warning per request would bury the output.
             warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
@@ -246,11 +265,12 @@ class Link:
         """The body, up to the limit: a larger one is never read, and its connection is dropped."""
         encoding = (headers.get("Content-Encoding") or "").strip().lower() or None
         declared = headers.get("Content-Length") or ""
-        cut_off = declared.strip().isdigit() and int(declared) > wire.MAX_REPLY
+        length = int(declared) if declared.strip().isdigit() else None
+        cut_off = length is not None and length > wire.MAX_REPLY
         body = b""
         if not cut_off and encoding in (None, "identity"):
             try:
-                body = _read_at_most(raw, wire.MAX_REPLY + 1)
+                body = _read_at_most(raw, wire.MAX_REPLY + 1, length)
             except BaseException:
                 raw.close()  # a connection broken mid-reply is never reused
                 raise
@@ -283,8 +303,13 @@ class Link:
         self.adapter.close()
 
 
-def _read_at_most(raw: Any, limit: int) -> bytes:
+def _read_at_most(raw: Any, limit: int, length: Optional[int]) -> bytes:
     """The body up to `limit` bytes; raises if it ends short of its Content-Length."""
+    if length is not None and length < limit:  # one read: it ends at the length or at a broken-off end
+        body: bytes = raw.read(length, decode_content=False)
+        if len(body) < length:
+            raise http.client.IncompleteRead(body, length - len(body))
+        return body
     chunks: list[bytes] = []
     size = 0
     while size < limit:
