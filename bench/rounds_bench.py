@@ -8,6 +8,10 @@ with early_stop=False, so a value already chosen does not end it after phase
 the same acceptors in the same run, asks acceptors one after another with a
 new connection per request, as the seed's proposer_demo did.
 
+The shell's own CPU time per proposal is printed too: the acceptors need CPU
+as well, so on a machine whose cores are busy elsewhere concurrency has
+nothing to run on, and the engine's lead over the one-by-one method shrinks.
+
 Run: python bench/rounds_bench.py [--proposals N]
 Targets (issue 11): a full propose on 3 acceptors at median <= 3 ms; >= 3x the
 baseline on 5; a prepare round on 5 with 2 blackholed, timeout 1 s: about 1 s.
@@ -80,11 +84,13 @@ def bench_pool(size: int, count: int) -> tuple[dict, dict]:
             eng.propose("warm", early_stop=False)
         ours: list[float] = []
         old: list[float] = []
+        cpu = 0.0
         full_ours = full_old = 0
         for k in range(count):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             res = eng.propose(f"v{k}", early_stop=False)
             ours.append(time.perf_counter() - t0)
+            cpu += time.process_time() - c0
             full_ours += both_phases(res, quorum)
             n = eng.session.next_id()
             eng.session.proposer.seen = n
@@ -97,6 +103,7 @@ def bench_pool(size: int, count: int) -> tuple[dict, dict]:
                  f"{full_old} of {count} baseline proposals ran both phases with a quorum")
     print(f"propose on {size}: {full_ours} of {count} engine and {full_old} of {count} baseline proposals "
           "ran both phases with a quorum of accepts")
+    print(f"propose on {size}: the shell's CPU time per full propose (all its threads): {cpu / count * 1000:.3f} ms")
     return summary(ours), summary(old)
 
 
