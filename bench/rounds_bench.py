@@ -12,7 +12,7 @@ The shell's own CPU time per proposal is printed too: the acceptors need CPU
 as well, so on a machine whose cores are busy elsewhere concurrency has
 nothing to run on, and the engine's lead over the one-by-one method shrinks.
 
-Run: python bench/rounds_bench.py [--proposals N]
+Run: python bench/rounds_bench.py [--proposals N] [--volatile]
 Targets (issue 11): a full propose on 3 acceptors at median <= 3 ms; >= 3x the
 baseline on 5; a prepare round on 5 with 2 blackholed, timeout 1 s: about 1 s.
 """
@@ -75,8 +75,8 @@ def both_phases(res: ProposeResult, quorum: int) -> bool:
         for a in res.attempts)
 
 
-def bench_pool(size: int, count: int) -> tuple[dict, dict]:
-    with acceptors(size) as procs:
+def bench_pool(size: int, count: int, extra: tuple[str, ...]) -> tuple[dict, dict]:
+    with acceptors(size, *extra) as procs:
         urls = {i: f"http://{HOST}:{port}" for i, (port, _) in enumerate(procs, 1)}
         eng = Engine(Client(urls, 1.0), Session(size))
         quorum = paxos.quorum(size)
@@ -135,9 +135,14 @@ def bench_blackholed(timeout: float = 1.0, runs: int = 3) -> tuple[float, float]
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--proposals", type=int, default=500)
-    count = ap.parse_args().proposals
+    ap.add_argument("--volatile", action="store_true",
+                    help="acceptors that keep state in memory only (no fsync): what the disk costs, by difference")
+    a = ap.parse_args()
     print(run_header())
-    results = {size: bench_pool(size, count) for size in (3, 5)}
+    extra = ("--volatile",) if a.volatile else ()
+    if a.volatile:
+        print("acceptors run with --volatile: no fsync, not the durable figures")
+    results = {size: bench_pool(size, a.proposals, extra) for size in (3, 5)}
     for size, (ours, old) in results.items():
         print(f"full propose on {size}, engine:   {fmt(ours)}")
         print(f"full propose on {size}, baseline: {fmt(old)}")
