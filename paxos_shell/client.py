@@ -132,7 +132,7 @@ class Client:
                 done_replies[sid] = fut.result()
                 continue
             fut.cancel()  # not started yet: it never will be
-            cause = "interrupted" if rnd.interrupted else "timeout"
+            cause = wire.INTERRUPTED if rnd.interrupted else wire.TIMEOUT
             done_replies[sid] = Reply(sid, phase, NO_RESPONSE, cause=cause,
                                       latency=time.perf_counter() - started, params=dict(params), at=time.time())
             self.forget(sid)
@@ -193,7 +193,7 @@ class Client:
             raise ConnectionError(e.cause) from None
         except FutureTimeout:
             self.forget(acceptor)
-            raise ConnectionError("timeout") from None
+            raise ConnectionError(wire.TIMEOUT) from None
         except KeyboardInterrupt:
             self.forget(acceptor)
             raise

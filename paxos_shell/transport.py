@@ -38,11 +38,6 @@ from .text import visible
 HEADERS = {"User-Agent": "paxos-shell", "Accept": "application/json", "Accept-Encoding": "identity"}
 """Sent with every request, before the user's own --header options (which may replace them)."""
 
-TIMEOUT = "timeout"
-REFUSED = "connection refused (down)"
-"""Causes the session reads to tell a timed-out acceptor from a down one."""
-
-
 METHODS = ("GET", "POST")
 
 
@@ -285,7 +280,7 @@ class Link:
         cause = describe_error(e)
         if self.proxy and any(isinstance(x, (ProxyError, urllib3.exceptions.ProxyError)) for x in _chain(e)):
             # Not "refused (down)": the proxy is down, not the acceptor behind it.
-            return f"proxy {visible(redacted(self.proxy))}: {'cannot connect' if cause == REFUSED else cause}"
+            return f"proxy {visible(redacted(self.proxy))}: {'cannot connect' if cause == wire.REFUSED else cause}"
         return cause
 
     def abort(self) -> None:
@@ -345,8 +340,8 @@ def _tls(e: ssl.SSLError) -> str:
 
 _CAUSES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], Any], ...] = (
     (ssl.SSLError, _tls),
-    (ConnectionRefusedError, lambda e: REFUSED),
-    ((TimeoutError, urllib3.exceptions.TimeoutError), lambda e: TIMEOUT),
+    (ConnectionRefusedError, lambda e: wire.REFUSED),
+    ((TimeoutError, urllib3.exceptions.TimeoutError), lambda e: wire.TIMEOUT),
     (socket.gaierror, lambda e: f"unknown host ({e.strerror})"),
     (http.client.RemoteDisconnected, lambda e: "connection closed without reply"),
     ((http.client.IncompleteRead, urllib3.exceptions.IncompleteRead), lambda e: "connection closed mid-reply"),

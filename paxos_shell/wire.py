@@ -145,6 +145,10 @@ CUT_OFF = f"reply larger than {MAX_REPLY >> 20} MiB: cut off"
 NOT_ACCEPTOR = "not a paxos acceptor"
 MAX_CAUSE = 200
 """Characters of a foreign message kept in a cause: one line, not a page."""
+TIMEOUT = "timeout"
+REFUSED = "connection refused (down)"
+INTERRUPTED = "interrupted"
+"""Causes of silence that the session and the shell tell apart (timed out, down, Ctrl-C)."""
 
 
 class ReplyKind(str, Enum):
