@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import http.client
 import socket
-import ssl
 import threading
 import warnings
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 from urllib.parse import urlsplit
 
 import urllib3
@@ -32,6 +31,7 @@ from requests.utils import get_environ_proxies, select_proxy
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from . import wire
+from .causes import chain, describe_error
 from .clientopts import ClientOptions, check_url, is_loopback, redacted
 from .text import visible
 
@@ -278,7 +278,7 @@ class Link:
 
     def _describe(self, e: BaseException) -> str:
         cause = describe_error(e)
-        if self.proxy and any(isinstance(x, (ProxyError, urllib3.exceptions.ProxyError)) for x in _chain(e)):
+        if self.proxy and any(isinstance(x, (ProxyError, urllib3.exceptions.ProxyError)) for x in chain(e)):
             # Not "refused (down)": the proxy is down, not the acceptor behind it.
             return f"proxy {visible(redacted(self.proxy))}: {'cannot connect' if cause == wire.REFUSED else cause}"
         return cause
@@ -314,55 +314,3 @@ def _read_at_most(raw: Any, limit: int, length: Optional[int]) -> bytes:
         chunks.append(data)
         size += len(data)
     return b"".join(chunks)
-
-
-def _chain(e: BaseException) -> Iterator[BaseException]:
-    """`e` and every exception it wraps (requests and urllib3 nest them three deep)."""
-    seen: set[int] = set()
-    todo: list[Optional[BaseException]] = [e]
-    while todo:
-        x = todo.pop(0)
-        if x is None or id(x) in seen:
-            continue
-        seen.add(id(x))
-        yield x
-        reason = getattr(x, "reason", None)
-        todo += [reason if isinstance(reason, BaseException) else None, x.__cause__, x.__context__]
-        todo += [a for a in x.args if isinstance(a, BaseException)]
-
-
-def _tls(e: ssl.SSLError) -> str:
-    if isinstance(e, ssl.SSLCertVerificationError):
-        return f"TLS: certificate verify failed: {e.verify_message}"
-    reason = getattr(e, "reason", None)
-    return f"TLS: {reason.lower().replace('_', ' ') if isinstance(reason, str) else e.strerror or 'handshake failed'}"
-
-
-_CAUSES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], Any], ...] = (
-    (ssl.SSLError, _tls),
-    (ConnectionRefusedError, lambda e: wire.REFUSED),
-    ((TimeoutError, urllib3.exceptions.TimeoutError), lambda e: wire.TIMEOUT),
-    (socket.gaierror, lambda e: f"unknown host ({e.strerror})"),
-    (http.client.RemoteDisconnected, lambda e: "connection closed without reply"),
-    ((http.client.IncompleteRead, urllib3.exceptions.IncompleteRead), lambda e: "connection closed mid-reply"),
-    (ConnectionResetError, lambda e: "connection reset"),
-    (http.client.BadStatusLine, lambda e: f"{wire.NOT_ACCEPTOR}: the reply is not HTTP"),
-    (http.client.HTTPException, lambda e: f"bad HTTP reply ({type(e).__name__})"),
-)
-
-
-def describe_error(e: BaseException) -> str:
-    """The cause of a missing answer in the words a user debugging a pool needs.
-
-    Built from exception types and the system's error strings only, never
-    from an exception's message, which would carry the URL (and its secret).
-    """
-    chain = list(_chain(e))
-    for kinds, words in _CAUSES:
-        for x in chain:
-            if isinstance(x, kinds):
-                return visible(words(x))
-    for x in chain:
-        if isinstance(x, OSError) and x.strerror:
-            return visible(x.strerror)
-    return type(e).__name__
