@@ -16,7 +16,15 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from paxos_shell.pool import healthy
 from tests.helpers import HOST, Blackhole, free_port  # the same doubles the tests use
 
-__all__ = ["HOST", "Blackhole", "acceptors", "fmt", "free_port", "rss_mb", "summary"]
+__all__ = ["HOST", "Blackhole", "acceptors", "fmt", "free_port", "rss_mb", "run_header", "summary"]
+
+
+def run_header() -> str:
+    """The command, interpreter and machine load of this run: a figure means nothing without them."""
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    cmd = " ".join(["python", os.path.relpath(sys.argv[0]), *sys.argv[1:]])
+    return (f"{cmd}  (Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
+            f"load average {load} at {time.strftime('%Y-%m-%d %H:%M')})")
 
 
 @contextmanager

@@ -1,31 +1,38 @@
-"""Concurrent HTTP rounds to acceptors over kept-alive connections.
+"""Concurrent rounds of requests to acceptors.
 
 A round asks every named acceptor at once and lasts about as long as the
-slowest one that answers, never more than the timeout: five dead acceptors cost
-one timeout, not five. The standard library's http.client is used instead of
-requests: a reused connection costs ~0.15 ms per request against ~0.5 ms, and
-the shell starts ~0.1 s sooner (see docs/performance.md).
+slowest one that answers, never more than the timeout: five dead acceptors
+cost one timeout, not five. Ctrl-C returns the round at once, and requests
+left in flight are cut short so their threads end now. Each acceptor has one
+kept-alive connection (transport.Link, over requests), imported when the first
+round runs so that the shell starts without requests. This module never
+judges Paxos (proposer.py and paxos.py do) and never shows a URL's secret.
 """
 
 from __future__ import annotations
 
-import http.client
-import json
-import select
-import socket
-import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
-from urllib.parse import quote, urlsplit
+from importlib import import_module
+from typing import TYPE_CHECKING, Mapping, Optional, Sequence
+from urllib.parse import quote
 
 from . import wire
+from .clientopts import ClientOptions, redacted
+from .text import visible
 from .wire import NO_RESPONSE, Phase, Reply
 
-STALE_AFTER = 1.0
-"""A connection idle this long may have been closed by the server (Tomcat: 20 s,
-ours: 60 s); a failure on it before any reply byte is retried once on a new one."""
+if TYPE_CHECKING:
+    from .transport import Answer, Link
+
+__all__ = ["Client", "ClientOptions", "FaultsUnavailable", "Round", "redacted"]
+
+FAULT_KEYS = ("delay_ms", "drop_requests", "drop_replies")
+"""What GET/POST /admin/faults of our acceptor answers, each an integer."""
+GRACE = 0.05
+"""Seconds a round waits past the timeout, so an answer sent at the timeout is still counted."""
 
 
 @dataclass
@@ -42,122 +49,40 @@ class Round:
         return [r.acceptor for r in self.replies if r.kind == kind]
 
 
-class _Link:
-    """One kept-alive connection to one acceptor; used by one thread at a time."""
-
-    def __init__(self, base_url: str) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "") or not parts.hostname:
-            raise ValueError(f"not an http URL: {base_url!r}")
-        self.host = parts.hostname
-        self.port = parts.port or 80
-        self.prefix = parts.path.rstrip("/")
-        self.conn: Optional[http.client.HTTPConnection] = None
-        self.last_used = 0.0
-        self.abandoned = False
-        self.busy = threading.Lock()
-
-    def _connect(self, timeout: float) -> http.client.HTTPConnection:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        conn.connect()
-        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return conn
-
-    def call(self, method: str, target: str, timeout: float) -> tuple[int, bytes]:
-        with self.busy:
-            try:
-                return self._call(method, self.prefix + target, timeout)
-            finally:
-                if self.abandoned:
-                    self.close()
-
-    def _call(self, method: str, target: str, timeout: float) -> tuple[int, bytes]:
-        if self.conn is not None and _dropped(self.conn):
-            self.close()  # the server closed it while idle (restart, idle timeout)
-        reused = self.conn is not None
-        stale = reused and time.monotonic() - self.last_used > STALE_AFTER
-        if self.conn is None:
-            self.conn = self._connect(timeout)
-        else:
-            self.conn.sock.settimeout(timeout)
-        try:
-            resp, body = self._exchange(method, target)
-        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-            self.close()
-            if not stale:
-                raise
-            # The server dropped an idle connection before reading our request.
-            self.conn = self._connect(timeout)
-            resp, body = self._exchange(method, target)
-        except BaseException:
-            self.close()
-            raise
-        if resp.will_close:
-            self.close()
-        self.last_used = time.monotonic()
-        return resp.status, body
-
-    def _exchange(self, method: str, target: str) -> tuple[http.client.HTTPResponse, bytes]:
-        assert self.conn is not None
-        self.conn.request(method, target, headers={"Content-Length": "0"} if method == "POST" else {})
-        resp = self.conn.getresponse()
-        return resp, resp.read()
-
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
+class FaultsUnavailable(ValueError):
+    """The acceptor does not serve fault injection; one line for the user."""
 
 
-def _dropped(conn: http.client.HTTPConnection) -> bool:
-    """An idle kept-alive socket that is readable has been closed by the peer."""
-    sock = conn.sock
-    if sock is None:
-        return True
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-    except (OSError, ValueError):
-        return True
-    return bool(readable)
-
-
-def _unreached(e: BaseException) -> bool:
-    """A failure to connect: the request never left, so the acceptor did not act on it."""
-    return isinstance(e, (ConnectionRefusedError, socket.gaierror))
-
-
-def describe_error(e: BaseException) -> str:
-    """The cause of a missing reply in the words a user debugging a pool needs."""
-    if isinstance(e, ConnectionRefusedError):
-        return "connection refused (down)"
-    if isinstance(e, (socket.timeout, TimeoutError)):
-        return "timeout"
-    if isinstance(e, http.client.RemoteDisconnected):
-        return "connection closed without reply"
-    if isinstance(e, ConnectionResetError):
-        return "connection reset"
-    if isinstance(e, socket.gaierror):
-        return f"unknown host ({e.strerror})"
-    if isinstance(e, http.client.HTTPException):
-        return f"bad HTTP reply ({type(e).__name__})"
-    if isinstance(e, OSError):
-        return e.strerror or type(e).__name__
-    return f"{type(e).__name__}: {e}"
+def _warm() -> None:
+    """Import requests (through transport) before a round's clock starts: it takes ~0.1 s once."""
+    import_module(f"{__package__}.transport")
 
 
 class Client:
     """Sends rounds to a pool given as {acceptor id: base URL}."""
 
-    def __init__(self, urls: Mapping[int, str], timeout: float = 1.0) -> None:
+    def __init__(self, urls: Mapping[int, str], timeout: float = 1.0, options: Optional[ClientOptions] = None) -> None:
         self.urls = dict(urls)
         self.timeout = timeout
-        self._links: dict[int, _Link] = {}
+        self.options = options or ClientOptions()
+        self.options.check()
+        self._links: dict[int, Link] = {}
         self._executor: Optional[ThreadPoolExecutor] = None
 
-    def _link(self, acceptor: int) -> _Link:
+    @property
+    def insecure(self) -> bool:
+        """Certificates are not verified: the shell says so wherever it shows the pool."""
+        return self.options.insecure
+
+    def _link(self, acceptor: int) -> Link:
+        url = self.urls[acceptor]
         link = self._links.get(acceptor)
-        if link is None or link.abandoned:
-            link = self._links[acceptor] = _Link(self.urls[acceptor])
+        if link is None or link.abandoned or link.url != url:
+            if link is not None:
+                link.abort()
+            from .transport import Link
+
+            link = self._links[acceptor] = Link(url, self.options)
         return link
 
     def forget(self, acceptor: int) -> None:
@@ -167,20 +92,8 @@ class Client:
         short, so its worker thread ends now rather than at the socket timeout.
         """
         link = self._links.pop(acceptor, None)
-        if link is None:
-            return
-        link.abandoned = True
-        if link.busy.acquire(blocking=False):
-            link.close()
-            link.busy.release()
-            return
-        conn = link.conn
-        sock = conn.sock if conn is not None else None
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        if link is not None:
+            link.abort()
 
     def prepare(self, n: int, servers: Sequence[int]) -> Round:
         return self.round(Phase.PREPARE, servers, {"id": n})
@@ -191,34 +104,35 @@ class Client:
     def state(self, servers: Sequence[int]) -> Round:
         return self.round(Phase.STATE, servers, {})
 
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            # Threads start as needed; enough for a round to every acceptor plus stragglers being cut.
+            self._executor = ThreadPoolExecutor(max_workers=max(32, 2 * len(self.urls)), thread_name_prefix="round")
+        return self._executor
+
     def round(self, phase: Phase, servers: Sequence[int], params: dict) -> Round:
         """Ask each server concurrently; Ctrl-C returns at once with what came."""
         method, path = wire.PHASES[phase]
         query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in params.items())
-        target = path + (f"?{query}" if query else "")
+        route = path + (f"?{query}" if query else "")
+        _warm()
         rnd = Round(phase, dict(params))
         started = time.perf_counter()
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="round")
         futures: dict[Future, int] = {}
         for sid in servers:
-            futures[self._executor.submit(self._one, sid, phase, method, target, dict(params))] = sid
-        done_replies: dict[int, Reply] = {}
-        deadline = started + self.timeout + 0.05
-        pending = set(futures)
+            futures[self._pool().submit(self._one, sid, phase, method, route, dict(params))] = sid
         try:
-            while pending:
-                left = deadline - time.perf_counter()
-                if left <= 0:
-                    break
-                done, pending = wait(pending, timeout=min(left, 0.1), return_when=FIRST_COMPLETED)
-                for fut in done:
-                    done_replies[futures[fut]] = fut.result()
+            # One wake-up for the whole round; a signal still interrupts the wait at once.
+            wait(futures, timeout=started + self.timeout + GRACE - time.perf_counter(), return_when=ALL_COMPLETED)
         except KeyboardInterrupt:
             rnd.interrupted = True
-        for fut in pending:
-            sid = futures[fut]
-            cause = "interrupted" if rnd.interrupted else "timeout"
+        done_replies: dict[int, Reply] = {}
+        for fut, sid in futures.items():
+            if fut.done():
+                done_replies[sid] = fut.result()
+                continue
+            fut.cancel()  # not started yet: it never will be
+            cause = wire.INTERRUPTED if rnd.interrupted else wire.TIMEOUT
             done_replies[sid] = Reply(sid, phase, NO_RESPONSE, cause=cause,
                                       latency=time.perf_counter() - started, params=dict(params), at=time.time())
             self.forget(sid)
@@ -226,38 +140,72 @@ class Client:
         rnd.elapsed = time.perf_counter() - started
         return rnd
 
-    def _one(self, sid: int, phase: Phase, method: str, target: str, params: dict) -> Reply:
+    def _one(self, sid: int, phase: Phase, method: str, route: str, params: dict) -> Reply:
+        from .transport import Unanswered
+
         t0 = time.perf_counter()
         at = time.time()
         try:
-            status, raw = self._link(sid).call(method, target, self.timeout)
-            reply = wire.interpret(sid, phase, status, raw)
-        except Exception as e:
-            reply = Reply(sid, phase, NO_RESPONSE, cause=describe_error(e), reached=not _unreached(e))
+            link = self._link(sid)
+        except ValueError as e:  # a URL that cannot be asked: nothing was sent
+            reply = Reply(sid, phase, NO_RESPONSE, cause=visible(str(e)), reached=False)
+        else:
+            try:
+                reply = _interpret(sid, phase, link.call(method, route, self.timeout))
+            except Unanswered as e:
+                reply = Reply(sid, phase, NO_RESPONSE, cause=e.cause, reached=e.reached)
         reply.latency = time.perf_counter() - t0
         reply.params = params
         reply.at = at
         return reply
 
     def admin_faults(self, acceptor: int, query: str) -> dict:
-        """Set faults on one of our acceptors (POST /admin/faults); OSError or ValueError if refused."""
-        link = _Link(self.urls[acceptor])
-        conn = http.client.HTTPConnection(link.host, link.port, timeout=max(self.timeout, 1.0))
+        """Set faults on one of our acceptors (POST /admin/faults) and return those in force.
+
+        FaultsUnavailable if the acceptor does not serve fault injection,
+        ValueError if it refused these faults, OSError if it did not answer.
+        """
+        answer = self._bounded(acceptor, "POST", f"{wire.ADMIN_FAULTS}?{query}", max(self.timeout, 1.0))
+        body = None
+        if answer.status in (200, 400) and not answer.cut_off:
+            try:
+                body = wire.read_json(answer.body)
+            except ValueError:
+                body = None
+        if answer.status == 200 and isinstance(body, dict) and all(wire.is_int(body.get(k)) for k in FAULT_KEYS):
+            return body
+        if answer.status == 400 and isinstance(body, dict) and isinstance(body.get("message"), str):
+            raise ValueError(f"refused these faults: {visible(body['message'][: wire.MAX_CAUSE])}")
+        what = f"answered {answer.status}" if answer.status != 200 else "answered, but not with faults"
+        raise FaultsUnavailable(f"does not offer fault injection ({visible(answer.path)} {what}): "
+                                "it must be our paxos-acceptor started with --faults, asked from its own machine")
+
+    def _bounded(self, acceptor: int, method: str, route: str, timeout: float) -> Answer:
+        """One request outside a round, held to the same deadline; OSError if unanswered."""
+        _warm()
+        from .transport import Unanswered
+
+        link = self._link(acceptor)
+        fut = self._pool().submit(link.call, method, route, timeout)
         try:
-            conn.request("POST", f"{link.prefix}{wire.ADMIN_FAULTS}?{query}", headers={"Content-Length": "0"})
-            resp = conn.getresponse()
-            body = json.loads(resp.read() or b"null")
-        finally:
-            conn.close()
-        if resp.status != 200 or not isinstance(body, dict):
-            detail = body.get("message") if isinstance(body, dict) else resp.reason
-            raise ValueError(f"acceptor {acceptor} refused fault injection (HTTP {resp.status}: {detail}); "
-                             "it must be our paxos-acceptor started with --faults")
-        return body
+            return fut.result(timeout=timeout + GRACE)
+        except Unanswered as e:
+            raise ConnectionError(e.cause) from None
+        except FutureTimeout:
+            self.forget(acceptor)
+            raise ConnectionError(wire.TIMEOUT) from None
+        except KeyboardInterrupt:
+            self.forget(acceptor)
+            raise
 
     def close(self) -> None:
         for sid in list(self._links):
             self.forget(sid)
         if self._executor is not None:
-            self._executor.shutdown(wait=False)
+            self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+
+def _interpret(sid: int, phase: Phase, a: Answer) -> Reply:
+    return wire.interpret(sid, phase, a.status, a.body, content_type=a.content_type, encoding=a.encoding,
+                          location=a.location, cut_off=a.cut_off, path=a.path)

@@ -2,7 +2,8 @@
 
 Both sides live here so they cannot disagree: the acceptor server builds its
 replies with the `*_reply` functions and the client reads any server's replies
-(ours or the Java one) with `interpret`. No sockets; see docs/protocol.md.
+(ours, the Java one, or whatever answers at that URL) with `interpret`. No
+sockets; see docs/protocol.md.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import json
 import re
 from dataclasses import dataclass
 from enum import Enum
+from http import HTTPStatus
 from typing import Any, Optional
 
+from .clientopts import redacted
 from .paxos import MAX_ID, NONE, AcceptorState, Transition
+from .text import visible
 
 PREPARE = "/api/paxos/prepare"
 ACCEPT = "/api/paxos/accept"
@@ -145,13 +149,26 @@ def error_reply(status: int, message: str, path: str) -> dict[str, Any]:
 
 # --- replies the client reads --------------------------------------------------
 
+MAX_REPLY = 1 << 20
+"""The largest reply body the client reads (1 MiB); a larger one is cut off unread."""
+CUT_OFF = f"reply larger than {MAX_REPLY >> 20} MiB: cut off"
+NOT_ACCEPTOR = "not a paxos acceptor"
+MAX_CAUSE = 200
+"""Characters of a foreign message kept in a cause: one line, not a page."""
+TIMEOUT = "timeout"
+REFUSED = "connection refused (down)"
+INTERRUPTED = "interrupted"
+"""Causes of silence that the session and the shell tell apart (timed out, down, Ctrl-C)."""
+
+
 class ReplyKind(str, Enum):
     """How one request ended, as the client classifies it.
 
-    ERROR is an answer that is not a protocol reply (an HTTP error status): the
-    acceptor did not act on it. NO_RESPONSE is no answer at all; `Reply.reached`
-    says whether the request may have reached the acceptor (a timeout) or surely
-    did not (connection refused).
+    ERROR is an answer that is not a protocol reply (an HTTP error status, or
+    something that is not a paxos acceptor): the acceptor did not act on it.
+    NO_RESPONSE is no answer at all; `Reply.reached` says whether the request
+    may have reached the acceptor (a timeout) or surely did not (connection
+    refused).
     """
 
     GRANTED = "granted"
@@ -197,7 +214,7 @@ class Reply:
 
     def _int(self, key: str) -> int:
         v = (self.body or {}).get(key, NONE)
-        return v if isinstance(v, int) and not isinstance(v, bool) else NONE
+        return v if is_int(v) else NONE
 
     @property
     def promised_id(self) -> int:
@@ -213,31 +230,129 @@ class Reply:
         return v if v is None or isinstance(v, str) else json.dumps(v)
 
 
-def interpret(acceptor: int, phase: Phase, status: int, raw: bytes) -> Reply:
-    """Classify an HTTP answer. Granted means exactly: 200, a JSON object, and
-    `ignored` is the JSON value false. Anything else is never counted."""
-    if status != 200:
-        detail = ""
-        try:
-            body = json.loads(raw)
-            if isinstance(body, dict) and body.get("message"):
-                detail = f": {body['message']}"
-        except ValueError:
-            pass
-        return Reply(acceptor, phase, ERROR, cause=f"HTTP {status}{detail}")
+def is_int(v: object) -> bool:
+    """A JSON integer: Python's bool is an int, JSON's true is not."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+_JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+
+GATEWAY_SILENCE = (502, 504)
+"""A gateway's "no answer from behind me": the request may have reached the acceptor."""
+
+
+def _shape(phase: Phase, body: dict) -> Optional[str]:
+    """What makes a JSON object not a reply to `phase`, or None.
+
+    Checked before anything is counted: a promise whose promisedId is a string
+    would be counted towards a quorum while its accepted pair was lost.
+    """
+    if phase != Phase.STATE and not isinstance(body.get("ignored"), bool):
+        return "the reply has no boolean 'ignored'"
+    required = {Phase.STATE: ("promisedId", "acceptedId", "acceptedValue"),
+                Phase.PREPARE: ("promisedId",) if body.get("ignored") is False else (),
+                Phase.ACCEPT: ("acceptedId", "acceptedValue") if body.get("ignored") is False else ()}[phase]
+    for key in required:
+        if key not in body:
+            return f"the reply has no {key!r}"
+    for key in ("promisedId", "acceptedId"):
+        if key in body and not is_int(body[key]):
+            return f"{key!r} is not an integer"
+    if "acceptedValue" in body and not (body["acceptedValue"] is None or isinstance(body["acceptedValue"], str)):
+        return "'acceptedValue' is not a string"
+    if ("acceptedId" in body) != ("acceptedValue" in body):
+        return "'acceptedId' and 'acceptedValue' do not come together"
+    return None
+
+
+_TOO_DEEP = object()
+
+
+def read_json(raw: bytes) -> Any:
+    """The JSON value in `raw`; ValueError if there is none.
+
+    Nesting deep enough to exhaust the parser's recursion (`[[[[...` from a
+    hostile acceptor) raises RecursionError, which is not a ValueError: it
+    comes back as the marker _TOO_DEEP instead of ending the round.
+    """
     try:
-        body = json.loads(raw)
+        return json.loads(raw)
+    except RecursionError:
+        return _TOO_DEEP
+
+
+def _foreign(text: str) -> str:
+    """A string an acceptor sent, made fit for a cause: one line, visible, bounded."""
+    text = text if len(text) <= MAX_CAUSE else text[:MAX_CAUSE] + "..."
+    return visible(text)
+
+
+def _error_cause(status: int, raw: bytes, path: str, location: Optional[str]) -> str:
+    """Why an answer with a status other than 200 counts for nothing, in one line."""
+    if status in (404, 405) or 200 <= status < 300:
+        return f"{NOT_ACCEPTOR}: {visible(path)} answered {status}"
+    if 300 <= status < 400:
+        where = _foreign(redacted(location)) if location else "nowhere (no Location)"
+        return f"HTTP {status}: redirected to {where}; redirects are not followed"
+    try:
+        body = read_json(raw)
     except ValueError:
-        return Reply(acceptor, phase, NO_RESPONSE, cause="reply is not JSON")
+        body = None
+    message = body.get("message") if isinstance(body, dict) else None
+    if isinstance(message, str) and message:
+        return f"HTTP {status}: {_foreign(message)}"
+    try:
+        return f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def _not_json(raw: bytes, content_type: Optional[str]) -> str:
+    head = raw[:256].lstrip().lower()
+    if "html" in (content_type or "").lower() or head.startswith((b"<!doctype html", b"<html")):
+        return f"{NOT_ACCEPTOR}: the reply is HTML, not JSON"
+    return f"{NOT_ACCEPTOR}: the reply is not JSON"
+
+
+def interpret(
+    acceptor: int,
+    phase: Phase,
+    status: int,
+    raw: bytes,
+    *,
+    content_type: Optional[str] = "application/json",
+    encoding: Optional[str] = None,
+    location: Optional[str] = None,
+    cut_off: bool = False,
+    path: Optional[str] = None,
+) -> Reply:
+    """Classify an HTTP answer. Granted means exactly: 200, a JSON object of the
+    protocol's shape, and `ignored` is the JSON value false. Anything else is
+    never counted; every answer but a gateway's timeout means the acceptor did
+    not act. `path` is what was asked (the phase's route unless given)."""
+    def error(cause: str, body: Optional[dict] = None) -> Reply:
+        return Reply(acceptor, phase, ERROR, body, cause=cause)
+
+    if cut_off:
+        return error(CUT_OFF)
+    if encoding not in (None, "", "identity"):
+        return error(f"{NOT_ACCEPTOR}: the reply is {_foreign(encoding)}-encoded although identity was asked")
+    if status in GATEWAY_SILENCE:
+        cause = _error_cause(status, raw, path or PHASES[phase][1], location)
+        return Reply(acceptor, phase, NO_RESPONSE, cause=f"{cause} (from a gateway: the acceptor may have acted)")
+    if status != 200:
+        return error(_error_cause(status, raw, path or PHASES[phase][1], location))
+    try:
+        body = read_json(raw)
+    except ValueError:
+        return error(_not_json(raw, content_type))
+    if body is _TOO_DEEP:
+        return error(f"{NOT_ACCEPTOR}: the reply is JSON nested too deeply to read")
     if not isinstance(body, dict):
-        return Reply(acceptor, phase, NO_RESPONSE, cause="reply is not a JSON object")
+        return error(f"{NOT_ACCEPTOR}: the reply is a JSON {_JSON_KINDS.get(type(body), 'value')}, not an object")
+    problem = _shape(phase, body)
+    if problem is not None:
+        return error(f"{NOT_ACCEPTOR}: {problem}", body)
     if phase == Phase.STATE:
-        if not isinstance(body.get("promisedId"), int):
-            return Reply(acceptor, phase, NO_RESPONSE, body, cause="state reply lacks promisedId")
         return Reply(acceptor, phase, OK, body)
-    ignored = body.get("ignored")
-    if ignored is False:
-        return Reply(acceptor, phase, GRANTED, body)
-    if ignored is True:
-        return Reply(acceptor, phase, IGNORED, body)
-    return Reply(acceptor, phase, NO_RESPONSE, body, cause="reply has no boolean 'ignored'")
+    return Reply(acceptor, phase, GRANTED if body["ignored"] is False else IGNORED, body)

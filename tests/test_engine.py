@@ -1,11 +1,7 @@
-"""The proposer engine: rounds against real acceptor processes, and its decisions."""
+"""The proposer engine: its rounds and decisions against real acceptor processes (the transport: test_client.py)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import threading
-import time
 from typing import Any
 
 import pytest
@@ -14,9 +10,7 @@ from paxos_shell.client import Client
 from paxos_shell.paxos import Verdict
 from paxos_shell.proposer import Engine, ProposerError
 from paxos_shell.session import Session
-from paxos_shell.wire import GRANTED, IGNORED, NO_RESPONSE
-
-from .helpers import dead_url
+from paxos_shell.wire import GRANTED, IGNORED
 
 
 def engine_for(urls: dict[int, str], timeout: float = 5.0) -> Engine:
@@ -44,45 +38,6 @@ class TestRounds:
         r1 = res.round.replies[0]
         assert r1.kind == IGNORED and r1.promised_id == 9
         assert res.promised == [2] and not res.reached and res.higher == 9 and res.hint.command == "prepare 10"
-
-    def test_dead_acceptors_cost_one_timeout_and_say_why(self, acceptors: Any, blackhole: Any) -> None:
-        (a,) = acceptors(1)
-        holes = [blackhole(), blackhole()]
-        urls = {1: a.url, 2: holes[0].url, 3: holes[1].url, 4: dead_url(), 5: dead_url()}
-        eng = engine_for(urls, timeout=0.5)
-        t0 = time.monotonic()
-        res = eng.prepare(3)
-        took = time.monotonic() - t0
-        kinds = {r.acceptor: (r.kind, r.cause) for r in res.round.replies}
-        assert kinds[1] == (GRANTED, None)
-        assert kinds[2] == (NO_RESPONSE, "timeout") and kinds[3] == (NO_RESPONSE, "timeout")
-        assert kinds[4] == (NO_RESPONSE, "connection refused (down)")
-        assert took < 0.5 * 2, f"round took {took:.2f}s: dead acceptors were waited for one by one"
-        assert eng.session.statuses[4].kind == "down" and eng.session.statuses[2].kind == "timeout"
-        eng.client.close()
-
-    def test_ctrl_c_returns_at_once_with_what_came(self, acceptors: Any, blackhole: Any) -> None:
-        (a,) = acceptors(1)
-        eng = engine_for({1: a.url, 2: blackhole().url}, timeout=10)
-        timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
-        t0 = time.monotonic()
-        timer.start()
-        res = eng.prepare(1)
-        took = time.monotonic() - t0
-        assert res.round.interrupted and took < 2
-        assert res.round.replies[0].kind == GRANTED
-        assert res.round.replies[1].kind == NO_RESPONSE and res.round.replies[1].cause == "interrupted"
-        eng.client.close()
-
-    def test_restarted_acceptor_is_reached_again(self, acceptors: Any) -> None:
-        (a,) = acceptors(1)
-        eng = engine_for({1: a.url})
-        assert eng.prepare(1).reached
-        a.kill()
-        assert eng.prepare(2).round.replies[0].cause == "connection refused (down)"
-        a.start()
-        assert eng.prepare(3).reached  # promise 2 was never acknowledged; 3 is fresh
-        eng.client.close()
 
     def test_history_records_every_request(self, three: Engine) -> None:
         three.prepare(5)

@@ -1,0 +1,316 @@
+"""HTTP to one acceptor over requests: a kept-alive connection, TLS, credentials, proxies, bounded replies.
+
+A Link is how a round asks one acceptor. requests' HTTPAdapter (urllib3
+underneath) keeps its connection alive; a tap on that connection records the
+socket, so another thread can cut an abandoned request short, and whether
+the request was written out whole, which is what decides if a failed request
+may have reached the acceptor. A reply body is read up to wire.MAX_REPLY + 1
+bytes and never further. Redirects are never followed. Requests go straight
+to the adapter, not through Session.send: with redirects off, Session.send
+still reads a 3xx body whole into memory to prepare the next hop, and it
+would keep cookies. This module never classifies a reply (wire.interpret
+does) and never puts a URL in a cause, except a proxy's, redacted.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+import warnings
+from dataclasses import dataclass
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+import urllib3
+from requests.adapters import HTTPAdapter
+from requests.auth import HTTPBasicAuth
+from requests.exceptions import ProxyError
+from requests.models import PreparedRequest, Response
+from requests.utils import get_environ_proxies, select_proxy
+from urllib3.connection import HTTPConnection, HTTPSConnection
+
+from . import wire
+from .causes import chain, describe_error
+from .clientopts import ClientOptions, check_url, is_loopback, redacted
+from .text import visible
+
+HEADERS = {"User-Agent": "paxos-shell", "Accept": "application/json", "Accept-Encoding": "identity"}
+"""Sent with every request, before the user's own --header options (which may replace them)."""
+
+METHODS = ("GET", "POST")
+
+
+def _template(method: str, base: str, headers: dict[str, str], auth: Optional[HTTPBasicAuth]) -> PreparedRequest:
+    """A request to the acceptor's base URL, headers and credentials in place, prepared once."""
+    req = PreparedRequest()
+    req.prepare(method=method, url=base, headers=headers, auth=auth)
+    req.url = (req.url or base).rstrip("/")
+    return req
+
+
+def _request(template: PreparedRequest, route: str) -> PreparedRequest:
+    """The template's request to `route` (already percent-encoded by the client).
+
+    Its headers are shared, not copied: neither requests' adapter nor urllib3
+    changes the headers it is given (a proxy's are added to a copy).
+    """
+    req = PreparedRequest()
+    req.method, req.url, req.headers, req.body = template.method, f"{template.url}{route}", template.headers, None
+    return req
+
+
+class Unanswered(Exception):
+    """No HTTP answer. `cause` is one line, safe to show; `reached` is False
+    when the request surely never arrived (it was not written out whole)."""
+
+    def __init__(self, cause: str, reached: bool) -> None:
+        super().__init__(cause)
+        self.cause = cause
+        self.reached = reached
+
+
+class _Unsent(Exception):
+    """A kept-alive connection died before the request left: safe to send again."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What came back over HTTP, before any judgement about what it means."""
+
+    status: int
+    body: bytes
+    path: str
+    content_type: Optional[str] = None
+    encoding: Optional[str] = None
+    location: Optional[str] = None
+    cut_off: bool = False
+
+
+class Tap:
+    """What the connection under one Link did during the current request, as it tells it."""
+
+    def __init__(self) -> None:
+        self.sock: Optional[socket.socket] = None
+        self.connected = False
+        """A connection was opened for this request."""
+        self.reused = False
+        """The request went out on a connection opened for an earlier one (kept alive)."""
+        self.whole = False
+        """The request was written out whole: it may have reached the acceptor."""
+        self.abandoned = False
+        """Set from another thread: what has not been sent yet never will be."""
+
+    def begin(self) -> None:
+        self.connected = self.reused = self.whole = False
+
+    def cut(self) -> None:
+        """Shut the socket down from another thread: a blocked send or recv returns now."""
+        sock = self.sock
+        if sock is None:
+            return
+        try:
+            # socket.socket's own shutdown, not SSLSocket's (which would drop
+            # its TLS state under the thread still reading it).
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+
+
+class _TappedHTTP(HTTPConnection):
+    """urllib3's connection, reporting its socket and its writes to a Tap."""
+
+    def __init__(self, *args: Any, tap: Tap, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tap = tap
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        self.tap.sock, self.tap.connected = sock, True
+        if self.tap.abandoned:  # the round gave up on it while it was connecting
+            sock.close()
+        self._unless_abandoned()
+        return sock
+
+    def _unless_abandoned(self) -> None:
+        if self.tap.abandoned:
+            raise ConnectionAbortedError("abandoned before it was sent")
+
+    def connect(self) -> None:
+        super().connect()
+        self.tap.sock = self.sock  # with TLS, the wrapped socket (the plain one is detached)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        # urllib3 swallows a broken pipe here and reads on; the tap keeps the
+        # fact that the request did not leave whole.
+        self._unless_abandoned()
+        # Plain HTTP connects inside this call (no socket yet); HTTPS has connected just before.
+        self.tap.reused = self.sock is not None and not self.tap.connected
+        super().request(*args, **kwargs)
+        self.tap.whole = True
+
+
+class _TappedHTTPS(_TappedHTTP, HTTPSConnection):
+    pass
+
+
+class _Response(Response):
+    """requests' Response without its cookie jar and the rest of its set-up: the adapter fills it."""
+
+    def __init__(self) -> None:
+        # Response.__init__ is not called on purpose: it makes a cookie jar per reply.
+        self._content = False
+        self._content_consumed = False
+        self.history = []
+        self.encoding = None
+
+
+class _Adapter(HTTPAdapter):
+    """One pool of one connection to one acceptor, whose connections report to the Link's tap.
+
+    The pool is found once (a Link never changes its URL, TLS or proxy), and
+    responses are built without cookies: nothing here keeps state an acceptor
+    sent, and a round saves the per-request work.
+    """
+
+    def __init__(self, tap: Tap, origin: Optional[str]) -> None:
+        self.tap = tap
+        self.origin = origin
+        """`scheme://[userinfo@]host:port` of every URL sent, or None through a proxy."""
+        self._pool: Any = None
+        super().__init__(pool_connections=1, pool_maxsize=1)
+
+    def get_connection_with_tls_context(self, *args: Any, **kwargs: Any) -> Any:
+        if self._pool is None:
+            pool = super().get_connection_with_tls_context(*args, **kwargs)
+            pool.ConnectionCls = _TappedHTTPS if pool.scheme == "https" else _TappedHTTP
+            pool.conn_kw["tap"] = self.tap
+            self._pool = pool
+        return self._pool
+
+    def request_url(self, request: PreparedRequest, proxies: Any) -> str:
+        if self.origin is None:  # through a proxy: requests decides the form
+            return str(super().request_url(request, proxies))
+        return (request.url or "")[len(self.origin):] or "/"
+
+    def build_response(self, req: PreparedRequest, resp: Any) -> Response:
+        response = _Response()
+        response.status_code = resp.status
+        response.headers = resp.headers  # urllib3's HTTPHeaderDict: case-insensitive already
+        response.raw = resp
+        response.reason = resp.reason
+        response.request = req
+        return response
+
+    def close(self) -> None:
+        self._pool = None
+        super().close()
+
+
+class Link:
+    """One kept-alive connection to one acceptor; used by one thread at a time."""
+
+    def __init__(self, url: str, options: ClientOptions) -> None:
+        check_url(url)
+        parts = urlsplit(url)
+        self.url = url
+        self.base = url.rstrip("/")
+        self.prefix = parts.path.rstrip("/")
+        auth = HTTPBasicAuth(*options.auth) if options.auth else None  # else any user:pass@ in the URL
+        self.templates = {m: _template(m, self.base, {**HEADERS, **dict(options.headers)}, auth) for m in METHODS}
+        self.verify: Any = False if options.insecure else (options.ca_bundle or True)
+        loopback = is_loopback(parts.hostname or "")
+        self.proxies: dict[str, str] = {} if options.no_proxy or loopback else get_environ_proxies(url)
+        self.proxy: Optional[str] = select_proxy(url, self.proxies)
+        sent = urlsplit(self.templates["GET"].url or url)
+        self.tap = Tap()
+        self.adapter = _Adapter(self.tap, None if self.proxy else f"{sent.scheme}://{sent.netloc}")
+        if options.insecure:
+            # The user asked for it and the shell says so; one warning per request would bury the output.
+            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+        self.busy = threading.Lock()
+        self.abandoned = False
+
+    def call(self, method: str, route: str, timeout: float) -> Answer:
+        """One request; Unanswered if no HTTP answer came. `route` is the path and query."""
+        with self.busy:
+            try:
+                try:
+                    return self._attempt(method, route, timeout, first=True)
+                except _Unsent:
+                    # The acceptor closed the idle connection before our request
+                    # left whole, so it cannot have acted on it: send it again, once.
+                    return self._attempt(method, route, timeout, first=False)
+            finally:
+                if self.abandoned:
+                    self.close()
+
+    def _attempt(self, method: str, route: str, timeout: float, first: bool) -> Answer:
+        self.tap.begin()
+        try:
+            resp = self.adapter.send(_request(self.templates[method], route), stream=True,
+                                     timeout=(timeout, timeout), verify=self.verify, proxies=self.proxies)
+            return self._read(resp.raw, resp.status_code, resp.headers, self.prefix + route.partition("?")[0])
+        except Exception as e:
+            if first and self.tap.reused and not self.tap.whole:
+                raise _Unsent from e
+            raise Unanswered(self._describe(e), reached=self.tap.whole) from None
+
+    def _read(self, raw: Any, status: int, headers: Any, path: str) -> Answer:
+        """The body, up to the limit: a larger one is never read, and its connection is dropped."""
+        encoding = (headers.get("Content-Encoding") or "").strip().lower() or None
+        declared = headers.get("Content-Length") or ""
+        length = int(declared) if declared.strip().isdigit() else None
+        cut_off = length is not None and length > wire.MAX_REPLY
+        body = b""
+        if not cut_off and encoding in (None, "identity"):
+            try:
+                body = _read_at_most(raw, wire.MAX_REPLY + 1, length)
+            except BaseException:
+                raw.close()  # a connection broken mid-reply is never reused
+                raise
+            cut_off = len(body) > wire.MAX_REPLY
+        if cut_off or encoding not in (None, "identity"):
+            body = b""
+            raw.close()  # closes the connection: the rest is never read
+        raw.release_conn()
+        return Answer(status, body, path, headers.get("Content-Type"), encoding, headers.get("Location"), cut_off)
+
+    def _describe(self, e: BaseException) -> str:
+        cause = describe_error(e)
+        if self.proxy and any(isinstance(x, (ProxyError, urllib3.exceptions.ProxyError)) for x in chain(e)):
+            # Not "refused (down)": the proxy is down, not the acceptor behind it.
+            return f"proxy {visible(redacted(self.proxy))}: {'cannot connect' if cause == wire.REFUSED else cause}"
+        return cause
+
+    def abort(self) -> None:
+        """Abandon this link from another thread: a request in flight on it ends now."""
+        self.abandoned = self.tap.abandoned = True
+        if self.busy.acquire(blocking=False):
+            try:
+                self.close()
+            finally:
+                self.busy.release()
+            return
+        self.tap.cut()
+
+    def close(self) -> None:
+        self.adapter.close()
+
+
+def _read_at_most(raw: Any, limit: int, length: Optional[int]) -> bytes:
+    """The body up to `limit` bytes; raises if it ends short of its Content-Length."""
+    if length is not None and length < limit:  # one read: it ends at the length or at a broken-off end
+        body: bytes = raw.read(length, decode_content=False)
+        if len(body) < length:
+            raise http.client.IncompleteRead(body, length - len(body))
+        return body
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        data = raw.read(limit - size, decode_content=False)
+        if not data:  # the end; urllib3 raises here instead if the body was broken off
+            break
+        chunks.append(data)
+        size += len(data)
+    return b"".join(chunks)
