@@ -10,7 +10,7 @@ from paxos_shell.breaks import Breach
 from paxos_shell.facts import Observation, Outcome, Reported, Request, Reset
 from paxos_shell.knowledge import Knowledge
 
-from .paxos_sim import Pool
+from .helpers.sim import Pool
 
 
 def prepared(rnd: int, a: int, n: int, promised: Optional[int] = None, vote: Optional[tuple[int, str]] = None,

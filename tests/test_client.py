@@ -28,8 +28,8 @@ from paxos_shell.clientopts import parse_auth, parse_header, redacted
 from paxos_shell.session import Session
 from paxos_shell.wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, OK, Phase
 
-from .conftest import dead_url, free_port
-from .fake_acceptor import HOST, Fake, Handler
+from .helpers import dead_url, free_port
+from .helpers.fake import HOST, Fake, Handler
 
 SECRET = "s3cret-Zq9"
 
@@ -77,7 +77,7 @@ class TestRounds:
         (a,) = acceptors(1)
         urls = {1: a.url, 2: blackhole().url, 3: blackhole().url, 4: dead_url(), 5: dead_url()}
         c = client(urls, timeout=0.5)
-        session = Session(5)
+        session = Session(urls)
         rnd = c.prepare(3, [1, 2, 3, 4, 5])
         session.record(rnd)
         got = {r.acceptor: (r.kind, r.cause, r.may_have_acted) for r in rnd.replies}

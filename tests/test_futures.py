@@ -24,7 +24,7 @@ from paxos_shell.knowledge import Knowledge
 from paxos_shell.outlook import Outlook
 from paxos_shell.paxos import NONE, AcceptorState, Promise
 
-from .paxos_sim import Pool, state_read
+from .helpers.sim import Pool, state_read
 
 
 def snap(states: dict[int, State], **kw: object) -> Snapshot:

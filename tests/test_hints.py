@@ -7,7 +7,7 @@ from paxos_shell.hints import ProposerView, Step, accept_refusal, argument, next
 from paxos_shell.knowledge import Knowledge
 from paxos_shell.paxos import MAX_ID, Promise
 
-from .paxos_sim import Pool
+from .helpers.sim import Pool
 
 
 def fresh() -> tuple[Knowledge, Pool]:

@@ -1,6 +1,6 @@
 """The knowledge model: facts folded by epoch and instance, and the answers the shell prints.
 
-Replies come from tests/paxos_sim.py, which answers as the REST protocol does,
+Replies come from tests/helpers/sim.py, which answers as the REST protocol does,
 so each test reads like a shell session; the issue 9 observations are here in
 the words the user will read.
 """
@@ -19,7 +19,7 @@ from paxos_shell.futures import Kind, Known, Unknown, Vote
 from paxos_shell.knowledge import Knowledge
 from paxos_shell.paxos import AcceptorState, Verdict
 
-from .paxos_sim import Pool, state_read
+from .helpers.sim import Pool, state_read
 
 
 def fresh(n: int = 3) -> tuple[Knowledge, Pool]:
