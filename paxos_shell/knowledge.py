@@ -54,6 +54,10 @@ class Knowledge:
 
     def _new_instance(self) -> None:
         self._votes: dict[tuple[int, Optional[str]], dict[int, Observation]] = {}
+        self._chosen_keys: list[tuple[int, Optional[str]]] = []
+        """The (id, value) pairs that reached a quorum, in the order they did: kept as votes
+        arrive, so a long session never recounts every vote it has seen."""
+        self._first_chosen: dict[Optional[str], tuple[int, Optional[str]]] = {}
         self._proposals: dict[int, dict[Optional[str], Evidence]] = {}
         self._silent: dict[tuple[int, Optional[str]], dict[int, Observation]] = {}
         self._refused: dict[int, dict[int, Observation]] = {}
@@ -123,16 +127,18 @@ class Knowledge:
         if vote is None:
             return
         key = (vote.proposal_id, vote.value)
-        self._votes.setdefault(key, {}).setdefault(o.acceptor, o)
+        who = self._votes.setdefault(key, {})
+        fresh = o.acceptor not in who
+        who.setdefault(o.acceptor, o)
         if propose:
             self._propose(vote.proposal_id, vote.value, o)
-        chosen = self.chosen()
-        if len({c.value for c in chosen}) > 1:
-            first: dict[Optional[str], ChosenValue] = {}
-            for c in chosen:
-                first.setdefault(c.value, c)
-            self._flag(breaks.two_chosen([(c.proposal_id, c.value, c.acceptors) for c in first.values()],
-                                         tuple(e for c in first.values() for e in c.evidence)))
+        if fresh and len(who) == self.quorum:
+            self._chosen_keys.append(key)
+            self._first_chosen.setdefault(vote.value, key)
+        if len(self._first_chosen) > 1 and fresh:
+            first = [self._chosen_value(k) for k in self._first_chosen.values()]
+            self._flag(breaks.two_chosen([(c.proposal_id, c.value, c.acceptors) for c in first],
+                                         tuple(e for c in first for e in c.evidence)))
 
     def _propose(self, n: int, value: Optional[str], evidence: Evidence) -> None:
         values = self._proposals.setdefault(n, {})
@@ -227,9 +233,13 @@ class Knowledge:
 
     def chosen(self) -> tuple[ChosenValue, ...]:
         """Every (id, value) a quorum of distinct acceptors accepted, earlier epochs included."""
-        found = [ChosenValue(n, v, tuple(sorted(who)), tuple(who[a] for a in sorted(who)))
-                 for (n, v), who in self._votes.items() if len(who) >= self.quorum]
+        found = [self._chosen_value(k) for k in self._chosen_keys]
         return tuple(sorted(found, key=lambda c: (c.proposal_id, c.value or "")))
+
+    def _chosen_value(self, key: tuple[int, Optional[str]]) -> ChosenValue:
+        who = self._votes[key]
+        ids = tuple(sorted(who))
+        return ChosenValue(key[0], key[1], ids, tuple(who[a] for a in ids))
 
     def violations(self) -> tuple[Violation, ...]:
         """Every violation seen in this instance, each once, in the order found."""

@@ -29,15 +29,60 @@ class ProposerError(UserError):
     """A request the proposer refuses to send; its text is one line for the user."""
 
 
+class Judgement:
+    """What the knowledge model says right after a round, worked out when first asked.
+
+    Every round is folded into the knowledge model as it ends (that is cheap); the
+    outlook and the hint are analyses, asked for when a result is shown. The shell
+    asks at once (Shell.remember), so they describe the pool as it was after the
+    round; a benchmark of rounds never asks, and never pays for them.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._outlook: Optional[Outlook] = None
+        self._hint: Optional[Hint] = None
+
+    @property
+    def outlook(self) -> Outlook:
+        if self._outlook is None:
+            self._outlook = self._engine.session.outlook()
+        return self._outlook
+
+    @property
+    def hint(self) -> Hint:
+        if self._hint is None:
+            self._hint = self._engine.hint()
+        return self._hint
+
+    def settle(self) -> None:
+        """Work both out now, before anything else changes the session."""
+        _ = self.outlook, self.hint
+
+
+class Judged:
+    """A result whose outlook and hint come from its Judgement."""
+
+    judgement: Judgement
+
+    @property
+    def outlook(self) -> Outlook:
+        return self.judgement.outlook
+
+    @property
+    def hint(self) -> Hint:
+        return self.judgement.hint
+
+
 @dataclass
-class StateResult:
+class StateResult(Judged):
     round: Round
-    outlook: Outlook
+    judgement: Judgement
     breaks: tuple[Violation, ...] = ()
 
 
 @dataclass
-class PrepareResult:
+class PrepareResult(Judged):
     round: Round
     n: int
     promised: list[int]
@@ -45,8 +90,7 @@ class PrepareResult:
     choice: Optional[ValueChoice]
     prior_chosen: Optional[Chosen]
     higher: Optional[int]
-    hint: Hint
-    outlook: Outlook
+    judgement: Judgement
     breaks: tuple[Violation, ...] = ()
 
     @property
@@ -55,15 +99,14 @@ class PrepareResult:
 
 
 @dataclass
-class AcceptResult:
+class AcceptResult(Judged):
     round: Round
     n: int
     value: str
     safety: Safety
     forced: bool
     outcome: ProposeOutcome
-    outlook: Outlook
-    hint: Hint
+    judgement: Judgement
     breaks: tuple[Violation, ...] = ()
 
 
@@ -83,8 +126,12 @@ class ProposeResult:
     value: Optional[str] = None
     attempts: list[Attempt] = field(default_factory=list)
     early: bool = False
-    outlook: Optional[Outlook] = None
+    judgement: Optional[Judgement] = None
     """What the knowledge model says once the proposal is over."""
+
+    @property
+    def outlook(self) -> Optional[Outlook]:
+        return self.judgement.outlook if self.judgement is not None else None
 
     @property
     def ok(self) -> bool:
@@ -182,7 +229,7 @@ class Engine:
     def state(self, servers: Optional[Sequence[int]] = None) -> StateResult:
         rnd = self.client.state(self.servers(servers))
         breaks = self.session.record(rnd)
-        return StateResult(rnd, self.session.outlook(), breaks)
+        return StateResult(rnd, Judgement(self), breaks)
 
     def prepare(self, n: Optional[int] = None, servers: Optional[Sequence[int]] = None) -> PrepareResult:
         targets = self.servers(servers)
@@ -200,7 +247,7 @@ class Engine:
         prior = paxos.chosen_values(facts, self.session.pool_size)
         higher = max((r.promised_id for r in rnd.replies if r.kind == IGNORED), default=None)
         return PrepareResult(rnd, n, promised, self.session.quorum, choice, prior[-1] if prior else None, higher,
-                             self.hint(), self.session.outlook(), breaks)
+                             Judgement(self), breaks)
 
     def accept(
         self,
@@ -249,7 +296,7 @@ class Engine:
         rnd = self.client.accept(n, value, targets)
         breaks = self.session.record(rnd, forced=forced)
         outcome = self.session.knowledge.outcome(n, value)
-        return AcceptResult(rnd, n, value, safety, forced, outcome, self.session.outlook(), self.hint(), breaks)
+        return AcceptResult(rnd, n, value, safety, forced, outcome, Judgement(self), breaks)
 
     # -- the whole proposer flow --------------------------------------------
 
@@ -285,7 +332,7 @@ class Engine:
             n_try = n if attempt == 0 and n is not None else self.fresh_id()
             if self._attempt(result, targets, n_try, step, early_stop):
                 break
-        result.outlook = self.session.outlook()
+        result.judgement = Judgement(self)
         return result
 
     def _check_propose(self, n: Optional[int], contact_count: Optional[int], retry: int) -> None:

@@ -168,6 +168,9 @@ class Shell:
     # -- the Context handlers use -------------------------------------------------
 
     def remember(self, result: object) -> None:
+        judgement = getattr(result, "judgement", None)
+        if judgement is not None:
+            judgement.settle()  # what the model says now, before the next command changes it
         self.last = result
         self._fresh = True
 
