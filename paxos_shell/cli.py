@@ -15,9 +15,10 @@ import sys
 from typing import Callable, NoReturn, Optional, Sequence, TypeVar
 
 from . import __version__
+from .clientopts import ClientOptions, parse_auth, parse_header
 from .config import ConfigError, config_argv, read_config
 from .dirs import config_dir
-from .errors import ExitStatus, UserError, exit_status
+from .errors import ExitStatus, InvocationError, UserError, exit_status
 from .options import BadValue, parse_format, parse_proposer_number, parse_timeout
 from .pool import LAYOUT_BASE_PORT, LocalPool, Pool, PoolUsageError, layout, parse_url_option
 from .text import span
@@ -56,7 +57,39 @@ def build_parser(kind: type[argparse.ArgumentParser] = argparse.ArgumentParser) 
     g.add_argument("--proposer-number", type=_checked(parse_proposer_number), metavar="P",
                    help="0-99: this shell picks only ids ending in P (mod 100), so two shells never collide")
     g.add_argument("--config", help="config file (default: $XDG_CONFIG_HOME/paxos-shell/config)")
+    n = p.add_argument_group("remote acceptors")
+    n.add_argument("--ca-bundle", metavar="FILE", help="verify https acceptors against these CA certificates")
+    n.add_argument("--insecure", action="store_true", help="do not verify certificates (said in the banner)")
+    n.add_argument("--header", action="append", metavar="'NAME: VALUE'", type=_checked(_header),
+                   help="send this header with every request (repeatable)")
+    n.add_argument("--auth", metavar="USER:PASSWORD", type=_checked(_auth), help="HTTP Basic credentials")
+    n.add_argument("--no-proxy", action="store_true",
+                   help="ignore HTTP_PROXY/HTTPS_PROXY (loopback acceptors never use one)")
     return p
+
+
+def _header(text: str) -> tuple[str, str]:
+    try:
+        return parse_header(text)
+    except ValueError as e:
+        raise BadValue(str(e)) from None
+
+
+def _auth(text: str) -> tuple[str, str]:
+    try:
+        return parse_auth(text)
+    except ValueError as e:
+        raise BadValue(str(e)) from None
+
+
+def client_options(args: argparse.Namespace) -> ClientOptions:
+    """The options of the connection to the acceptors; a usage error if they do not hold together."""
+    opts = ClientOptions(args.ca_bundle, args.insecure, tuple(args.header or ()), args.auth, args.no_proxy)
+    try:
+        opts.check()
+    except ValueError as e:
+        raise InvocationError(str(e)) from None
+    return opts
 
 
 def _checked(parse: Callable[[str], T]) -> Callable[[str], T]:
@@ -163,19 +196,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _on_signal)
     try:
+        options = client_options(args)
         pool = build_pool(args, announce=True)
     except UserError as e:
         print(f"paxos-shell: {e}", file=sys.stderr)
         return exit_status(False, e)
+    if options.insecure:
+        banner("INSECURE: the certificates of https acceptors are not verified (--insecure).")
     try:
-        return _run(args, pool, script_lines)
+        return _run(args, pool, script_lines, options)
     except BrokenPipeError:
         # `paxos-shell ... | head -1`: the reader left; end quietly, as cat does.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return ExitStatus.ERROR
 
 
-def _run(args: argparse.Namespace, pool: Pool, script_lines: Optional[list[str]]) -> int:
+def _run(args: argparse.Namespace, pool: Pool, script_lines: Optional[list[str]], options: ClientOptions) -> int:
     try:
         from .shell.app import Shell  # imported while the local acceptors start
         from .shell.render import Format
@@ -183,7 +219,8 @@ def _run(args: argparse.Namespace, pool: Pool, script_lines: Optional[list[str]]
         if pool.local is not None:
             pool.local.wait_started()
         fmt = Format.JSON if args.json else Format(args.format or "table")
-        shell = Shell(pool, args.timeout if args.timeout is not None else 1.0, fmt, args.proposer_number)
+        shell = Shell(pool, args.timeout if args.timeout is not None else 1.0, fmt, args.proposer_number,
+                      options=options)
         if args.present:
             shell.out.present = shell.teach = True
     except BaseException as e:

@@ -13,7 +13,7 @@ import ipaddress
 import os
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Iterable, Optional
 from urllib.parse import urlsplit
 
 from .text import visible
@@ -42,6 +42,18 @@ def redacted(url: str) -> str:
     user, colon, _ = userinfo.partition(":")
     shown = f"{user}:{HIDDEN}" if colon else HIDDEN
     return f"{m['scheme'] or ''}{shown}@{hostport}{m['rest']}"
+
+
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#@\s]*)@")
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` (an error, a traceback) with every URL's `user:pass@` redacted and every
+    known secret (a password, a header value) replaced by ***: for crash logs and messages."""
+    text = _USERINFO.sub(lambda m: redacted(f"{m['scheme']}{m['userinfo']}@"), text)
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, HIDDEN)
+    return text
 
 
 def is_loopback(host: str) -> bool:
@@ -110,6 +122,11 @@ class ClientOptions:
 
     def __repr__(self) -> str:
         return f"ClientOptions({', '.join(self.describe()) or 'defaults'})"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What must never be shown: the password and every header value."""
+        return tuple(v for _, v in self.headers) + ((self.auth[1],) if self.auth else ())
 
     def describe(self) -> list[str]:
         """The options in force, safe to show: header values and the password hidden."""

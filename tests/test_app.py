@@ -149,3 +149,24 @@ def test_toolbar_follows_faults_heal_and_volatile_restarts(local: Shell) -> None
     assert code == 0 and "Acceptor 3 restarted durable" in out and "Already up" not in out
     assert " 3:up " in bar() and "volatile" not in bar()
     assert local.pool.local is not None and not local.pool.local.members[3].volatile
+
+
+def test_a_crash_log_never_holds_a_secret(acceptors: Any, private_home: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from paxos_shell.clientopts import ClientOptions
+
+    accs = acceptors(1)
+    url = accs[0].url.replace("http://", "http://ann:s3cret-pw@")
+    sh = Shell(Pool({1: url}, "t"), stream=io.StringIO(), err=io.StringIO(), colour=False,
+               options=ClientOptions(auth=("bob", "hunter22")))
+
+    def boom(*args: Any) -> None:
+        raise RuntimeError(f"failed on {url} with hunter22")
+
+    monkeypatch.setattr(sh.engine, "state", boom)
+    _, _, err = run_split(sh, "state")
+    sh.close()
+    with open(os.path.join(private_home, "state", "paxos-shell", "crash.log")) as f:
+        log = f.read()
+    assert "RuntimeError" in log and "http://ann:***@" in log and "http://ann:***@" in err
+    for secret in ("s3cret-pw", "hunter22"):
+        assert secret not in log and secret not in err

@@ -13,6 +13,7 @@ import traceback
 from typing import Callable, Iterable, Optional, Sequence, TextIO
 
 from ..client import Client
+from ..clientopts import ClientOptions, scrub
 from ..errors import ExitStatus, UserError, exit_status
 from ..facts import Reset
 from ..pool import Pool
@@ -40,11 +41,12 @@ class Shell:
         stream: Optional[TextIO] = None,
         colour: Optional[bool] = None,
         err: Optional[TextIO] = None,
+        options: Optional[ClientOptions] = None,
     ) -> None:
         self.pool = pool
         self.proposer_number = proposer_number
         self.session = self._fresh_session()
-        self.engine = Engine(Client(pool.urls, timeout), self.session, local_pool=pool.local is not None)
+        self.engine = Engine(Client(pool.urls, timeout, options), self.session, local_pool=pool.local is not None)
         self.out = Renderer(stream, Format(fmt), colour, err)
         self.teach = False
         self.worst = ExitStatus.SUCCESS
@@ -115,8 +117,8 @@ class Shell:
         except KeyboardInterrupt:
             return self._failed("interrupted", name, recording)
         except Exception as e:  # never a traceback on screen: one line, details in a log
-            return self._failed(f"internal error: {type(e).__name__}: {e} (details in {self._log_crash()})",
-                                name, recording)
+            message = scrub(f"internal error: {type(e).__name__}: {e}", self.client.options.secrets)
+            return self._failed(f"{message} (details in {self._log_crash()})", name, recording)
 
     def _run(self, cmd: Command, tokens: list[str], line: str) -> Result:
         recording = self.transcript
@@ -160,7 +162,7 @@ class Shell:
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "a", encoding="utf-8") as f:
-                f.write(traceback.format_exc() + "\n")
+                f.write(scrub(traceback.format_exc(), self.client.options.secrets) + "\n")
         except OSError:
             return "nowhere: the state directory is not writable"
         return path

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Optional
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
+from ..clientopts import redacted
 from ..paxos import choose_value
 from ..text import show_value
 from . import registry as reg
@@ -174,7 +175,8 @@ class ShellCompleter(Completer):
 def view_of(sh: Context) -> View:
     s = sh.session
     metas = {}
-    for i, url in sorted(sh.client.urls.items()):
+    for i, raw in sorted(sh.client.urls.items()):
+        url = redacted(raw)
         st = s.statuses.get(i)
         if st is None:
             metas[i] = f"{url} · unknown"

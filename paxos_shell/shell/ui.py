@@ -48,6 +48,8 @@ def toolbar_text(sh: Context, typed: str) -> FormattedText:
         st = sh.session.statuses.get(i)
         kind = st.kind if st else AcceptorStatus.UNKNOWN
         parts.append((f"bg:ansiblack fg:{STATUS_STYLE.get(kind, 'ansigray')}", f" {status_word(sh, i)} "))
+    if sh.client.insecure:
+        parts.append(("bold fg:ansired", " INSECURE "))
     parts.append(("", f"  quorum {sh.session.quorum}  "))
     outlook = sh.session.outlook()
     broken = outlook.violations

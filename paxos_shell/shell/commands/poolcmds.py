@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ...clientopts import redacted
 from ...pool import LocalPool
 from ...session import AcceptorStatus, PoolAction
 from ..context import Context
@@ -54,7 +55,7 @@ def _pool_record(ctx: Context, i: int, url: str) -> dict[str, Any]:
     group=Group.POOL, saved=False,
 )
 def cmd_pool(ctx: Context, args: Args) -> Result:
-    rows = tuple(_pool_record(ctx, i, url) for i, url in sorted(ctx.client.urls.items()))
+    rows = tuple(_pool_record(ctx, i, redacted(url)) for i, url in sorted(ctx.client.urls.items()))
     out = Result("pool", data={"local": ctx.pool.local is not None, "description": ctx.pool.description})
     out.say(ctx.pool.description)
     return out.show(Table("acceptors", POOL_COLUMNS, rows, by="id"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Optional
 
+from ...clientopts import redacted
 from ...options import parse_format, parse_timeout
 from ...text import show_value
 from ..context import Context
@@ -114,9 +115,12 @@ def cmd_show(ctx: Context, args: Args) -> Result:
     rows = tuple({"setting": LABELS.get(k, k), "value": _setting_text(k, v)} for k, v in data.items())
     out = Result("show", data=data)
     out.show(Table("", (Column("setting", "setting"), Column("value", "value", shrink=True)), rows))
-    urls = {str(i): u for i, u in sorted(ctx.client.urls.items())}
+    urls = {str(i): redacted(u) for i, u in sorted(ctx.client.urls.items())}
     out.data["urls"] = urls
-    return out.say(f"Acceptors: {', '.join(f'{i}={u}' for i, u in urls.items())}")
+    connection = ctx.client.options.describe()
+    out.data["connection"] = connection
+    out.say(f"Acceptors: {', '.join(f'{i}={u}' for i, u in urls.items())}")
+    return out.say(f"Connection: {'; '.join(connection)}") if connection else out
 
 
 def _show_values(ctx: Context) -> Result:

@@ -1,0 +1,148 @@
+"""The shell pointed at deployed acceptors (issue 11), through the real command line:
+HTTPS with a throwaway CA, credentials never shown, proxies, and URLs that are not acceptors.
+(tests/test_client.py tests the same features at the client's level.)"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import trustme
+
+from .helpers import HOST, Acceptor, free_port
+
+
+def shell(*args: str, env: Any = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "paxos_shell", "--timeout", "5", *args], capture_output=True,
+                          text=True, timeout=60, env=env)
+
+
+@pytest.fixture
+def tls_pool(tmp_path: Path) -> Iterator[tuple[list[str], Path]]:
+    """Three of our acceptors serving HTTPS with a certificate from a throwaway CA; the CA's file."""
+    ca = trustme.CA()
+    cert = ca.issue_cert(HOST)
+    pem = tmp_path / "server.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(pem))
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    accs = [Acceptor(i, free_port(), str(tmp_path), extra=("--tls-cert", str(pem), "--tls-key", str(pem)))
+            for i in (1, 2, 3)]
+    try:
+        for a in accs:
+            a.start(wait=False)
+        for a in accs:
+            a.wait_for_log("listening on https://")
+        yield [x for a in accs for x in ("--url", f"{a.id}=https://{HOST}:{a.port}")], ca_file
+    finally:
+        for a in accs:
+            a.kill()
+
+
+def test_https_verified_with_the_ca(tls_pool: tuple[list[str], Path]) -> None:
+    urls, ca_file = tls_pool
+    p = shell(*urls, "--ca-bundle", str(ca_file), "-c", "propose secure")
+    assert p.returncode == 0 and "Consensus Reached" in p.stdout, p.stdout + p.stderr
+    assert "INSECURE" not in p.stderr
+
+
+def test_https_refused_without_the_ca(tls_pool: tuple[list[str], Path]) -> None:
+    urls, _ = tls_pool
+    p = shell(*urls, "-c", "state")
+    assert p.returncode == 1 and "TLS: certificate verify failed" in p.stdout
+    assert "Traceback" not in p.stdout + p.stderr
+
+
+def test_https_insecure_works_and_says_so(tls_pool: tuple[list[str], Path]) -> None:
+    urls, _ = tls_pool
+    p = shell(*urls, "--insecure", "-c", "state")
+    assert p.returncode == 0 and p.stdout.count(" up ") == 3
+    assert "INSECURE: the certificates of https acceptors are not verified (--insecure)." in " ".join(
+        p.stderr.split())
+    p = shell(*urls, "--insecure", "--json", "-c", "show")
+    assert "INSECURE: certificates not verified" in json.loads(p.stdout)["connection"]
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    """An acceptor double that answers every prepare and remembers the headers it got."""
+
+    protocol_version = "HTTP/1.1"
+    seen: list[dict[str, str]] = []
+
+    def do_POST(self) -> None:
+        Recorder.seen.append(dict(self.headers))
+        n = int(self.path.split("id=")[1].split("&")[0])
+        body = json.dumps({"ignored": False, "promisedId": n}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        body = b"<html><body>a web page</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder() -> Iterator[str]:
+    Recorder.seen = []
+    srv = http.server.ThreadingHTTPServer((HOST, 0), Recorder)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"{HOST}:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_credentials_reach_the_acceptor_and_are_never_shown(recorder: str, private_home: str) -> None:
+    url = f"1=http://ann:s3cret-pw@{recorder}"
+    p = shell("--url", url, "--auth", "bob:hunter22", "--header", "X-Token: tok-9f8e", "--json",
+              "-c", "prepare 1", "-c", "show", "-c", "pool", "-c", "history")
+    assert p.returncode == 0, p.stdout + p.stderr
+    got = Recorder.seen[0]
+    assert got["X-Token"] == "tok-9f8e" and got["Authorization"].startswith("Basic ")
+    for secret in ("s3cret-pw", "hunter22", "tok-9f8e"):
+        assert secret not in p.stdout + p.stderr
+    show = next(json.loads(ln) for ln in p.stdout.splitlines() if '"command": "show"' in ln)
+    assert show["urls"]["1"] == f"http://ann:***@{recorder}"
+    assert show["connection"] == ["header X-Token: ***", "auth bob:***"]
+
+
+def test_credentials_in_a_config_file_others_can_read_are_refused(recorder: str, private_home: str) -> None:
+    d = os.path.join(private_home, "config", "paxos-shell")
+    os.makedirs(d)
+    path = os.path.join(d, "config")
+    with open(path, "w") as f:
+        f.write(f"url = 1=http://{recorder}\nauth = bob:hunter22\n")
+    os.chmod(path, 0o644)
+    p = shell("-c", "show")
+    assert p.returncode == 2 and "hunter22" not in p.stderr
+    assert f"it holds auth but others may read it (mode 0644): run 'chmod 600 {path}' first" in p.stderr
+    os.chmod(path, 0o600)
+    p = shell("-c", "prepare 1")
+    assert p.returncode == 0 and Recorder.seen[-1]["Authorization"].startswith("Basic ")
+
+
+def test_a_dead_proxy_does_not_break_a_loopback_pool(recorder: str) -> None:
+    env = dict(os.environ, HTTP_PROXY=f"http://{HOST}:{free_port()}", HTTPS_PROXY=f"http://{HOST}:{free_port()}")
+    p = shell("--url", f"1=http://{recorder}", "-c", "prepare 1", env=env)
+    assert p.returncode == 0 and "Received promise from: [1]" in p.stdout
+
+
+def test_a_url_that_is_not_an_acceptor_says_so(recorder: str) -> None:
+    p = shell("--url", f"1=http://{recorder}", "-c", "state")
+    assert p.returncode == 1 and "not a paxos acceptor: the reply is HTML, not JSON" in " ".join(p.stdout.split())
