@@ -34,10 +34,6 @@ class AcceptorState:
     accepted_id: int = NONE
     accepted_value: Optional[str] = None
 
-    @property
-    def has_accepted(self) -> bool:
-        return self.accepted_id >= 0
-
 
 @dataclass(frozen=True)
 class Transition:

@@ -21,6 +21,7 @@ from typing import Iterable, Optional
 
 from .errors import UserError
 from .layout import BASE_PORT, listening_socket, parse_id_url
+from .wire import HEALTH
 
 START_TIMEOUT = 10.0
 LAYOUT_BASE_PORT = BASE_PORT
@@ -69,7 +70,7 @@ def _bind_pool(host: str, ports: list[int]) -> list[socket.socket]:
 def healthy(host: str, port: int, timeout: float = 0.2) -> bool:
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        conn.request("GET", "/health")
+        conn.request("GET", HEALTH)
         return conn.getresponse().status == 200
     except OSError:
         return False

@@ -14,7 +14,7 @@ import pytest
 from paxos_shell.acceptor.__main__ import parse_args
 
 from .helpers import Blackhole, free_port
-from .rawhttp import HOST, AcceptorProcess, get_json
+from .helpers.rawhttp import HOST, AcceptorProcess, get_json
 
 
 class TestPeersFromTheCommandLine:

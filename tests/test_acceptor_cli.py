@@ -19,7 +19,7 @@ import trustme
 
 from paxos_shell.acceptor.store import Store
 
-from .rawhttp import HOST, AcceptorProcess, get_json, state
+from .helpers.rawhttp import HOST, AcceptorProcess, get_json, state
 
 ACCEPTOR = [sys.executable, "-m", "paxos_shell.acceptor"]
 

@@ -15,7 +15,7 @@ import pytest
 
 from paxos_shell.acceptor.framing import check_request_line
 
-from .rawhttp import HOST, AcceptorProcess, converse, parse_responses, read_until_closed, state
+from .helpers.rawhttp import HOST, AcceptorProcess, converse, parse_responses, read_until_closed, state
 
 FRESH = {"promisedId": -1, "acceptedId": -1, "acceptedValue": None}
 SMUGGLED = b"POST /api/paxos/accept?id=500&value=smuggled HTTP/1.1\r\n"

@@ -17,11 +17,11 @@ from urllib.parse import quote
 import pytest
 
 from paxos_shell.acceptor.node import AcceptorNode
-from paxos_shell.acceptor.server import AcceptorServer, serve_in_thread
+from paxos_shell.acceptor.server import AcceptorServer
 from paxos_shell.acceptor.store import STATE_FILE, Store
 from paxos_shell.paxos import AcceptorState
 
-from .helpers import HOST, Acceptor, dead_url, free_port
+from .helpers import HOST, Acceptor, dead_url, free_port, serve_in_thread
 
 
 def call(port: int, method: str, path: str, conn: Optional[http.client.HTTPConnection] = None) -> tuple[int, Any, str]:

@@ -23,7 +23,7 @@ import pytest
 
 from paxos_shell.acceptor.limits import ConnectionTable, ConnPhase, Limits, fd_budget
 
-from .rawhttp import HOST, AcceptorProcess, get_json, state
+from .helpers.rawhttp import HOST, AcceptorProcess, get_json, state
 
 
 class TestConnectionTable:

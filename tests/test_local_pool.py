@@ -92,7 +92,7 @@ def test_no_acceptor_outlives_the_repl(how: str) -> None:
     child = spawn()
     pids = pool_pids(child)
     assert len(pids) == 3
-    data_dir = re.search(r"state in (\S+)", line(child, "show", "Acceptors:")).group(1)  # type: ignore[union-attr]
+    data_dir = re.search(r"state in (\S+)", line(child, "show", "Acceptors:")).group(1)  # type: ignore[union-attr]  # show names it
     assert os.path.isdir(data_dir)
     if how == "ctrl-d":
         child.sendcontrol("d")

@@ -15,12 +15,14 @@ from hypothesis import strategies as st
 
 from paxos_shell import paxos
 from paxos_shell.acceptor.node import AcceptorNode
-from paxos_shell.acceptor.server import AcceptorServer, serve_in_thread
+from paxos_shell.acceptor.server import AcceptorServer
 from paxos_shell.acceptor.store import Store
 from paxos_shell.client import Client
 from paxos_shell.paxos import AcceptorState, Promise
 from paxos_shell.proposer import Engine, ProposerError
 from paxos_shell.session import Session
+
+from .helpers import serve_in_thread
 
 N_ACCEPTORS = 3
 

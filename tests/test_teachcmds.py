@@ -143,7 +143,7 @@ def test_proposers_have_their_own_ids_that_never_collide(local: Shell) -> None:
         for who in ("A", "B", "main"):
             run(local, f"proposer {who}")
             _, out = run(local, "prepare")
-            n = int(re.search(r"ID: (\d+)", out).group(1))  # type: ignore[union-attr]
+            n = int(re.search(r"ID: (\d+)", out).group(1))  # type: ignore[union-attr]  # a prepare prints its ID
             assert n not in ids
             ids.add(n)
     assert {n % 100 for n in ids} == {0, 1, 2}

@@ -34,7 +34,7 @@ from .limits import ConnectionTable, ConnPhase, Limits
 from .node import AcceptorNode
 from .routes import App, admin_allowed
 
-__all__ = ["AcceptorServer", "admin_allowed", "serve_in_thread", "tls_context"]
+__all__ = ["AcceptorServer", "admin_allowed", "tls_context"]
 
 ACCEPT_BATCH = 64
 """Connections accepted per readiness event, so one flood cannot starve the others' turns."""
@@ -247,11 +247,3 @@ class AcceptorServer:
             pass
         finally:
             sock.close()
-
-
-def serve_in_thread(server: AcceptorServer) -> threading.Thread:
-    """For in-process tests: serve until server.shutdown()."""
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-    return t
-

@@ -82,6 +82,12 @@ class Args:
         v = self.flags.get(name)
         return list(v) if isinstance(v, list) else []
 
+    def acceptor_ids(self, rest: Optional[list[str]] = None) -> Optional[list[int]]:
+        """Acceptor ids named by trailing positionals (`rest`, default all of them) and
+        --server-ids, as whole numbers; None when none is named (meaning: all)."""
+        raw = list(self.positional if rest is None else rest) + self.many("--server-ids")
+        return [to_int(x, "acceptor id", 1) for x in raw] or None
+
 
 Handler = Callable[["Context", Args], "Result"]
 

@@ -19,6 +19,7 @@ from ..futures import Kind
 from ..outlook import Standing
 from ..paxos import NONE
 from ..session import AcceptorStatus
+from ..shell.formats import to_ms
 from ..shell.teach import explain
 from ..text import show_value, visible
 from ..vocab import Word
@@ -93,7 +94,7 @@ def card(ctx: Context, i: int) -> dict[str, Any]:
         "acceptedValue": show_value(st.accepted_value) if st and st.accepted_id != NONE else None,
         "volatile": bool(local is not None and local.members[i].volatile),
         "faults": visible(faults) if faults else None,
-        "latencyMs": None if st is None or st.latency is None else round(st.latency * 1000, 3),
+        "latencyMs": to_ms(st.latency) if st is not None else None,
     }
 
 

@@ -144,7 +144,7 @@ class ServerProcess:
     def _read(self) -> None:
         """The reader thread: the server's reports (how many viewers), until it ends."""
         assert self.proc is not None and self.proc.stdout is not None
-        for raw in iter(lambda: self.proc.stdout.readline(LINE_LIMIT), b""):  # type: ignore[union-attr]
+        for raw in iter(lambda: self.proc.stdout.readline(LINE_LIMIT), b""):  # type: ignore[union-attr]  # asserted above
             word, _, rest = raw.decode("ascii", "replace").strip().partition(" ")
             if word == VIEWERS and rest.isdigit():
                 self.viewers = int(rest)

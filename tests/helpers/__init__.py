@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import pexpect
 import pytest
 
+from paxos_shell.acceptor.server import AcceptorServer
 from paxos_shell.acceptor.store import Store, StoreError
 from paxos_shell.paxos import AcceptorState
 from paxos_shell.pool import healthy
@@ -226,3 +227,10 @@ def saved(directory: Path, *states: AcceptorState) -> Store:
     for st in states:
         s.save(st)
     return s
+
+
+def serve_in_thread(server: AcceptorServer) -> threading.Thread:
+    """An in-process acceptor server, served until server.shutdown()."""
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    return t

@@ -69,7 +69,7 @@ PING_COLUMNS = (
 )
 def cmd_ping(ctx: Context, args: Args) -> Result:
     n = to_int(args.text("--count") or 5, "count", 1, 1000)
-    servers = ctx.engine.servers([to_int(x, "acceptor id", 1) for x in args.positional] or None)
+    servers = ctx.engine.servers(args.acceptor_ids())
     times: dict[int, list[float]] = {i: [] for i in servers}
     lost: dict[int, str] = {}
     for _ in range(n):
@@ -235,7 +235,7 @@ def cmd_drop(ctx: Context, args: Args) -> Result:
     positional=(K.SERVERS,), group=Group.TEACH,
 )
 def cmd_heal(ctx: Context, args: Args) -> Result:
-    named = [to_int(x, "acceptor id", 1) for x in args.positional]
+    named = args.acceptor_ids()
     ids = named or sorted(ctx.client.urls)
     if not named and ctx.pool.local is not None:
         ids = [i for i in ids if ctx.pool.local.is_up(i)]  # a down acceptor has no faults to heal

@@ -21,7 +21,7 @@ from ...text import show_value
 from ...wire import ReplyKind
 from ..context import Context
 from ..formats import REPLY_COLUMNS, latency_cell, reply_rows, to_ms
-from ..registry import ArgKind, Args, command, is_int, to_id, to_int
+from ..registry import ArgKind, Args, command, is_int, to_id
 from ..results import Column, Result, Style, Table, Text
 from ..verdict import broken_here, lead_with_violations, standing
 
@@ -30,10 +30,7 @@ K = ArgKind
 
 def servers_of(args: Args, rest: list[str]) -> Optional[list[int]]:
     """Acceptor ids given as trailing positionals and/or --server-ids; None for all."""
-    raw = list(rest) + args.many("--server-ids")
-    if not raw:
-        return None
-    return [to_int(s, "acceptor id", 1) for s in raw]
+    return args.acceptor_ids(rest)
 
 
 def _take_id(args: Args, pos: list[str], required_int: bool = False) -> Optional[int]:

@@ -9,7 +9,7 @@ from ...pool import LocalPool
 from ...session import AcceptorStatus, PoolAction
 from ..context import Context
 from ..formats import latency_cell, to_ms
-from ..registry import ArgKind, Args, Group, UsageError, command, to_int
+from ..registry import ArgKind, Args, Group, UsageError, command
 from ..results import Column, Result, Style, Table
 
 K = ArgKind
@@ -70,12 +70,12 @@ def _local(ctx: Context, name: str) -> LocalPool:
 
 def pool_ids(ctx: Context, args: Args, name: str, default_all: bool = False) -> list[int]:
     """The acceptor ids a pool command names (positionals and --server-ids), checked."""
-    raw = list(args.positional) + args.many("--server-ids")
-    if not raw:
+    named = args.acceptor_ids()
+    if named is None:
         if default_all:
             return sorted(ctx.client.urls)
         raise UsageError(f"{name}: which acceptor? e.g. '{name} 2'")
-    return ctx.engine.servers([to_int(x, "acceptor id", 1) for x in raw])
+    return ctx.engine.servers(named)
 
 
 def _act(ctx: Context, ids: list[int], action: PoolAction, run: Callable[[LocalPool, list[int]], list[int]],
