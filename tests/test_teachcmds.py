@@ -182,3 +182,27 @@ def test_reset_starts_a_new_instance_with_nothing_carried_over(local: Shell) -> 
     run(local, "prepare 1")
     code, out = run(local, "accept")  # no value left over from before the reset
     assert code == 1 and "hello world" not in out and "missing value" in out
+
+
+def test_presenter_mode_explains_and_pauses_after_each_round(local: Shell) -> None:
+    asked: list[str] = []
+    local.pause = scripted_pause(["", "", "", ""], asked)
+    run(local, "set present on")
+    code, out = run(local, "propose A")
+    assert code == 0 and asked == ["Enter for the next round", "Enter for the next round"]  # prepare, accept
+    assert "latency" not in out and not re.search(r"\d ms\b", out)  # no debugging details on the projector
+    prepare_part = out[:out.index("Sending accept requests")]
+    assert "A quorum (3 promises, 2 needed) promised id 0" in " ".join(prepare_part.split())  # explained at once
+    assert "\n\n" in prepare_part  # and given room
+    run(local, "set present off")
+    code, out = run(local, "prepare")
+    assert "latency" in out and len(asked) == 2
+
+
+def test_history_suggestions_only_with_colour(local: Shell) -> None:
+    from paxos_shell.shell.ui import build_prompt_session
+
+    local.out.colour = False
+    assert build_prompt_session(local).auto_suggest is None  # greyed text would look typed
+    local.out.colour = True
+    assert build_prompt_session(local).auto_suggest is not None
