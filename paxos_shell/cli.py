@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 from typing import Callable, NoReturn, Optional, Sequence, TypeVar
 
-from . import __version__
+from . import __version__, signals
 from .clientopts import ClientOptions, parse_auth, parse_header
 from .config import ConfigError, config_argv, read_config
 from .dirs import config_dir
@@ -179,10 +178,6 @@ def banner(text: str) -> None:
     print("\n".join(wrap(text, screen_width(sys.stderr))), file=sys.stderr, flush=True)
 
 
-def _on_signal(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     script_lines = None
@@ -193,8 +188,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except (OSError, UnicodeDecodeError) as e:
             print(f"paxos-shell: cannot read {args.script}: {getattr(e, 'strerror', None) or e}", file=sys.stderr)
             return ExitStatus.USAGE
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _on_signal)
+    signals.install()
     try:
         options = client_options(args)
         pool = build_pool(args, announce=True)
@@ -205,6 +199,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         banner("INSECURE: the certificates of https acceptors are not verified (--insecure).")
     try:
         return _run(args, pool, script_lines, options)
+    except signals.Terminated as t:
+        return t.status
     except BrokenPipeError:
         # `paxos-shell ... | head -1`: the reader left; end quietly, as cat does.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -100,9 +100,32 @@ def test_no_acceptor_outlives_the_repl(how: str) -> None:
         os.kill(child.pid, {"sigterm": signal.SIGTERM, "sighup": signal.SIGHUP, "sigkill": signal.SIGKILL}[how])
     child.expect(pexpect.EOF)
     child.close()
+    assert "Traceback" not in child.before
     assert wait_gone(list(pids.values())) == [], f"acceptors left behind after {how}"
     if how != "sigkill":  # a killed shell cannot clean up its temporary directory
         assert not os.path.exists(data_dir)
+        assert child.exitstatus == {"ctrl-d": 0, "sigterm": 143, "sighup": 129}[how]
+
+
+def test_a_signal_as_the_prompt_starts_ends_the_shell_cleanly() -> None:
+    """The prompt loads its history in its event loop once drawn; a SIGTERM that landed there
+    printed a traceback and waited for Enter. A long history keeps the loader busy for the
+    signal to land in it: the shell must end each time, with 143 and nothing else."""
+    history = os.path.join(os.environ["XDG_STATE_HOME"], "paxos-shell", "history")
+    os.makedirs(os.path.dirname(history), exist_ok=True)
+    with open(history, "w") as f:
+        f.writelines(f"\n# 2026-01-01 00:00:{i % 60:02}\n+propose v{i}\n" for i in range(100_000))
+    for _ in range(3):
+        child = spawn()
+        try:
+            os.kill(child.pid, signal.SIGTERM)
+            child.expect(pexpect.EOF, timeout=10)
+            child.close()
+            assert "Traceback" not in child.before and "Press ENTER" not in child.before
+            assert child.exitstatus == 143
+        finally:
+            if child.isalive():
+                child.kill(signal.SIGKILL)
 
 
 def test_dash_c_and_script_modes_leave_nothing_behind(tmp_path: Any) -> None:

@@ -12,6 +12,7 @@ import os
 import traceback
 from typing import Callable, Iterable, Optional, Sequence, TextIO
 
+from .. import signals
 from ..client import Client
 from ..clientopts import ClientOptions, scrub
 from ..errors import ExitStatus, UserError, exit_status
@@ -211,6 +212,7 @@ class Shell:
         self.pause = make_pause(self)
         self.show([Text("Type 'help' for commands, Tab to complete, Ctrl-D to leave.", Style.DIM)])
         while True:
+            signals.check()
             try:
                 text = prompt.prompt(self.prompt_text)
             except KeyboardInterrupt:

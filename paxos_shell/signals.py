@@ -1,0 +1,55 @@
+"""SIGTERM and SIGHUP end the shell as Ctrl-D does, exit status 128+N, local acceptors stopped.
+
+Outside a prompt the handler raises SystemExit where the main thread is, and the `finally`
+blocks close the session. Inside prompt_toolkit's event loop it must not: the exception would
+land in whatever callback was running (the history loader catches it, prints a traceback and
+waits for Enter). There the handler asks the prompt to end with `Terminated` instead, and a
+signal that comes while a prompt is already ending is kept for `check()` before the next one.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Any, Optional
+
+_pending: list[int] = []
+
+
+class Terminated(BaseException):
+    """Raised out of prompt() for a signal; a BaseException so no command's handler swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.status = 128 + signum
+
+
+def install() -> None:
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
+
+
+def _running_app() -> Optional[Any]:
+    # Looked up, not imported: a one-shot `-c` never loads prompt_toolkit for this.
+    current = sys.modules.get("prompt_toolkit.application.current")
+    app = current.get_app_or_none() if current is not None else None
+    return app if app is not None and app.is_running and app.loop is not None else None
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    app = _running_app()
+    if app is None:
+        raise SystemExit(128 + signum)
+    _pending.append(signum)
+    app.loop.call_soon_threadsafe(_end_prompt, app)
+
+
+def _end_prompt(app: Any) -> None:
+    if _pending and app.is_running and not app.future.done():
+        app.exit(exception=Terminated(_pending[0]))
+
+
+def check() -> None:
+    """Between prompts: end now for a signal that came while the last prompt was ending."""
+    if _pending:
+        raise SystemExit(128 + _pending[0])
