@@ -148,3 +148,23 @@ def test_ping_and_bench(local: Shell) -> None:
     assert len(local.session.history) < 30  # bench kept its rounds out of the history
 
 
+def test_a_bench_cut_short_counts_only_the_proposals_that_finished(local: Shell, monkeypatch: Any) -> None:
+    """Ctrl-C in the 4th proposal's prepare round: three proposals are figures, the 4th is not."""
+    from paxos_shell import client
+
+    real_wait, rounds = client.wait, []
+
+    def wait(*a: Any, **kw: Any) -> Any:
+        done = real_wait(*a, **kw)
+        rounds.append(1)
+        if len(rounds) == 7:  # rounds 1-6 are three proposals' prepare and accept
+            raise KeyboardInterrupt
+        return done
+
+    monkeypatch.setattr(client, "wait", wait)
+    code, out = run(local, "bench 100")
+    rows = dict(re.findall(r"^(proposals|both phases ran|consensus)\s+(.+?)\s*$", out, re.M))
+    assert rows == {"proposals": "3 (interrupted)", "both phases ran": "3/3", "consensus": "3/3"}
+    assert code != 0 and len(rounds) == 7
+
+

@@ -115,13 +115,13 @@ def _bench(ctx: Context, count: int) -> BenchRun:
         for k in range(count):
             t0 = time.perf_counter()
             res = eng.propose(f"bench-{k}", early_stop=False)
+            if any(a.prepare.round.interrupted or (a.accept and a.accept.round.interrupted) for a in res.attempts):
+                run.interrupted = True  # Ctrl-C in a round: it returned early, so it is not a figure
+                break
             run.times.append(time.perf_counter() - t0)
             last = res.attempts[-1] if res.attempts else None
             run.both_phases += bool(last and last.accept is not None)
             run.chosen += res.ok
-            if any(a.prepare.round.interrupted or (a.accept and a.accept.round.interrupted) for a in res.attempts):
-                run.interrupted = True  # Ctrl-C in a round: the round returned early, stop here
-                break
             if bar and (k % max(1, count // 50) == 0 or k == count - 1):
                 done = (k + 1) * 30 // count
                 ctx.out.stream.write(f"\r[{'#' * done}{'.' * (30 - done)}] {k + 1}/{count}")
@@ -141,7 +141,8 @@ def _bench(ctx: Context, count: int) -> BenchRun:
     "COUNT full proposals (both phases each), then latency percentiles and throughput",
     "Runs COUNT (default 100) proposals one after another, each a prepare round and an accept round "
     "(phase 2 runs every time, even when the promises show the value already chosen), with a "
-    "progress bar; one Ctrl-C stops it with the figures so far. The proposals are kept out of the "
+    "progress bar; one Ctrl-C stops it with the figures of the proposals that "
+    "finished (one cut short is not counted). The proposals are kept out of the "
     "history so they do not bury the lesson.",
     "bench 200",
     positional=(K.NUMBER,), group=Group.TEACH, saved=False,
