@@ -4,19 +4,19 @@ HTTPS with a throwaway CA, credentials never shown, proxies, and URLs that are n
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import trustme
 
 from .helpers import HOST, Acceptor, free_port
+from .helpers.fake import Fake, Handler, wire_json
 
 
 def shell(*args: str, env: Any = None) -> subprocess.CompletedProcess:
@@ -70,79 +70,57 @@ def test_https_insecure_works_and_says_so(tls_pool: tuple[list[str], Path]) -> N
     assert "INSECURE: certificates not verified" in json.loads(p.stdout)["connection"]
 
 
-class Recorder(http.server.BaseHTTPRequestHandler):
-    """An acceptor double that answers every prepare and remembers the headers it got."""
-
-    protocol_version = "HTTP/1.1"
-    seen: list[dict[str, str]] = []
-
-    def do_POST(self) -> None:
-        Recorder.seen.append(dict(self.headers))
-        n = int(self.path.split("id=")[1].split("&")[0])
-        body = json.dumps({"ignored": False, "promisedId": n}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
-        body = b"<html><body>a web page</body></html>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+def grant_or_web_page(h: Handler) -> None:
+    """Grants every prepare (POST); a GET gets a web page, as from a URL that is not an acceptor."""
+    if h.command == "GET":
+        h.respond(200, b"<html><body>a web page</body></html>", "text/html")
+        return
+    n = int(parse_qs(urlsplit(h.path).query)["id"][0])
+    h.respond(200, wire_json({"ignored": False, "promisedId": n}))
 
 
 @pytest.fixture
-def recorder() -> Iterator[str]:
-    Recorder.seen = []
-    srv = http.server.ThreadingHTTPServer((HOST, 0), Recorder)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"{HOST}:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
+def recorder() -> Iterator[Fake]:
+    fake = Fake(grant_or_web_page)
+    yield fake
+    fake.close()
 
 
-def test_credentials_reach_the_acceptor_and_are_never_shown(recorder: str, private_home: str) -> None:
-    url = f"1=http://ann:s3cret-pw@{recorder}"
+def test_credentials_reach_the_acceptor_and_are_never_shown(recorder: Fake, private_home: str) -> None:
+    url = f"1=http://ann:s3cret-pw@{HOST}:{recorder.port}"
     p = shell("--url", url, "--auth", "bob:hunter22", "--header", "X-Token: tok-9f8e", "--json",
               "-c", "prepare 1", "-c", "show", "-c", "pool", "-c", "history")
     assert p.returncode == 0, p.stdout + p.stderr
-    got = Recorder.seen[0]
+    got = recorder.seen[0].headers
     assert got["X-Token"] == "tok-9f8e" and got["Authorization"].startswith("Basic ")
     for secret in ("s3cret-pw", "hunter22", "tok-9f8e"):
         assert secret not in p.stdout + p.stderr
     show = next(json.loads(ln) for ln in p.stdout.splitlines() if '"command": "show"' in ln)
-    assert show["urls"]["1"] == f"http://ann:***@{recorder}"
+    assert show["urls"]["1"] == f"http://ann:***@{HOST}:{recorder.port}"
     assert show["connection"] == ["header X-Token: ***", "auth bob:***"]
 
 
-def test_credentials_in_a_config_file_others_can_read_are_refused(recorder: str, private_home: str) -> None:
+def test_credentials_in_a_config_file_others_can_read_are_refused(recorder: Fake, private_home: str) -> None:
     d = os.path.join(private_home, "config", "paxos-shell")
     os.makedirs(d)
     path = os.path.join(d, "config")
     with open(path, "w") as f:
-        f.write(f"url = 1=http://{recorder}\nauth = bob:hunter22\n")
+        f.write(f"url = 1={recorder.url}\nauth = bob:hunter22\n")
     os.chmod(path, 0o644)
     p = shell("-c", "show")
     assert p.returncode == 2 and "hunter22" not in p.stderr
     assert f"it holds auth but others may read it (mode 0644): run 'chmod 600 {path}' first" in p.stderr
     os.chmod(path, 0o600)
     p = shell("-c", "prepare 1")
-    assert p.returncode == 0 and Recorder.seen[-1]["Authorization"].startswith("Basic ")
+    assert p.returncode == 0 and recorder.seen[-1].headers["Authorization"].startswith("Basic ")
 
 
-def test_a_dead_proxy_does_not_break_a_loopback_pool(recorder: str) -> None:
+def test_a_dead_proxy_does_not_break_a_loopback_pool(recorder: Fake) -> None:
     env = dict(os.environ, HTTP_PROXY=f"http://{HOST}:{free_port()}", HTTPS_PROXY=f"http://{HOST}:{free_port()}")
-    p = shell("--url", f"1=http://{recorder}", "-c", "prepare 1", env=env)
+    p = shell("--url", f"1={recorder.url}", "-c", "prepare 1", env=env)
     assert p.returncode == 0 and "Received promise from: [1]" in p.stdout
 
 
-def test_a_url_that_is_not_an_acceptor_says_so(recorder: str) -> None:
-    p = shell("--url", f"1=http://{recorder}", "-c", "state")
+def test_a_url_that_is_not_an_acceptor_says_so(recorder: Fake) -> None:
+    p = shell("--url", f"1={recorder.url}", "-c", "state")
     assert p.returncode == 1 and "not a paxos acceptor: the reply is HTML, not JSON" in " ".join(p.stdout.split())

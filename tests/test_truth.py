@@ -8,12 +8,11 @@ and checks each command's output against the knowledge model at that moment:
 
 from __future__ import annotations
 
-import http.server
 import io
 import json
 import re
-import threading
 from typing import Any, Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -25,6 +24,7 @@ from paxos_shell.shell.app import Shell
 from paxos_shell.shell.lessons import lesson_names
 
 from .helpers import dead_url, run
+from .helpers.fake import Fake, Handler, wire_json
 
 
 def words(text: str) -> str:
@@ -149,34 +149,17 @@ def test_6_after_two_values_are_chosen_every_statement_leads_with_it(local: Shel
 # 7 ----------------------------------------------------------------------------------
 
 
-class Lenient(http.server.BaseHTTPRequestHandler):
+def lenient_prepare(h: Handler) -> None:
     """An acceptor that grants every prepare, whatever it promised: it breaks the rule."""
-
-    protocol_version = "HTTP/1.1"
-    promised = -1
-
-    def do_POST(self) -> None:
-        n = int(self.path.split("id=")[1].split("&")[0])
-        Lenient.promised = max(Lenient.promised, n)
-        body = json.dumps({"ignored": False, "promisedId": n}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+    n = int(parse_qs(urlsplit(h.path).query)["id"][0])
+    h.respond(200, wire_json({"ignored": False, "promisedId": n}))
 
 
 @pytest.fixture
 def lenient() -> Iterator[str]:
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Lenient)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
+    fake = Fake(lenient_prepare)
+    yield fake.url
+    fake.close()
 
 
 def test_7_a_reply_that_breaks_the_rules_is_flagged_on_the_spot(acceptors: Any, lenient: str) -> None:
