@@ -19,6 +19,7 @@ import trustme
 
 from paxos_shell.acceptor.store import Store
 
+from .helpers import wait_gone
 from .helpers.rawhttp import HOST, AcceptorProcess, get_json, state
 
 ACCEPTOR = [sys.executable, "-m", "paxos_shell.acceptor"]
@@ -197,19 +198,7 @@ def test_acceptor_exits_when_its_parent_dies(tmp_path: Path) -> None:
          " '--parent-pid', str(os.getpid())], stderr=subprocess.DEVNULL)\n"
          "print(p.pid)\n"],
         capture_output=True, text=True, timeout=20)
-    pid = int(parent.stdout)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and _alive(pid):
-        time.sleep(0.05)
-    assert not _alive(pid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+    assert wait_gone([int(parent.stdout)], timeout=20) == []
 
 
 def test_sigterm_and_sigint_exit_cleanly(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from typing import Any
 
 import pexpect
@@ -21,26 +20,7 @@ import pytest
 from paxos_shell.acceptor.store import STATE_FILE
 from paxos_shell.pool import LocalPool, PoolError
 
-from .helpers import line, spawn
-
-
-def alive(pid: int) -> bool:
-    """A zombie (exited, not yet reaped by whoever adopted it) counts as gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def wait_gone(pids: list[int], timeout: float = 5.0) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        left = [p for p in pids if alive(p)]
-        if not left:
-            return []
-        time.sleep(0.05)
-    return [p for p in pids if alive(p)]
+from .helpers import line, spawn, wait_gone
 
 
 def pool_pids(child: pexpect.spawn) -> dict[int, int]:

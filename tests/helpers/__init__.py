@@ -150,10 +150,8 @@ def dead_url() -> str:
 
 def run(sh: Shell, line: str) -> tuple[int, str]:
     """Run one line in a Shell; the exit status and everything it printed (stdout, then stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    sh.out.stream, sh.out.err = out, err
-    status = sh.run_line(line)
-    return int(status or 0), out.getvalue() + err.getvalue()
+    code, out, err = run_split(sh, line)
+    return code, out + err
 
 
 def run_split(sh: Shell, line: str) -> tuple[int, str, str]:
@@ -162,6 +160,26 @@ def run_split(sh: Shell, line: str) -> tuple[int, str, str]:
     sh.out.stream, sh.out.err = out, err
     status = sh.run_line(line)
     return int(status or 0), out.getvalue(), err.getvalue()
+
+
+def alive(pid: int) -> bool:
+    """A zombie (exited, not yet reaped by whoever adopted it) counts as gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_gone(pids: list[int], timeout: float = 5.0) -> list[int]:
+    """The processes still alive after up to `timeout` seconds (none, when all ended)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = [p for p in pids if alive(p)]
+        if not left:
+            return []
+        time.sleep(0.05)
+    return [p for p in pids if alive(p)]
 
 
 # -- the real shell in a pseudo-terminal (pexpect) -----------------------------------
