@@ -48,6 +48,20 @@ def valid_id(n: int) -> bool:
     return 0 <= n <= MAX_ID
 
 
+def possible_state(promised: int, accepted: int, value: Optional[str]) -> AcceptorState:
+    """The state, if an acceptor that follows the rules can be in it; ValueError saying why if not.
+
+    Promises and accepts only raise ids within NONE..MAX_ID, an accept raises the promise
+    to its id, and a value is held exactly when an id was accepted.
+    """
+    for name, n in (("promisedId", promised), ("acceptedId", accepted)):
+        if not NONE <= n <= MAX_ID:
+            raise ValueError(f"{name} is not an id: {n!r}")
+    if accepted > promised or (accepted == NONE) != (value is None):
+        raise ValueError("acceptedId/acceptedValue are inconsistent with promisedId")
+    return AcceptorState(promised, accepted, value)
+
+
 def on_prepare(state: AcceptorState, n: int) -> Transition:
     """Promise n only if it is strictly above every earlier promise.
 

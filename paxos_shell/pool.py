@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 from .errors import UserError
-from .layout import BASE_PORT, listening_socket, parse_id_url
+from .layout import BASE_PORT, listening_socket, parse_id_url, port_of
 from .wire import HEALTH
 
 START_TIMEOUT = 10.0
@@ -43,7 +43,7 @@ def layout(count: int, host: str = "localhost", base_port: int = LAYOUT_BASE_POR
         raise PoolUsageError(f"bad server count {count}: choose 1 to 999")
     if not 1 <= base_port <= 65535 - count + 1:
         raise PoolUsageError(f"bad base port {base_port}")
-    return {i: f"http://{host}:{base_port + i - 1}" for i in range(1, count + 1)}
+    return {i: f"http://{host}:{port_of(i, base_port)}" for i in range(1, count + 1)}
 
 
 def parse_url_option(text: str) -> tuple[int, str]:

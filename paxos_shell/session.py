@@ -24,7 +24,7 @@ from .knowledge import Knowledge
 from .outlook import ChosenValue, Outlook
 from .paxos import NONE, Promise
 from .vocab import Word
-from .wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, OK, Phase, Reply, ReplyKind
+from .wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, OK, Phase, Reply, ReplyKind, is_int
 
 HISTORY_LIMIT = 10_000
 """Replies kept for `history` and `trace`; older ones fall off so memory stays flat."""
@@ -319,7 +319,7 @@ def observation(round_no: int, r: Reply, params: Optional[dict] = None) -> Obser
 
 def _int_field(body: dict, key: str) -> Optional[int]:
     v = body.get(key)
-    return v if isinstance(v, int) and not isinstance(v, bool) else None
+    return v if is_int(v) else None
 
 
 def _status_of_failure(r: Reply) -> AcceptorStatus:

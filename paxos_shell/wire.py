@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from enum import Enum
 from http import HTTPStatus
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from .clientopts import redacted
 from .paxos import MAX_ID, NONE, AcceptorState, Transition
 from .text import visible
+from .vocab import Word
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeGuard  # typing's own from Python 3.10; 3.9 is supported
 
 PREPARE = "/api/paxos/prepare"
 ACCEPT = "/api/paxos/accept"
@@ -38,15 +41,12 @@ ROUTES: dict[str, str] = {
     BROADCAST_ACCEPT: "POST",
 }
 
-class Phase(str, Enum):
+class Phase(Word):
     """The requests a proposer (or the shell) sends; the value is the word users see."""
 
     PREPARE = "prepare"
     ACCEPT = "accept"
     STATE = "state"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 PHASES: dict[Phase, tuple[str, str]] = {
@@ -161,7 +161,7 @@ INTERRUPTED = "interrupted"
 """Causes of silence that the session and the shell tell apart (timed out, down, Ctrl-C)."""
 
 
-class ReplyKind(str, Enum):
+class ReplyKind(Word):
     """How one request ended, as the client classifies it.
 
     ERROR is an answer that is not a protocol reply (an HTTP error status, or
@@ -176,9 +176,6 @@ class ReplyKind(str, Enum):
     OK = "ok"
     ERROR = "error"
     NO_RESPONSE = "no response"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 GRANTED = ReplyKind.GRANTED
@@ -230,7 +227,7 @@ class Reply:
         return v if v is None or isinstance(v, str) else json.dumps(v)
 
 
-def is_int(v: object) -> bool:
+def is_int(v: object) -> TypeGuard[int]:
     """A JSON integer: Python's bool is an int, JSON's true is not."""
     return isinstance(v, int) and not isinstance(v, bool)
 

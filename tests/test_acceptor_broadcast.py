@@ -103,3 +103,24 @@ def test_100_concurrent_broadcasts_with_a_dead_peer_all_list_the_live_one(
         assert replies == [{"1": granted, "2": granted}] * 100
     finally:
         live.kill()
+
+
+def test_a_peer_answering_json_nested_too_deep_is_left_out_not_a_failure() -> None:
+    """`[[[[...` exhausts json's recursion: that peer is left out; the others still count."""
+    import asyncio
+
+    from paxos_shell import wire
+    from paxos_shell.acceptor.broadcast import Peers
+
+    from .helpers.fake import Fake
+
+    hostile = Fake(lambda h: h.respond(200, b"[" * 60_000))
+    honest = Fake()
+    try:
+        peers = Peers({2: hostile.url, 3: honest.url})
+        mine = {"ignored": False, "promisedId": 5}
+        got = asyncio.run(peers.broadcast(1, mine, wire.PREPARE, "id=5", keep=lambda b: True))
+        assert list(got) == ["1", "3"] and got["3"]["promisedId"] == 5
+    finally:
+        hostile.close()
+        honest.close()

@@ -56,9 +56,9 @@ class TestConnectionTable:
         assert sorted(str(k) for k, _ in t.expired(61.0)) == ["closing", "idle", "slow"]
 
     def test_fd_budget_leaves_a_reserve(self) -> None:
-        b = fd_budget(128, 128)
+        b = fd_budget(128)
         assert b.connections + b.peer_calls <= 128 - 32 and b.connections >= 64
-        assert fd_budget(1_000_000, 1_000_000).connections == 10_000
+        assert fd_budget(1_000_000).connections == 10_000
 
 
 def nofile(limit: int) -> Callable[[], None]:

@@ -70,6 +70,7 @@ def test_fault_endpoint_is_loopback_only_and_off_by_default(acceptors: Any) -> N
 
     assert admin_allowed("127.0.0.1") and admin_allowed("127.3.4.5") and admin_allowed("::1")
     assert not admin_allowed("10.0.0.1") and not admin_allowed("192.168.1.2") and not admin_allowed("junk")
+    assert admin_allowed("::ffff:127.0.0.1") and not admin_allowed("::ffff:10.0.0.1")  # dual-stack sockets
     (plain,) = acceptors(1)
     import http.client
 

@@ -146,7 +146,7 @@ def peers_of(args: argparse.Namespace, port: Optional[int]) -> dict[int, str]:
         raise ValueError(f"a pool of {count} from port {base} does not fit in 1..65535; give --base-port or --peer")
     scheme = "https" if args.tls_cert else "http"
     host = _reachable(args.host)
-    return {j: f"{scheme}://{host}:{base + j - 1}" for j in range(1, count + 1) if j != args.id}
+    return {j: f"{scheme}://{host}:{port_of(j, base)}" for j in range(1, count + 1) if j != args.id}
 
 
 def _reachable(host: str) -> str:
@@ -183,8 +183,7 @@ def _listener(args: argparse.Namespace, port: Optional[int]) -> socket.socket:
 
 
 def _limits(args: argparse.Namespace) -> Limits:
-    soft, hard = raise_nofile()
-    budget = fd_budget(soft, hard, args.max_connections or MAX_CONNECTIONS)
+    budget = fd_budget(raise_nofile(), args.max_connections or MAX_CONNECTIONS)
     return Limits(max_connections=budget.connections, peer_calls=budget.peer_calls,
                   head_timeout=args.head_timeout or HEAD_TIMEOUT)
 
@@ -194,8 +193,7 @@ def _open_store(args: argparse.Namespace) -> tuple[Store, AcceptorNode]:
     store = Store(os.path.join(root, f"acceptor-{args.id}"), durable=not args.volatile, acceptor_id=args.id)
     try:
         state = store.open(init=True) if args.init else store.open()
-    except (StoreError, OSError) as e:
-        store.close()
+    except StoreError as e:  # open() turned any OSError into one and closed the store
         raise StartupError(str(e)) from None
     return store, AcceptorNode(args.id, store, state)
 

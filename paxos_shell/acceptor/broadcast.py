@@ -13,7 +13,6 @@ peer's failure.
 from __future__ import annotations
 
 import asyncio
-import json
 import ssl
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 import h11
 
 from .. import wire
+from .limits import MAX_PEER_CALLS
 
 PEER_TIMEOUT = 0.3
 """How long a broadcast waits for a peer: short, so one dead peer costs little."""
@@ -36,7 +36,7 @@ class PeerError(Exception):
 class Peers:
     """The other acceptors of the pool, by id, and how to ask them."""
 
-    def __init__(self, urls: dict[int, str], timeout: float = PEER_TIMEOUT, max_calls: int = 256,
+    def __init__(self, urls: dict[int, str], timeout: float = PEER_TIMEOUT, max_calls: int = MAX_PEER_CALLS,
                  tls: Optional[ssl.SSLContext] = None) -> None:
         self.urls = dict(sorted(urls.items()))
         self.timeout = timeout
@@ -59,8 +59,7 @@ class Peers:
         port = parts.port or (443 if https else 80)
         target = parts.path.rstrip("/") + path + (f"?{query}" if query else "")
         async with self._slots:
-            reader, writer = await asyncio.open_connection(
-                parts.hostname, port, ssl=(self.tls or ssl.create_default_context()) if https else None)
+            reader, writer = await asyncio.open_connection(parts.hostname, port, ssl=self._tls() if https else None)
             try:
                 conn = h11.Connection(h11.CLIENT)
                 request = h11.Request(method=wire.ROUTES[path], target=target,
@@ -71,7 +70,12 @@ class Peers:
                 writer.close()
         if status != 200:
             raise PeerError(f"HTTP {status}")
-        return json.loads(body)
+        return wire.read_json(body)  # too deep a nesting is a marker, not a dict: that peer is left out
+
+    def _tls(self) -> ssl.SSLContext:
+        if self.tls is None:
+            self.tls = ssl.create_default_context()  # once: building one takes about 20 ms of the event loop
+        return self.tls
 
     async def broadcast(self, own_id: int, mine: dict, path: str, query: str,
                         keep: Callable[[dict], bool]) -> dict[str, Any]:

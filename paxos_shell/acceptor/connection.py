@@ -7,8 +7,8 @@ with a Spring-shaped error and the connection closes, after draining the client'
 input for a moment so the answer is not lost to a reset. The connection's phase in
 the ConnectionTable drives its deadlines and eviction (limits.py). The request log
 line carries the time from the request's first byte to its reply written, and
-escapes what the client sent. Never blocks: the node is called by the routes in
-a worker thread.
+escapes what the client sent. The routes call the node inline, in the event loop:
+a save's fdatasync is the one wait (docs/performance.md says why not a thread).
 """
 
 from __future__ import annotations

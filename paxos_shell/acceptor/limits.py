@@ -85,14 +85,12 @@ class Limits:
 class FdBudget:
     """How the soft RLIMIT_NOFILE is shared out."""
 
-    soft: int
-    hard: int
     connections: int
     peer_calls: int
 
 
-def raise_nofile() -> tuple[int, int]:
-    """Raise the soft descriptor limit to the hard one where allowed; return (soft, hard)."""
+def raise_nofile() -> int:
+    """Raise the soft descriptor limit to the hard one where allowed; return the soft limit."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 16)
     if soft != resource.RLIM_INFINITY and soft < target:
@@ -101,14 +99,14 @@ def raise_nofile() -> tuple[int, int]:
             soft = target
         except (ValueError, OSError):
             pass  # a kernel cap (nr_open) below the hard limit: keep what we have
-    return soft, hard
+    return soft
 
 
-def fd_budget(soft: int, hard: int, cap: int = MAX_CONNECTIONS) -> FdBudget:
+def fd_budget(soft: int, cap: int = MAX_CONNECTIONS) -> FdBudget:
     """Connections and peer calls that fit in `soft` descriptors with FD_SPARE left over."""
     usable = max(8, soft - FD_SPARE)
     peers = min(MAX_PEER_CALLS, max(4, usable // 8))
-    return FdBudget(soft, hard, max(4, min(cap, usable - peers)), peers)
+    return FdBudget(max(4, min(cap, usable - peers)), peers)
 
 
 class ConnectionTable:
@@ -126,9 +124,6 @@ class ConnectionTable:
     def __len__(self) -> int:
         return len(self._phase)
 
-    def __contains__(self, key: Hashable) -> bool:
-        return key in self._phase
-
     @property
     def full(self) -> bool:
         return len(self._phase) >= self.limits.max_connections
@@ -138,9 +133,6 @@ class ConnectionTable:
 
     def phase(self, key: Hashable) -> Optional[ConnPhase]:
         return self._phase.get(key)
-
-    def count(self, phase: ConnPhase) -> int:
-        return len(self._queues[phase])
 
     def set(self, key: Hashable, phase: ConnPhase, now: float) -> None:
         """Put `key` in `phase` from `now` (a new key is added)."""

@@ -15,11 +15,11 @@ import json
 import struct
 import zlib
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any, Optional
 
-from ..paxos import MAX_ID, NONE, AcceptorState
-from ..wire import MAX_VALUE_BYTES
+from ..paxos import AcceptorState, possible_state
+from ..vocab import Word
+from ..wire import MAX_VALUE_BYTES, is_int
 
 FORMAT = 2
 """Format 1 was `state.json`, replaced atomically on each save; format 2 is this record."""
@@ -45,7 +45,7 @@ MAX_RECORD_BYTES = 64 * RECORD_BYTES
 """Larger files are not records (a later version may grow its slots, never this much)."""
 
 
-class SlotProblem(str, Enum):
+class SlotProblem(Word):
     """Why a slot was not read as a state."""
 
     BLANK = "never written"
@@ -53,9 +53,6 @@ class SlotProblem(str, Enum):
     CHECKSUM = "checksum mismatch (a torn or damaged write)"
     PLACE = "its sequence belongs in the other slot"
     STATE = "holds an impossible state"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)
@@ -77,15 +74,13 @@ class ValueTooLarge(ValueError):
 
 
 def check_state(promised: Any, accepted: Any, value: Any) -> AcceptorState:
-    """The state, if these three fields are one an acceptor can be in; ValueError if not."""
+    """The state, if these three decoded fields are one an acceptor can be in; ValueError if not."""
     for name, n in (("promisedId", promised), ("acceptedId", accepted)):
-        if not isinstance(n, int) or isinstance(n, bool) or not NONE <= n <= MAX_ID:
+        if not is_int(n):
             raise ValueError(f"{name} is not an id: {n!r}")
     if value is not None and not isinstance(value, str):
         raise ValueError("acceptedValue is not a string")
-    if accepted > promised or (accepted == NONE) != (value is None):
-        raise ValueError("acceptedId/acceptedValue are inconsistent with promisedId")
-    return AcceptorState(promised, accepted, value)
+    return possible_state(promised, accepted, value)
 
 
 # --- the record -----------------------------------------------------------------
@@ -167,9 +162,9 @@ def decode_marker(data: bytes) -> Marker:
     if not isinstance(obj, dict):
         raise ValueError("not a JSON object")
     fmt, who = obj.get("format"), obj.get("acceptorId")
-    if not isinstance(fmt, int) or isinstance(fmt, bool) or fmt < FORMAT:
+    if not is_int(fmt) or fmt < FORMAT:
         raise ValueError(f"format is not a format number: {fmt!r}")
-    if who is not None and (not isinstance(who, int) or isinstance(who, bool)):
+    if who is not None and not is_int(who):
         raise ValueError(f"acceptorId is not an id: {who!r}")
     return Marker(fmt, who)
 

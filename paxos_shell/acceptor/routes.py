@@ -13,12 +13,12 @@ an error reply.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Optional, Union
 from urllib.parse import parse_qs, urlsplit
 
 from .. import wire
+from ..clientopts import is_loopback
 from .broadcast import Peers
 from .faults import Faults
 from .framing import JSON, TEXT
@@ -51,10 +51,7 @@ def error(status: int, message: str, path: str) -> Reply:
 
 def admin_allowed(address: str) -> bool:
     """Fault injection is for lessons on this machine: loopback clients only."""
-    try:
-        return ipaddress.ip_address(address.split("%")[0]).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(address.split("%")[0])  # ::ffff:127.0.0.1 too, on a dual-stack socket
 
 
 def failure(e: Exception, raw_path: str) -> Reply:
