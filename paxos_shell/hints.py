@@ -116,15 +116,17 @@ def prepare_hint(k: Knowledge, view: ProposerView) -> Hint:
 
 def _prepare(k: Knowledge, view: ProposerView) -> Hint:
     floors = {a: k.promise_floor(a) for a in k.pool}
-    top = max([*floors.values(), view.seen, view.current_id if view.current_id is not None else NONE])
+    promised = max(floors.values(), default=NONE)
+    holders = tuple(a for a, f in floors.items() if f == promised and f >= 0)
+    top = max(promised, view.seen, view.current_id if view.current_id is not None else NONE)
     nxt = id_above([top], view.number)
-    holders = tuple(a for a, f in floors.items() if f == top)
     if nxt is None:
-        return Hint(Step.EXHAUSTED, None, _exhausted(top, holders, view), top)
-    if holders and top >= 0:
-        why = f"above every promise known: {names(holders)} promised {top}"
+        return Hint(Step.EXHAUSTED, None, _exhausted(top, holders if top == promised else (), view), top)
+    known = f"{names(holders)} promised {promised}" if holders else "no promise is known yet"
+    if top > promised:  # the proposer's own ids, or ids it saw, run ahead of the promises it knows
+        why = f"above id {top}, the highest this proposer used or saw; {known}"
     else:
-        why = "no promise is known yet"
+        why = f"above every promise known: {known}" if holders else known
     refused = _refused(k, view)
     return Hint(Step.PREPARE, f"prepare {nxt}", f"{refused}{why}", nxt)
 
