@@ -11,6 +11,8 @@ judges Paxos (proposer.py and paxos.py do) and never shows a URL's secret.
 
 from __future__ import annotations
 
+import math
+import select
 import time
 from concurrent.futures import ALL_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -22,6 +24,7 @@ from urllib.parse import quote
 from . import wire
 from .clientopts import ClientOptions, redacted
 from .text import visible
+from .watchdog import Watchdog
 from .wire import NO_RESPONSE, Phase, Reply
 
 if TYPE_CHECKING:
@@ -49,6 +52,24 @@ class Round:
         return [r.acceptor for r in self.replies if r.kind == kind]
 
 
+@dataclass(frozen=True)
+class _Ask:
+    """One round's request, and when the round began: every reply's latency counts from there."""
+
+    phase: Phase
+    method: str
+    route: str
+    params: dict
+    started: float
+    at: float
+
+    def reply(self, r: Reply) -> Reply:
+        r.latency = time.perf_counter() - self.started
+        r.params = dict(self.params)
+        r.at = self.at
+        return r
+
+
 class FaultsUnavailable(ValueError):
     """The acceptor does not serve fault injection; one line for the user."""
 
@@ -68,6 +89,7 @@ class Client:
         self.options.check()
         self._links: dict[int, Link] = {}
         self._executor: Optional[ThreadPoolExecutor] = None
+        self._watchdog = Watchdog()
 
     @property
     def insecure(self) -> bool:
@@ -111,53 +133,82 @@ class Client:
         return self._executor
 
     def round(self, phase: Phase, servers: Sequence[int], params: dict) -> Round:
-        """Ask each server concurrently; Ctrl-C returns at once with what came."""
+        """Ask each server concurrently; Ctrl-C returns at once with what came.
+
+        Acceptors with an open direct connection are asked from this thread:
+        every request is written out before any reply is read, and the replies
+        are read as they come, the watchdog cutting what is left at the
+        deadline. The others (a connection to open, a proxy) go to worker
+        threads at the same time.
+        """
         method, path = wire.PHASES[phase]
         query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in params.items())
         route = path + (f"?{query}" if query else "")
         _warm()
         rnd = Round(phase, dict(params))
-        started = time.perf_counter()
+        ask = _Ask(phase, method, route, params, time.perf_counter(), time.time())
+        due = ask.started + self.timeout
+        replies: dict[int, Reply] = {}
         futures: dict[Future, int] = {}
-        for sid in servers:
-            futures[self._pool().submit(self._one, sid, phase, method, route, dict(params))] = sid
+        sent: dict[int, Link] = {}
         try:
-            # One wake-up for the whole round; a signal still interrupts the wait at once.
-            wait(futures, timeout=started + self.timeout + GRACE - time.perf_counter(), return_when=ALL_COMPLETED)
+            self._send(ask, servers, sent, futures, replies)
+            if sent:
+                self._watchdog.arm(time.monotonic() + due - time.perf_counter(), [sent[s].tap for s in sent])
+            _receive_all(ask, sent, replies, due)
+            # One wake-up for the rest of the round; a signal still interrupts the wait at once.
+            wait(futures, timeout=due + GRACE - time.perf_counter(), return_when=ALL_COMPLETED)
         except KeyboardInterrupt:
             rnd.interrupted = True
-        done_replies: dict[int, Reply] = {}
-        for fut, sid in futures.items():
-            if fut.done():
-                done_replies[sid] = fut.result()
-                continue
-            fut.cancel()  # not started yet: it never will be
-            cause = wire.INTERRUPTED if rnd.interrupted else wire.TIMEOUT
-            done_replies[sid] = Reply(sid, phase, NO_RESPONSE, cause=cause,
-                                      latency=time.perf_counter() - started, params=dict(params), at=time.time())
-            self.forget(sid)
-        rnd.replies = [done_replies[sid] for sid in servers]
-        rnd.elapsed = time.perf_counter() - started
+        except BaseException:
+            self._settle(ask, servers, sent, futures, replies, interrupted=True)
+            raise
+        finally:
+            self._watchdog.disarm()
+        self._settle(ask, servers, sent, futures, replies, rnd.interrupted)
+        rnd.replies = [replies[sid] for sid in servers]
+        rnd.elapsed = time.perf_counter() - ask.started
         return rnd
 
-    def _one(self, sid: int, phase: Phase, method: str, route: str, params: dict) -> Reply:
+    def _send(self, ask: _Ask, servers: Sequence[int], sent: dict[int, Link], futures: dict[Future, int],
+              replies: dict[int, Reply]) -> None:
+        """Write each request out on this thread where a connection is open; the rest to worker threads."""
+        for sid in servers:
+            try:
+                link = self._link(sid)
+            except ValueError as e:  # a URL that cannot be asked: nothing was sent
+                replies[sid] = ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=visible(str(e)), reached=False))
+                continue
+            if link.send(ask.method, ask.route):
+                sent[sid] = link
+            else:
+                futures[self._pool().submit(self._call, ask, sid, link)] = sid
+
+    def _call(self, ask: _Ask, sid: int, link: Link) -> Reply:
+        """On a worker thread: the whole request through requests' adapter, connecting if need be."""
         from .transport import Unanswered
 
-        t0 = time.perf_counter()
-        at = time.time()
         try:
-            link = self._link(sid)
-        except ValueError as e:  # a URL that cannot be asked: nothing was sent
-            reply = Reply(sid, phase, NO_RESPONSE, cause=visible(str(e)), reached=False)
-        else:
-            try:
-                reply = _interpret(sid, phase, link.call(method, route, self.timeout))
-            except Unanswered as e:
-                reply = Reply(sid, phase, NO_RESPONSE, cause=e.cause, reached=e.reached)
-        reply.latency = time.perf_counter() - t0
-        reply.params = params
-        reply.at = at
-        return reply
+            reply = _interpret(sid, ask.phase, link.call(ask.method, ask.route, self.timeout))
+        except Unanswered as e:
+            reply = Reply(sid, ask.phase, NO_RESPONSE, cause=e.cause, reached=e.reached)
+        return ask.reply(reply)
+
+    def _settle(self, ask: _Ask, servers: Sequence[int], unread: dict[int, Link], futures: dict[Future, int],
+                replies: dict[int, Reply], interrupted: bool) -> None:
+        """A reply for every server: what came, else silence (timeout or interrupted), its link dropped."""
+        for link in unread.values():
+            link.drop()  # sent from this thread, its reply never read
+        for fut, sid in futures.items():
+            if fut.done() and not fut.cancelled():
+                replies[sid] = fut.result()
+            else:
+                fut.cancel()  # not started yet: it never will be
+        for sid in servers:
+            if sid not in replies:
+                cause = wire.INTERRUPTED if interrupted else wire.TIMEOUT
+                replies[sid] = ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=cause))
+                self.forget(sid)  # a request still in flight on it is cut short, its thread freed
 
     def admin_faults(self, acceptor: int, query: str) -> dict:
         """Set faults on one of our acceptors (POST /admin/faults) and return those in force.
@@ -204,6 +255,39 @@ class Client:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+        self._watchdog.close()
+
+
+def _receive_all(ask: _Ask, sent: dict[int, Link], replies: dict[int, Reply], due: float) -> None:
+    """Read the replies to what this thread sent, each as soon as it starts to arrive, until `due`.
+
+    What is read is taken out of `sent`; what is left there at the end was not answered in time.
+    """
+    poller = select.poll()
+    owner: dict[int, int] = {}
+    for sid, link in sent.items():
+        owner[link.fileno()] = sid
+        poller.register(link.fileno(), select.POLLIN | select.POLLPRI)
+    while sent:
+        ready = [sid for sid, link in sent.items() if link.buffered()]  # TLS holds bytes poll cannot see
+        if not ready:
+            left = due - time.perf_counter()
+            if left <= 0:
+                return
+            ready = [owner[fd] for fd, _ in poller.poll(math.ceil(left * 1000)) if owner.get(fd) in sent]
+        for sid in ready:
+            link = sent.pop(sid)
+            poller.unregister(link.fileno())
+            replies[sid] = ask.reply(_received(sid, ask, link, due))
+
+
+def _received(sid: int, ask: _Ask, link: Link, due: float) -> Reply:
+    from .transport import Unanswered
+
+    try:
+        return _interpret(sid, ask.phase, link.receive(ask.route, due - time.perf_counter()))
+    except Unanswered as e:
+        return Reply(sid, ask.phase, NO_RESPONSE, cause=e.cause, reached=e.reached)
 
 
 def _interpret(sid: int, phase: Phase, a: Answer) -> Reply:

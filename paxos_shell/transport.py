@@ -1,10 +1,16 @@
 """HTTP to one acceptor over requests: a kept-alive connection, TLS, credentials, proxies, bounded replies.
 
 A Link is how a round asks one acceptor. requests' HTTPAdapter (urllib3
-underneath) keeps its connection alive; a tap on that connection records the
-socket, so another thread can cut an abandoned request short, and whether
-the request was written out whole, which is what decides if a failed request
-may have reached the acceptor. A reply body is read up to wire.MAX_REPLY + 1
+underneath) opens the connection, with its TLS settings, credentials and
+proxy, and keeps it alive; a tap on that connection records the socket, so
+another thread can cut an abandoned request short, and whether the request
+was written out whole, which is what decides if a failed request may have
+reached the acceptor. Once a direct connection is open, a round drives it
+in two halves from its own thread (send, then receive, with urllib3's
+connection methods that the adapter itself calls), so that one thread
+writes every acceptor's request before it waits for any reply; a request
+that needs a connection opened, or goes through a proxy, goes through the
+adapter on a worker thread (call). A reply body is read up to wire.MAX_REPLY + 1
 bytes and never further. Redirects are never followed. Requests go straight
 to the adapter, not through Session.send: with redirects off, Session.send
 still reads a 3xx body whole into memory to prepare the next hop, and it
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import ssl
 import threading
 import warnings
 from dataclasses import dataclass
@@ -100,9 +107,18 @@ class Tap:
         """The request was written out whole: it may have reached the acceptor."""
         self.abandoned = False
         """Set from another thread: what has not been sent yet never will be."""
+        self.expired = False
+        """Set by the round's watchdog: the socket was cut at the round's deadline."""
+        self.conn: Optional[_TappedHTTP] = None
+        """The connection the adapter's pool opened last (one at a time: the pool holds one)."""
 
     def begin(self) -> None:
-        self.connected = self.reused = self.whole = False
+        self.connected = self.reused = self.whole = self.expired = False
+
+    def expire(self) -> None:
+        """The round's deadline passed with this request unanswered: end it now (another thread)."""
+        self.expired = True
+        self.cut()
 
     def cut(self) -> None:
         """Shut the socket down from another thread: a blocked send or recv returns now."""
@@ -123,6 +139,7 @@ class _TappedHTTP(HTTPConnection):
     def __init__(self, *args: Any, tap: Tap, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tap = tap
+        tap.conn = self
 
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
@@ -225,6 +242,8 @@ class Link:
         sent = urlsplit(self.templates["GET"].url or url)
         self.tap = Tap()
         self.adapter = _Adapter(self.tap, None if self.proxy else f"{sent.scheme}://{sent.netloc}")
+        self.target = (self.templates["GET"].url or "")[len(self.adapter.origin or ""):]
+        """The request-target's path before each route, as the adapter sends it."""
         if options.insecure:
             # The user asked for it and the shell says so; one warning per request would bury the output.
             warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
@@ -244,6 +263,70 @@ class Link:
             finally:
                 if self.abandoned:
                     self.close()
+
+    def send(self, method: str, route: str) -> bool:
+        """Write a request out on the open direct connection, from the caller's thread.
+
+        True when it left whole; receive() must then read its reply. False when
+        nothing was sent and call() must send it instead: no open connection to
+        the acceptor itself (none yet, a proxy, or the acceptor closed it while
+        idle), the link busy or abandoned, or sending failed before the request
+        left (urllib3 itself would send it again then).
+        """
+        if self.adapter.origin is None or not self.busy.acquire(blocking=False):
+            return False
+        conn = self.tap.conn
+        try:
+            if self.abandoned or conn is None or conn.sock is None or not conn.is_connected:
+                self.busy.release()
+                return False
+            self.tap.begin()
+            conn.request(method, self.target + route, headers=self.templates[method].headers,
+                         preload_content=False, decode_content=False)
+            return True
+        except Exception:
+            self.close()  # the request never left whole (the tap says so): call() opens a new connection
+            self.busy.release()
+            return False
+
+    def receive(self, route: str, timeout: float) -> Answer:
+        """The reply to what send() wrote, within `timeout` seconds; Unanswered if none came.
+
+        The round's watchdog may cut the socket at the round's deadline from its own
+        thread (a reply trickling a byte at a time never times out on its own).
+        """
+        conn = self.tap.conn
+        try:
+            assert conn is not None
+            conn.timeout = max(timeout, 0.001)
+            resp = conn.getresponse()
+            answer = self._read(resp, resp.status, resp.headers, self.prefix + route.partition("?")[0])
+            if answer.cut_off or answer.encoding not in (None, "identity"):
+                self.close()  # the rest of that body is still on the connection, unread
+            return answer
+        except Exception as e:
+            self.close()  # a connection broken mid-exchange is never reused
+            raise Unanswered(wire.TIMEOUT if self.tap.expired else self._describe(e), reached=True) from None
+        finally:
+            self.busy.release()
+            if self.abandoned:
+                self.close()
+
+    def fileno(self) -> int:
+        """The socket a request written by send() awaits its reply on (-1 if it was closed)."""
+        sock = self.tap.sock
+        return sock.fileno() if sock is not None else -1
+
+    def buffered(self) -> bool:
+        """Reply bytes already decrypted and held by TLS, which poll() on the socket would not show."""
+        sock = self.tap.sock
+        return isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+
+    def drop(self) -> None:
+        """Give up on a request written by send() whose reply will not be read: close its connection."""
+        self.abandoned = self.tap.abandoned = True
+        self.close()
+        self.busy.release()
 
     def _attempt(self, method: str, route: str, timeout: float, first: bool) -> Answer:
         self.tap.begin()
@@ -296,6 +379,7 @@ class Link:
 
     def close(self) -> None:
         self.adapter.close()
+        self.tap.conn = None
 
 
 def _read_at_most(raw: Any, limit: int, length: Optional[int]) -> bytes:

@@ -1,7 +1,7 @@
-"""Fixtures: a private home, real acceptor processes, blackholes, and shells on them.
+"""Fixtures: a private home, real acceptor processes, blackholes, acceptor doubles, clients, and shells.
 
 Helpers that test modules import (Acceptor, Blackhole, run, ...) live in
-tests/helpers.py; this file only wires them into pytest fixtures.
+the tests/helpers package; this file only wires them into pytest fixtures.
 """
 
 from __future__ import annotations
@@ -10,14 +10,16 @@ import io
 import os
 import signal
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
+from paxos_shell.client import Client
 from paxos_shell.pool import LocalPool, Pool
 from paxos_shell.shell.app import Shell
 
 from .helpers import Acceptor, Blackhole, free_port
+from .helpers.fake import Fake
 
 
 @pytest.fixture(autouse=True)
@@ -71,6 +73,32 @@ def blackhole() -> Iterator[Callable[[], Blackhole]]:
     yield make
     for h in holes:
         h.close()
+
+
+@pytest.fixture
+def fake() -> Iterator[Callable[..., Fake]]:
+    made: list[Fake] = []
+
+    def make(behaviour: Any = None, tls: Any = None) -> Fake:
+        made.append(Fake(behaviour, tls))
+        return made[-1]
+
+    yield make
+    for f in made:
+        f.close()
+
+
+@pytest.fixture
+def client() -> Iterator[Callable[..., Client]]:
+    made: list[Client] = []
+
+    def make(urls: dict[int, str], timeout: float = 5.0, options: Any = None) -> Client:
+        made.append(Client(urls, timeout, options))
+        return made[-1]
+
+    yield make
+    for c in made:
+        c.close()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import threading
 import time
 import tracemalloc
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 import trustme
@@ -28,36 +28,10 @@ from paxos_shell.clientopts import parse_auth, parse_header, redacted
 from paxos_shell.session import Session
 from paxos_shell.wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, OK, Phase
 
-from .helpers import dead_url, free_port
-from .helpers.fake import HOST, Fake, Handler
+from .helpers import dead_url, free_port, reset_arrived
+from .helpers.fake import HOST, Handler
 
 SECRET = "s3cret-Zq9"
-
-
-@pytest.fixture
-def fake() -> Iterator[Callable[..., Fake]]:
-    made: list[Fake] = []
-
-    def make(behaviour: Any = None, tls: Any = None) -> Fake:
-        made.append(Fake(behaviour, tls))
-        return made[-1]
-
-    yield make
-    for f in made:
-        f.close()
-
-
-@pytest.fixture
-def client() -> Iterator[Callable[..., Client]]:
-    made: list[Client] = []
-
-    def make(urls: dict[int, str], timeout: float = 5.0, options: Any = None) -> Client:
-        made.append(Client(urls, timeout, options))
-        return made[-1]
-
-    yield make
-    for c in made:
-        c.close()
 
 
 def one(c: Client, phase: Phase = Phase.PREPARE, n: int = 1) -> wire.Reply:
@@ -244,7 +218,7 @@ class TestKeepAlive:
         assert one(c, n=1).kind == GRANTED
         assert reset.wait(10)
         sock = c._links[1].tap.sock
-        assert sock is not None and select.select([sock], [], [], 10)[0]  # the RST has arrived
+        assert isinstance(sock, socket.socket) and reset_arrived(sock)
         monkeypatch.setattr(urllib3.connectionpool, "is_connection_dropped", lambda conn: False)
         r = one(c, n=2)
         assert (r.kind, r.promised_id) == (GRANTED, 2)

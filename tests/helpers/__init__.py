@@ -182,6 +182,24 @@ def wait_gone(pids: list[int], timeout: float = 5.0) -> list[int]:
     return [p for p in pids if alive(p)]
 
 
+def reset_arrived(sock: socket.socket, timeout: float = 10.0) -> bool:
+    """True once the peer's RST has closed `sock` (TCP state CLOSE), not just its FIN.
+
+    A server that resets a connection sends FIN first (socketserver shuts the
+    write side before closing), and a send after the FIN alone still succeeds.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0] == _TCP_CLOSE:
+            return True
+        time.sleep(0.001)
+    return False
+
+
+_TCP_CLOSE = 7
+"""tcpi_state of a socket the peer reset (linux/tcp_states.h)."""
+
+
 # -- the real shell in a pseudo-terminal (pexpect) -----------------------------------
 
 PROMPT = r"paxos\[3 acceptors[^\]]*\]> "

@@ -1,0 +1,220 @@
+"""Rounds on kept-alive connections: every request written from the round's own thread before any
+reply is read, each reply read within the round's deadline, and what is cut short never reused.
+
+The first round to an acceptor opens its connection on a worker thread (tests/test_client.py covers
+that path); each test here warms the connection with one ordinary round before the behaviour under
+test begins, so the round under test runs on the open connection.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from paxos_shell import transport, wire
+from paxos_shell.client import Client
+from paxos_shell.wire import ERROR, GRANTED, NO_RESPONSE, Phase
+
+from .helpers import reset_arrived
+from .helpers.fake import Fake, Handler
+
+
+def warm(c: Client, *fakes: Fake) -> None:
+    """One ordinary round to each fake, so their connections are open and idle."""
+    for sid, f in enumerate(fakes, 1):
+        behaviour, f.behaviour = f.behaviour, Handler.protocol
+        assert c.prepare(1, [sid]).replies[0].kind == GRANTED
+        f.behaviour = behaviour
+
+
+def ports(f: Fake) -> set[int]:
+    return {s.peer_port for s in f.seen}
+
+
+@pytest.mark.parametrize("warmed", [(1, 2), (1,)], ids=["both-open", "one-open-one-new"])
+def test_every_request_is_written_before_any_reply_is_read(fake: Any, client: Any, warmed: tuple[int, ...]) -> None:
+    """Acceptor 1 answers only once acceptor 2 has its request: asking them one after another
+    from one thread would wait out the round's timeout here."""
+    second_asked = threading.Event()
+    f1 = fake(lambda h: (second_asked.wait(10), h.protocol()))
+    f2 = fake(lambda h: (second_asked.set(), h.protocol()))
+    c = client({1: f1.url, 2: f2.url}, timeout=10)
+    warm(c, *[(f1, f2)[i - 1] for i in warmed])
+    second_asked.clear()
+    rnd = c.prepare(5, [1, 2])
+    assert [(r.acceptor, r.kind, r.promised_id) for r in rnd.replies] == [(1, GRANTED, 5), (2, GRANTED, 5)]
+    assert rnd.elapsed < 5, f"the round took {rnd.elapsed:.1f} s: the requests went out one reply at a time"
+    assert len(ports(f1)) == 1, "the open connection was not the one used"
+
+
+def trickle(stop: threading.Event) -> Any:
+    def send(h: Handler) -> None:
+        h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+        while not stop.wait(0.1):
+            try:
+                h.wfile.write(b" ")
+            except OSError:
+                break
+        h.close_connection = True
+
+    return send
+
+
+def test_a_trickling_reply_on_an_open_connection_ends_at_the_deadline(fake: Any, client: Any) -> None:
+    stop = threading.Event()
+    f = fake(trickle(stop))
+    c = client({1: f.url}, timeout=0.5)
+    warm(c, f)
+    rnd = c.state([1])
+    stop.set()
+    assert (rnd.replies[0].kind, rnd.replies[0].cause, rnd.replies[0].reached) == (NO_RESPONSE, "timeout", True)
+    assert rnd.elapsed < 5, f"the trickle held the round {rnd.elapsed:.1f} s past its 0.5 s timeout"
+    f.behaviour = Handler.protocol
+    assert c.prepare(2, [1]).replies[0].kind == GRANTED
+    assert len(ports(f)) == 2, "the connection cut at the deadline was used again"
+
+
+def test_a_timeout_shortened_after_a_long_one_is_kept(fake: Any, client: Any) -> None:
+    """The watchdog sleeps toward the last round's 30 s deadline; a 0.5 s round must wake it sooner."""
+    stop = threading.Event()
+    f = fake()
+    c = client({1: f.url}, timeout=30)
+    warm(c, f)
+    assert c.prepare(2, [1]).replies[0].kind == GRANTED  # armed for 30 s on the open connection, then disarmed
+    c.timeout = 0.5
+    f.behaviour = trickle(stop)
+    rnd = c.state([1])
+    stop.set()
+    assert (rnd.replies[0].kind, rnd.replies[0].cause) == (NO_RESPONSE, "timeout")
+    assert rnd.elapsed < 5, f"the round took {rnd.elapsed:.1f} s with a 0.5 s timeout"
+
+
+def test_ctrl_c_while_reading_returns_at_once_and_cuts_the_request(acceptors: Any, fake: Any, client: Any) -> None:
+    got, hung_up = threading.Event(), threading.Event()
+
+    def hang(h: Handler) -> None:
+        got.set()
+        h.rfile.read(1)  # returns when the client shuts its socket down
+        hung_up.set()
+        h.close_connection = True
+
+    (a,) = acceptors(1)
+    f = fake()
+    c = client({1: f.url, 2: a.url}, timeout=60)
+    warm(c, f)
+    assert c.prepare(1, [2]).replies[0].kind == GRANTED
+    f.behaviour = hang
+
+    def interrupt() -> None:
+        if got.wait(30):
+            time.sleep(0.2)  # margin only: the round is reading by now
+            os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    rnd = c.prepare(3, [1, 2])
+    assert rnd.interrupted and rnd.elapsed < 30
+    assert [(r.kind, r.cause) for r in rnd.replies] == [(NO_RESPONSE, "interrupted"), (GRANTED, None)]
+    assert hung_up.wait(10), "the abandoned request was left to run into its 60 s timeout"
+    f.behaviour = Handler.protocol
+    assert c.prepare(4, [1]).replies[0].kind == GRANTED
+
+
+def test_a_reset_the_check_missed_is_sent_again_once(fake: Any, client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The acceptor reset the idle connection and the check before sending missed it: sending
+    fails before the request leaves, so it goes again, once, on a new connection."""
+    reset = threading.Event()
+
+    def answer_then_reset(h: Handler) -> None:
+        h.protocol()
+        if len(f.seen) == 1:
+            h.reset()
+            reset.set()
+
+    f = fake(answer_then_reset)
+    c = client({1: f.url})
+    assert c.prepare(1, [1]).replies[0].kind == GRANTED
+    assert reset.wait(10)
+    sock = c._links[1].tap.sock
+    assert isinstance(sock, socket.socket) and reset_arrived(sock)
+    monkeypatch.setattr(transport._TappedHTTP, "is_connected", property(lambda conn: conn.sock is not None))
+    r = c.prepare(2, [1]).replies[0]
+    assert (r.kind, r.promised_id) == (GRANTED, 2), r
+    assert [s.target for s in f.seen] == ["/api/paxos/prepare?id=1", "/api/paxos/prepare?id=2"]
+
+
+def test_a_reply_broken_off_on_an_open_connection_may_have_acted(fake: Any, client: Any) -> None:
+    def broken(h: Handler) -> None:
+        h.wfile.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"ignored": false')
+        h.close_connection = True
+
+    f = fake(broken)
+    c = client({1: f.url})
+    warm(c, f)
+    r = c.prepare(2, [1]).replies[0]
+    assert (r.kind, r.cause, r.may_have_acted) == (NO_RESPONSE, "connection closed mid-reply", True)
+
+
+def test_a_huge_reply_on_an_open_connection_is_cut_and_the_connection_dropped(fake: Any, client: Any) -> None:
+    sent = [0]
+
+    def huge(h: Handler) -> None:
+        h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 67108864\r\n\r\n")
+        try:
+            while sent[0] < 64 << 20:
+                h.wfile.write(b" " * 65536)
+                sent[0] += 65536
+        except OSError:
+            pass
+        h.close_connection = True
+
+    f = fake(huge)
+    c = client({1: f.url})
+    warm(c, f)
+    r = c.prepare(2, [1]).replies[0]
+    assert (r.kind, r.cause) == (ERROR, "reply larger than 1 MiB: cut off")
+    f.behaviour = Handler.protocol
+    assert c.prepare(3, [1]).replies[0].kind == GRANTED
+    assert len(ports(f)) == 2 and sent[0] < 64 << 20
+
+
+def test_a_restarted_acceptor_on_an_open_connection_is_silence_then_reached_again(acceptors: Any,
+                                                                                  client: Any) -> None:
+    (a,) = acceptors(1)
+    c = client({1: a.url})
+    assert c.prepare(1, [1]).replies[0].kind == GRANTED
+    a.kill()
+    sock = c._links[1].tap.sock
+    assert sock is not None and select.select([sock], [], [], 10)[0]  # the kernel closed it: FIN arrived
+    r = c.prepare(2, [1]).replies[0]
+    assert (r.kind, r.cause, r.reached) == (NO_RESPONSE, wire.REFUSED, False)
+    a.start()
+    assert c.round(Phase.PREPARE, [1], {"id": 3}).replies[0].kind == GRANTED
+
+
+def test_the_watchdog_thread_ends_with_the_client(fake: Any) -> None:
+    f = fake()
+    c = Client({1: f.url}, 5.0)
+    warm(c, f)
+    assert c.prepare(2, [1]).replies[0].kind == GRANTED
+    assert any(t.name == "round-watchdog" for t in threading.enumerate())
+    c.close()
+    assert not any(t.name == "round-watchdog" for t in threading.enumerate())
+
+
+def test_nothing_is_left_to_read_on_a_connection_after_a_round(fake: Any, client: Any) -> None:
+    """Every reply is read to its end: a byte left behind would be taken for the next reply."""
+    f = fake()
+    c = client({1: f.url})
+    warm(c, f)
+    for n in range(2, 30):
+        assert c.prepare(n, [1]).replies[0].promised_id == n
+        sock = c._links[1].tap.sock
+        assert isinstance(sock, socket.socket) and not select.select([sock], [], [], 0)[0]
+    assert len(ports(f)) == 1
