@@ -9,6 +9,12 @@ transport.Link.call (what the shell does: requests' HTTPAdapter, with the
 interpreter runs, so they include start-up; the bare interpreter is the
 baseline.
 
+Then a round: the state of 3 acceptors at once, two ways taking turns: each
+acceptor's Link.call on a worker thread of its own (how the client asked
+every round before), and Client.state, which on open connections writes
+every request from the round's own thread and then reads the replies as they
+arrive. Both count only rounds in which all 3 answered 200.
+
 Run: python bench/transport_bench.py [--requests N] [--runs N]
 """
 
@@ -20,14 +26,16 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import requests
 from common import HOST, acceptors, fmt, run_header, summary
 
+from paxos_shell.client import Client
 from paxos_shell.clientopts import ClientOptions
 from paxos_shell.transport import Link
-from paxos_shell.wire import STATE
+from paxos_shell.wire import OK, STATE
 
 
 def per_request(port: int, n: int) -> dict[str, list[float]]:
@@ -61,6 +69,38 @@ def per_request(port: int, n: int) -> dict[str, list[float]]:
     return times
 
 
+def per_round(ports: list[int], n: int) -> dict[str, list[float]]:
+    urls = {i: f"http://{HOST}:{port}" for i, port in enumerate(ports, 1)}
+    links = [Link(url, ClientOptions()) for url in urls.values()]
+    client = Client(urls, 5.0)
+    pool = ThreadPoolExecutor(max_workers=len(links))
+
+    def threads() -> int:
+        answers = [f.result() for f in [pool.submit(link.call, "GET", STATE, 5) for link in links]]
+        return sum(a.status == 200 for a in answers)
+
+    def one_thread() -> int:
+        return len(client.state(list(urls)).ids(OK))
+
+    ways: dict[str, Callable[[], int]] = {"Link.call on a thread each": threads,
+                                          "Client.state (one thread)": one_thread}
+    times: dict[str, list[float]] = {name: [] for name in ways}
+    for k in range(200 + n):
+        for name, fn in ways.items():
+            t0 = time.perf_counter()
+            answered = fn()
+            took = time.perf_counter() - t0
+            if answered != len(links):
+                sys.exit(f"refusing to report: a round of {name} had {answered} of {len(links)} answers")
+            if k >= 200:
+                times[name].append(took)
+    pool.shutdown()
+    client.close()
+    for link in links:
+        link.close()
+    return times
+
+
 def import_time(code: str, runs: int) -> float:
     def once() -> float:
         t0 = time.perf_counter()
@@ -82,6 +122,12 @@ def main() -> None:
     for name, samples in times.items():
         extra = (statistics.median(samples) - base) * 1000
         print(f"GET state, kept alive, {name:27s} {fmt(summary(samples))} (+{extra:.3f} ms at the median)")
+    with acceptors(3) as procs:
+        rounds = per_round([port for port, _ in procs], a.requests)
+    base = statistics.median(rounds["Link.call on a thread each"])
+    for name, samples in rounds.items():
+        print(f"round of GET state on 3, {name:27s} {fmt(summary(samples))} "
+              f"({statistics.median(samples) / base:.2f}x the threads)")
     bare = import_time("pass", a.runs)
     print(f"python -c pass: {bare:.3f} s")
     for mod in ("http.client", "requests", "paxos_shell.transport"):
