@@ -130,7 +130,7 @@ def choose_value(promises: Iterable[Promise], client_value: Optional[str]) -> Va
     overridden = best.accepted_value != client_value
     reason = (
         f"acceptor {best.acceptor} reported acceptedId={best.accepted_id}, "
-        f"value={best.accepted_value!r}, the highest among the promises; "
+        f"value={show_value(best.accepted_value)}, the highest among the promises; "
         "Paxos requires that value"
     )
     return ValueChoice(best.accepted_value, overridden, best, reason)

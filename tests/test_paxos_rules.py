@@ -80,6 +80,14 @@ class TestChooseValue:
         c = paxos.choose_value([Promise(1, 9, 3, "v")], "v")
         assert c.value == "v" and not c.overridden
 
+    def test_the_reason_shows_the_value_as_everywhere_else(self) -> None:
+        """Plain values bare, as the tables show them; a value from the network with a
+        terminal escape quoted and escaped, never raw."""
+        plain = paxos.choose_value([Promise(2, 9, 7, "test-val")], "c")
+        assert "acceptedId=7, value=test-val, the highest" in plain.reason
+        hostile = paxos.choose_value([Promise(2, 9, 7, "A\x1b[2J")], "c")
+        assert "value='A\\x1b[2J', the highest" in hostile.reason and "\x1b" not in hostile.reason
+
 
 class TestChosen:
     def test_quorum_at_same_id_is_chosen(self) -> None:
