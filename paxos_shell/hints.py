@@ -36,7 +36,7 @@ class ProposerView:
     current_id: Optional[int] = None
     promises: tuple[Promise, ...] = ()
     sent_value: Optional[str] = None
-    """The value this proposer already sent at current_id, if any."""
+    """The value this shell already sent at current_id (by any proposer), if any: an id carries one value."""
     client_value: Optional[str] = None
     seen: int = NONE
     local_pool: bool = True
