@@ -38,7 +38,6 @@ class _Acceptor:
     epoch: int = 0
     promised_ever: int = NONE
     volatile: bool = False
-    down: bool = False
 
 
 class Knowledge:
@@ -174,7 +173,7 @@ class Knowledge:
         ids = [a for a in f.acceptors if a in self._acc]
         if set(ids) >= set(self.pool):
             for a, acc in self._acc.items():
-                self._acc[a] = _Acceptor(Known(), epoch=acc.epoch + 1, down=acc.down)
+                self._acc[a] = _Acceptor(Known(), epoch=acc.epoch + 1)
             self._new_instance()
             return
         for a in ids:
@@ -183,17 +182,12 @@ class Knowledge:
 
     def _down(self, f: Down) -> None:
         acc = self._acc.get(f.acceptor)
-        if acc is None:
-            return
-        acc.down = True
-        if acc.volatile:
+        if acc is not None and acc.volatile:
             self._lose(f.acceptor, f"stopped after round {f.round_no} and kept its state in memory only", True)
 
     def _up(self, f: Up) -> None:
-        acc = self._acc.get(f.acceptor)
-        if acc is None:
+        if f.acceptor not in self._acc:
             return
-        acc.down = False
         if f.recovery == Recovery.EMPTY:
             self._lose(f.acceptor, f"came back empty after round {f.round_no}", True)
         elif f.recovery == Recovery.OLDER:
