@@ -24,7 +24,7 @@ from . import breaks
 from .breaks import Breach, Evidence, Track, Violation
 from .facts import ANSWERS, Down, Fact, Observation, Outcome, Recovery, Request, Reset, Sent, Up, Volatile
 from .futures import Known, Snapshot, State, Unknown, Vote, analyse, names
-from .outlook import Caution, Caveat, ChosenValue, Outlook
+from .outlook import Caution, Caveat, ChosenValue, Outlook, guaranteed
 from .paxos import NONE, Chosen, ProposeOutcome, Verdict, quorum
 from .text import show_value
 
@@ -279,8 +279,8 @@ class Knowledge:
     def outlook(self) -> Outlook:
         """Chosen values, possible futures, violations and caveats, together."""
         chosen, violations, caveats = self.chosen(), self.violations(), self.caveats()
-        guaranteed = not violations and not any(c.kind == Caution.FORCED for c in caveats)
-        single = chosen[0] if chosen and len({c.value for c in chosen}) == 1 and guaranteed else None
+        one_value = chosen and len({c.value for c in chosen}) == 1
+        single = chosen[0] if one_value and guaranteed(violations, caveats) else None
         shortcut = Chosen(single.proposal_id, single.value, single.acceptors) if single else None
         return Outlook(analyse(self.snapshot(shortcut)), chosen, violations, caveats)
 
