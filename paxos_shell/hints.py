@@ -36,7 +36,7 @@ class ProposerView:
     current_id: Optional[int] = None
     promises: tuple[Promise, ...] = ()
     sent_value: Optional[str] = None
-    """The value this proposer already sent at current_id, if any."""
+    """The value this shell already sent at current_id (by any proposer), if any: an id carries one value."""
     client_value: Optional[str] = None
     seen: int = NONE
     local_pool: bool = True
@@ -64,7 +64,7 @@ VALUE_PLACEHOLDER = "VALUE"
 
 def next_step(k: Knowledge, view: ProposerView) -> Hint:
     """The next request for this proposer that the shell does not already know will fail."""
-    return _accept_or_done(k, view) or _prepare(k, view)
+    return _accept_or_done(k, view) or prepare_hint(k, view)
 
 
 def _accept_or_done(k: Knowledge, view: ProposerView) -> Optional[Hint]:
@@ -88,7 +88,7 @@ def _accept_or_done(k: Knowledge, view: ProposerView) -> Optional[Hint]:
     else:
         choice = choose_value(held, view.client_value)
         value = choice.value
-        why = _why_value(held, choice.forced_by, value)
+        why = _why_value(choice.forced_by, value)
     shown = argument(value) if value is not None else VALUE_PLACEHOLDER
     return Hint(Step.ACCEPT, f"accept {n} {shown}", f"{names(able)} promised id {n}, a quorum; {why}", n, value)
 
@@ -100,7 +100,7 @@ def argument(value: str) -> str:
     return shown if shown != value else shlex.quote(value)
 
 
-def _why_value(held: list[Promise], forced_by: Optional[Promise], value: Optional[str]) -> str:
+def _why_value(forced_by: Optional[Promise], value: Optional[str]) -> str:
     if forced_by is not None:
         return (f"acceptor {forced_by.acceptor} reported {show_value(forced_by.accepted_value)} accepted at id "
                 f"{forced_by.accepted_id}, the highest among the promises, so Paxos requires it")
@@ -111,10 +111,6 @@ def _why_value(held: list[Promise], forced_by: Optional[Promise], value: Optiona
 
 def prepare_hint(k: Knowledge, view: ProposerView) -> Hint:
     """The prepare to send next (or, at the top of the id space, why there is none)."""
-    return _prepare(k, view)
-
-
-def _prepare(k: Knowledge, view: ProposerView) -> Hint:
     floors = {a: k.promise_floor(a) for a in k.pool}
     promised = max(floors.values(), default=NONE)
     holders = tuple(a for a, f in floors.items() if f == promised and f >= 0)
@@ -160,7 +156,7 @@ def accept_refusal(k: Knowledge, view: ProposerView, n: int) -> Optional[str]:
     held = [p for p in view.promises if p.promised_id == n]
     if len(held) >= k.quorum:
         return None
-    then = _prepare(k, view)
+    then = prepare_hint(k, view)
     instead = f"{then.command} first" if then.command else then.reason
     refusals = k.refusals(n)
     if refusals:

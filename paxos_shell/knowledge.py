@@ -24,7 +24,7 @@ from . import breaks
 from .breaks import Breach, Evidence, Track, Violation
 from .facts import ANSWERS, Down, Fact, Observation, Outcome, Recovery, Request, Reset, Sent, Up, Volatile
 from .futures import Known, Snapshot, State, Unknown, Vote, analyse, names
-from .outlook import Caution, Caveat, ChosenValue, Outlook
+from .outlook import Caution, Caveat, ChosenValue, Outlook, guaranteed
 from .paxos import NONE, Chosen, ProposeOutcome, Verdict, quorum
 from .text import show_value
 
@@ -38,7 +38,6 @@ class _Acceptor:
     epoch: int = 0
     promised_ever: int = NONE
     volatile: bool = False
-    down: bool = False
 
 
 class Knowledge:
@@ -174,7 +173,7 @@ class Knowledge:
         ids = [a for a in f.acceptors if a in self._acc]
         if set(ids) >= set(self.pool):
             for a, acc in self._acc.items():
-                self._acc[a] = _Acceptor(Known(), epoch=acc.epoch + 1, down=acc.down)
+                self._acc[a] = _Acceptor(Known(), epoch=acc.epoch + 1)
             self._new_instance()
             return
         for a in ids:
@@ -183,17 +182,12 @@ class Knowledge:
 
     def _down(self, f: Down) -> None:
         acc = self._acc.get(f.acceptor)
-        if acc is None:
-            return
-        acc.down = True
-        if acc.volatile:
+        if acc is not None and acc.volatile:
             self._lose(f.acceptor, f"stopped after round {f.round_no} and kept its state in memory only", True)
 
     def _up(self, f: Up) -> None:
-        acc = self._acc.get(f.acceptor)
-        if acc is None:
+        if f.acceptor not in self._acc:
             return
-        acc.down = False
         if f.recovery == Recovery.EMPTY:
             self._lose(f.acceptor, f"came back empty after round {f.round_no}", True)
         elif f.recovery == Recovery.OLDER:
@@ -285,8 +279,8 @@ class Knowledge:
     def outlook(self) -> Outlook:
         """Chosen values, possible futures, violations and caveats, together."""
         chosen, violations, caveats = self.chosen(), self.violations(), self.caveats()
-        guaranteed = not violations and not any(c.kind == Caution.FORCED for c in caveats)
-        single = chosen[0] if chosen and len({c.value for c in chosen}) == 1 and guaranteed else None
+        one_value = chosen and len({c.value for c in chosen}) == 1
+        single = chosen[0] if one_value and guaranteed(violations, caveats) else None
         shortcut = Chosen(single.proposal_id, single.value, single.acceptors) if single else None
         return Outlook(analyse(self.snapshot(shortcut)), chosen, violations, caveats)
 

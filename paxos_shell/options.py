@@ -8,10 +8,12 @@ it into a usage error (exit 2). Pure.
 
 from __future__ import annotations
 
+from . import paxos
 from .errors import UserError
 
 TIMEOUT_RANGE = (0.05, 60.0)
-PROPOSER_NUMBERS = range(0, 100)
+PROPOSER_NUMBERS = range(paxos.ID_STRIDE)
+"""A proposer number p owns the ids with id % ID_STRIDE == p."""
 FORMATS = ("table", "plain", "json")
 
 

@@ -2,13 +2,15 @@
 
 Its job: the records knowledge.py returns (a chosen value with its proof, a
 caveat, the whole outlook on an instance) and the sentences a shell prints
-from them, violations always first. Pure data and words; no judgement here.
+from them, violations always first. Pure data and words; the one judgement
+here is `guaranteed` (do Paxos's guarantees hold?), asked by the knowledge
+model and by the outlook alike.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Iterable, Optional, Sequence
 
 from .breaks import Violation
 from .facts import Observation, Sent
@@ -76,6 +78,12 @@ class Standing(Word):
     """No chosen value is known, but one may have been chosen unseen, or states are unknown."""
 
 
+def guaranteed(violations: Sequence[Violation], caveats: Iterable[Caveat]) -> bool:
+    """Paxos's guarantees hold (perhaps conditionally on volatile acceptors): no rule was
+    broken and no accept was forced against Paxos."""
+    return not violations and not any(c.kind == Caution.FORCED for c in caveats)
+
+
 @dataclass(frozen=True)
 class Outlook:
     """Everything the shell may say about the instance: violations first."""
@@ -88,7 +96,7 @@ class Outlook:
     @property
     def guaranteed(self) -> bool:
         """Paxos's guarantees hold (perhaps conditionally on volatile acceptors)."""
-        return not self.violations and not any(c.kind == Caution.FORCED for c in self.caveats)
+        return guaranteed(self.violations, self.caveats)
 
     @property
     def best_effort(self) -> bool:

@@ -130,7 +130,7 @@ def choose_value(promises: Iterable[Promise], client_value: Optional[str]) -> Va
     overridden = best.accepted_value != client_value
     reason = (
         f"acceptor {best.acceptor} reported acceptedId={best.accepted_id}, "
-        f"value={best.accepted_value!r}, the highest among the promises; "
+        f"value={show_value(best.accepted_value)}, the highest among the promises; "
         "Paxos requires that value"
     )
     return ValueChoice(best.accepted_value, overridden, best, reason)
@@ -166,20 +166,6 @@ def chosen_values(accepted: Iterable[tuple[int, int, Optional[str]]], pool_size:
     return sorted(found, key=lambda c: c.proposal_id)
 
 
-class IdsExhausted(ValueError):
-    """No proposal id is left above the ids seen (for this proposer number).
-
-    A ValueError, so callers that already treat a bad id as a usage error
-    keep working; its text is one sentence for the user.
-    """
-
-    def __init__(self, top: int, proposer: Optional[int] = None) -> None:
-        self.top = top
-        self.proposer = proposer
-        owned = "" if proposer is None else f" ending in {proposer:02d}"
-        super().__init__(f"no proposal id{owned} is left above {top}: ids run up to {last_id(proposer)}")
-
-
 def last_id(proposer: Optional[int] = None) -> int:
     """The highest id a proposer may use: MAX_ID, or the last one it owns."""
     if proposer is None:
@@ -203,16 +189,6 @@ def id_above(seen: Iterable[Optional[int]], proposer: Optional[int] = None) -> O
         if candidate <= top:
             candidate += ID_STRIDE
     return candidate if candidate <= MAX_ID else None
-
-
-def next_id(seen: Iterable[Optional[int]], proposer: Optional[int] = None) -> int:
-    """id_above, for callers that cannot go on without an id: raises
-    IdsExhausted instead of returning an id the acceptors would refuse."""
-    seen = list(seen)
-    found = id_above(seen, proposer)
-    if found is None:
-        raise IdsExhausted(max((i for i in seen if i is not None), default=NONE), proposer)
-    return found
 
 
 @dataclass(frozen=True)
@@ -271,27 +247,6 @@ class ProposeOutcome:
     verdict: Verdict
     reason: str
     accepted_by: tuple[int, ...] = field(default_factory=tuple)
-
-
-def accept_outcome(accepted: Iterable[int], unanswered: Iterable[int], pool_size: int) -> ProposeOutcome:
-    """Judge phase 2 from the accepts that came and the ones that never answered.
-
-    A silent acceptor may have accepted and lost only its reply, so "not
-    chosen" is said only when even counting every silent one falls short.
-    """
-    got = tuple(sorted(set(accepted)))
-    silent = set(unanswered) - set(got)
-    need = quorum(pool_size)
-    if len(got) >= need:
-        return ProposeOutcome(Verdict.CHOSEN, f"{len(got)} accepts, quorum is {need}", got)
-    if len(got) + len(silent) >= need:
-        return ProposeOutcome(
-            Verdict.UNKNOWN,
-            f"{len(got)} accepts and {len(silent)} unanswered, quorum is {need}: "
-            "the silent acceptors may have accepted",
-            got,
-        )
-    return ProposeOutcome(Verdict.NOT_CHOSEN, f"{len(got)} accepts, quorum is {need}", got)
 
 
 def pick_servers(pool: Iterable[int], count: Optional[int], rng: Optional[random.Random] = None) -> list[int]:

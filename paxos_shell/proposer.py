@@ -21,7 +21,7 @@ from .hints import Hint, ProposerView, accept_refusal, next_step, prepare_hint
 from .outlook import Outlook
 from .paxos import Chosen, ProposeOutcome, Safety, ValueChoice, Verdict
 from .session import Session
-from .text import span
+from .text import show_value, span
 from .wire import GRANTED, IGNORED
 
 
@@ -115,6 +115,8 @@ class Attempt:
     servers: list[int]
     prepare: PrepareResult
     accept: Optional[AcceptResult] = None
+    refused: Optional[Safety] = None
+    """The core's judgement when it found the accept unsafe, so phase 2 was never sent."""
 
 
 @dataclass
@@ -211,8 +213,13 @@ class Engine:
         """The active proposer as the hints see it."""
         p = self.session.proposer
         n = p.current_id
-        return ProposerView(p.number, n, tuple(p.promise_list()), p.sent.get(n) if n is not None else None,
-                            p.client_value, p.seen, local_pool)
+        return ProposerView(p.number, n, tuple(p.promise_list()), self._sent_at(n), p.client_value, p.seen,
+                            local_pool)
+
+    def _sent_at(self, n: Optional[int]) -> Optional[str]:
+        """The value this shell sent at id n (by any of its proposers), the one accept_safety lets it resend."""
+        sent = self.session.knowledge.values_sent(n) if n is not None else ()
+        return sent[0] if sent else None
 
     def hint(self) -> Hint:
         return next_step(self.session.knowledge, self.view(self.local_pool))
@@ -275,7 +282,7 @@ class Engine:
 
     def _required_value(self, n: int) -> str:
         p = self.session.proposer
-        sent = p.sent.get(n)
+        sent = self._sent_at(n)
         if sent is not None:
             return sent  # an id carries one value: resend what went out at n
         choice = paxos.choose_value([pr for pr in p.promise_list() if pr.promised_id == n], p.client_value)
@@ -365,10 +372,22 @@ class Engine:
             result.verdict = Verdict.NOT_CHOSEN
             result.reason = f"{len(prep.promised)} promises, quorum is {prep.quorum}"
             return False
+        return self._phase2(result, att, step)
+
+    def _phase2(self, result: ProposeResult, att: Attempt, step: Step) -> bool:
+        """The accept of an attempt whose prepare reached a quorum, if the core judges it safe."""
+        prep = att.prepare
         assert prep.choice is not None  # a quorum of promises always yields a choice
         chosen_value = prep.choice.value if prep.choice.value is not None else result.client_value
         safety = paxos.accept_safety(prep.n, chosen_value, self.session.proposer.promise_list(),
-                                     self.session.pool_size)
+                                     self.session.pool_size, self.session.knowledge.values_sent(prep.n))
+        if not safety.safe:
+            # Never send what the core calls unsafe (a second value at an id, or a value the
+            # promises forbid): this attempt ends before phase 2; a retry takes a higher id.
+            att.refused = safety
+            result.verdict = Verdict.NOT_CHOSEN
+            result.reason = f"accept {prep.n} {show_value(chosen_value)} was not sent: {safety.reason}"
+            return False
         acc = self._send_accept(prep.n, chosen_value, prep.promised, safety, False)
         att.accept = acc
         step(Accepted(att))
