@@ -248,7 +248,8 @@ class Engine:
     def _judge_prepare(self, rnd: Round, n: int, breaks: tuple[Violation, ...]) -> PrepareResult:
         p = self.session.proposer
         promised = rnd.ids(GRANTED)
-        promises = [pr for pr in p.promise_list() if pr.promised_id == n and pr.acceptor in promised]
+        # Every promise held for n, not only this round's: accept_safety judges the same set.
+        promises = [pr for pr in p.promise_list() if pr.promised_id == n]
         choice = paxos.choose_value(promises, p.client_value) if promises else None
         facts = [(r.acceptor, r.accepted_id, r.accepted_value) for r in rnd.replies if r.kind in (GRANTED, IGNORED)]
         prior = paxos.chosen_values(facts, self.session.pool_size)

@@ -41,8 +41,6 @@ class Proposer:
     client_value: Optional[str] = None
     promises: dict[int, Reply] = field(default_factory=dict)
     accepts: dict[int, Reply] = field(default_factory=dict)
-    sent: dict[int, str] = field(default_factory=dict)
-    """The value this proposer sent in an accept, by proposal id."""
 
     def promise_list(self) -> list[Promise]:
         return [
@@ -168,7 +166,6 @@ class Session:
         found: list[Violation] = []
         if rnd.phase == Phase.ACCEPT:
             n, value = rnd.params["id"], rnd.params["value"]
-            p.sent[n] = value
             found += self.learn(Sent(self.rounds, n, value, forced))
         for r in rnd.replies:
             self.history.append(HistoryEntry(r.at or time.time(), p.name, self.rounds, r))
@@ -280,7 +277,6 @@ class Session:
             self.highest_seen = NONE
             for p in self.proposers.values():
                 p.current_id, p.seen, p.client_value = None, NONE, None
-                p.sent.clear()
 
     def faults_changed(self, acceptor: int, text: str) -> None:
         """After `delay`, `drop` or `heal`: the acceptor answered (so it is up), what it reported,
