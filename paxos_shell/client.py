@@ -147,7 +147,7 @@ class Client:
         _warm()
         rnd = Round(phase, dict(params))
         ask = _Ask(phase, method, route, params, time.perf_counter(), time.time())
-        due = ask.started + self.timeout
+        due = ask.started + self.timeout + GRACE
         replies: dict[int, Reply] = {}
         futures: dict[Future, int] = {}
         sent: dict[int, Link] = {}
@@ -157,7 +157,7 @@ class Client:
                 self._watchdog.arm(time.monotonic() + due - time.perf_counter(), [sent[s].tap for s in sent])
             _receive_all(ask, sent, replies, due)
             # One wake-up for the rest of the round; a signal still interrupts the wait at once.
-            wait(futures, timeout=due + GRACE - time.perf_counter(), return_when=ALL_COMPLETED)
+            wait(futures, timeout=due - time.perf_counter(), return_when=ALL_COMPLETED)
         except KeyboardInterrupt:
             rnd.interrupted = True
         except BaseException:

@@ -12,18 +12,21 @@ import os
 import select
 import signal
 import socket
+import ssl
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 from paxos_shell import transport, wire
-from paxos_shell.client import Client
+from paxos_shell.client import Client, ClientOptions
 from paxos_shell.wire import ERROR, GRANTED, NO_RESPONSE, Phase
 
 from .helpers import reset_arrived
-from .helpers.fake import Fake, Handler
+from .helpers.fake import HOST, Fake, Handler
 
 
 def warm(c: Client, *fakes: Fake) -> None:
@@ -208,8 +211,23 @@ def test_the_watchdog_thread_ends_with_the_client(fake: Any) -> None:
     assert not any(t.name == "round-watchdog" for t in threading.enumerate())
 
 
-def test_nothing_is_left_to_read_on_a_connection_after_a_round(fake: Any, client: Any) -> None:
+def counted_adapter_sends(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many requests went through requests' adapter (a worker thread), not the open connection."""
+    sends: list[int] = []
+    through = transport._Adapter.send
+
+    def send(adapter: Any, *args: Any, **kwargs: Any) -> Any:
+        sends.append(1)
+        return through(adapter, *args, **kwargs)
+
+    monkeypatch.setattr(transport._Adapter, "send", send)
+    return sends
+
+
+def test_nothing_is_left_to_read_on_a_connection_after_a_round(fake: Any, client: Any,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """Every reply is read to its end: a byte left behind would be taken for the next reply."""
+    sends = counted_adapter_sends(monkeypatch)
     f = fake()
     c = client({1: f.url})
     warm(c, f)
@@ -217,4 +235,20 @@ def test_nothing_is_left_to_read_on_a_connection_after_a_round(fake: Any, client
         assert c.prepare(n, [1]).replies[0].promised_id == n
         sock = c._links[1].tap.sock
         assert isinstance(sock, socket.socket) and not select.select([sock], [], [], 0)[0]
-    assert len(ports(f)) == 1
+    assert len(ports(f)) == 1 and len(sends) == 1  # only the first round opened the connection
+
+
+def test_rounds_over_tls_use_the_verified_connection(fake: Any, client: Any, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    ca = trustme.CA()
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(HOST).configure_cert(ctx)
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    sends = counted_adapter_sends(monkeypatch)
+    f = fake(tls=ctx)
+    c = client({1: f.url}, options=ClientOptions(ca_bundle=str(bundle)))
+    for n in range(1, 11):
+        assert c.prepare(n, [1]).replies[0].promised_id == n
+    assert c.state([1]).replies[0].body == {"promisedId": 10, "acceptedId": -1, "acceptedValue": None}
+    assert len(ports(f)) == 1 and len(sends) == 1
