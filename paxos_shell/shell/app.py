@@ -219,6 +219,7 @@ class Shell:
                 continue
             except EOFError:
                 break
+            signals.check()  # a signal while the prompt was ending: leave before running its line
             try:
                 self.run_line(text)
             except Exit:
