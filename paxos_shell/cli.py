@@ -18,7 +18,7 @@ from .clientopts import ClientOptions, parse_auth, parse_header, redacted
 from .config import ConfigError, config_argv, read_config
 from .dirs import config_dir
 from .errors import ExitStatus, InvocationError, UserError, exit_status
-from .options import BadValue, parse_format, parse_proposer_number, parse_timeout
+from .options import BadValue, parse_format, parse_int, parse_proposer_number, parse_timeout
 from .pool import LAYOUT_BASE_PORT, LocalPool, Pool, PoolUsageError, layout, parse_url_option
 from .text import span, visible
 
@@ -44,13 +44,15 @@ def build_parser(kind: type[argparse.ArgumentParser] = argparse.ArgumentParser) 
     p.add_argument("--view", action="store_true",
                    help="start the live view of the pool in a browser first (the 'view' command)")
     g = p.add_argument_group("pool")
-    g.add_argument("--server-count", type=int, help="a pool of N in the paxos-server layout (no local pool)")
+    g.add_argument("--server-count", type=_whole("server count"),
+                   help="a pool of N in the paxos-server layout (no local pool)")
     g.add_argument("--host", help="host of the paxos-server layout (default localhost)")
-    g.add_argument("--base-port", type=int,
+    g.add_argument("--base-port", type=_whole("base port"),
                    help=f"port of acceptor 1 (default {LAYOUT_BASE_PORT}); acceptor i is at P + i - 1")
     g.add_argument("--url", action="append", metavar="ID=URL",
                    help="an acceptor's URL (repeatable; these alone make the pool)")
-    g.add_argument("--local", type=int, metavar="N", help="start a local pool of N acceptors (1-99, default 3)")
+    g.add_argument("--local", type=_whole("local pool size"), metavar="N",
+                   help="start a local pool of N acceptors (1-99, default 3)")
     g.add_argument("--data-dir", help="keep the local pool's state here (default: a temporary directory)")
     g.add_argument("--timeout", type=_checked(parse_timeout), help="seconds a round waits (default 1.0)")
     g.add_argument("--proposer-number", type=_checked(parse_proposer_number), metavar="P",
@@ -89,6 +91,11 @@ def client_options(args: argparse.Namespace) -> ClientOptions:
     except ValueError as e:
         raise InvocationError(str(e)) from None
     return opts
+
+
+def _whole(what: str) -> Callable[[str], int]:
+    """An argparse type for a count or port: a whole number from 1 (pool.py checks the top)."""
+    return _checked(lambda raw: parse_int(raw, what, 1))
 
 
 def _checked(parse: Callable[[str], T]) -> Callable[[str], T]:

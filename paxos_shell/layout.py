@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 
 from .clientopts import redacted
+from .options import BadValue, parse_int
 from .text import visible
 
 BASE_PORT = 8081
@@ -35,13 +36,17 @@ def parse_id_url(text: str) -> tuple[int, str]:
     """
     key, sep, url = text.partition("=")
     key, url = key.strip(), url.strip().rstrip("/")
-    if not sep or not (key.isascii() and key.isdigit()) or int(key) < 1 or not url:
+    try:
+        acceptor = parse_int(key, "acceptor id", 1)
+    except BadValue:
+        acceptor = 0
+    if not sep or not acceptor or not url:
         raise ValueError(f"expected ID=URL with ID >= 1, got '{_shown(text)}'")
     if "://" not in url:
         url = "http://" + url
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"expected an http:// or https:// URL in '{_shown(text)}'")
-    return int(key), url
+    return acceptor, url
 
 
 def _shown(text: str) -> str:

@@ -28,6 +28,10 @@ from .helpers import run, run_split
     ("prepare 7 x", "bad acceptor id 'x'"),
     ("prepare --id -3", "bad id -3"),
     ("prepare 99999999999", "bad id 99999999999"),
+    ("prepare " + "1" * 5000, "error: bad id: a number of 5,000 digits; choose 0 to 2147483647\n"),
+    ("prepare 7 " + "2" * 5000, "error: bad acceptor id: a number of 5,000 digits; choose 1 or more\n"),
+    ("prepare 7 ²", "error: bad acceptor id '²': expected a whole number\n"),
+    ("lesson " + "3" * 5000, "error: bad lesson number: a number of 5,000 digits; choose 1 or more\n"),
     ("propose", "missing value"),
     ("accept", "missing value: no promise carries one"),
     ("propose v --contact-count 0", "bad contact count 0"),
@@ -48,7 +52,8 @@ def test_bad_input_is_one_line_on_stderr_and_the_session_goes_on(shell: Shell, l
     assert code == 0 and "Chosen: v at id 7" in out  # the session survived, promises and all
 
 
-@pytest.mark.parametrize("garbage", ["x", "--bogus", "1 2 3 4 5 x", "''", "-1", "999999999999", "--id", "1 x y z"])
+@pytest.mark.parametrize("garbage", ["x", "--bogus", "1 2 3 4 5 x", "''", "-1", "999999999999", "--id", "1 x y z",
+                                     "²", "9" * 5000])
 def test_no_command_answers_garbage_with_an_internal_error(local: Shell, garbage: str, tmp_path: Any,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # `record x`, `save -1` and the like write files: not into the repository

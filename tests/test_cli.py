@@ -53,7 +53,8 @@ def test_a_bad_config_value_names_the_file(private_home: str) -> None:
     (["--local", "3", "--url", "1=http://a:1"], "--local cannot be combined"),
     (["--timeout", "0", "--server-count", "1"], "bad timeout 0"),
     (["--proposer-number", "100", "--server-count", "1"], "bad proposer number 100: choose 0 to 99"),
-    (["--server-count", "x"], "invalid int value"),
+    (["--server-count", "x"], "argument --server-count: bad server count 'x': expected a whole number"),
+    (["--local", "9" * 5000], "argument --local: bad local pool size: a number of 5,000 digits; choose 1 or more"),
     (["/no/such/script.txt", "--server-count", "1"], "cannot read /no/such/script.txt"),
 ])
 def test_usage_errors_exit_2_with_one_line(argv: list[str], message: str) -> None:

@@ -385,7 +385,7 @@ def test_shared_on_the_network_warns_and_still_needs_the_token(shell: Shell) -> 
 
 @pytest.mark.parametrize(("line", "message"), [
     ("view on", "view: 'view' starts the live view, 'view off' stops it"),
-    ("view --port 70000", "bad port 70000: expected 0 to 65535"),
+    ("view --port 70000", "bad port 70000: choose 0 to 65535"),
     ("view --host 192.0.2.1", "view: cannot listen on 192.0.2.1 port 0: "),
 ])
 def test_bad_view_lines_are_one_line_and_start_nothing(shell: Shell, line: str, message: str) -> None:

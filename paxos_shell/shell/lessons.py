@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from importlib import resources
 
+from ..options import parse_int
 from .registry import UsageError
 
 FILE = re.compile(r"^(\d+)-([a-z0-9-]+)\.txt$")
@@ -73,8 +74,9 @@ def load_lesson(which: str) -> Lesson:
     """A lesson by name (`happy-path`) or by its number in the list (`1`)."""
     files = _files()
     name = which
-    if which.isdigit():
-        name = next((n for n, (k, _) in files.items() if k == int(which)), "")
+    if which.isdigit():  # also '²' and 5,000 digits, which parse_int refuses in one line
+        number = parse_int(which, "lesson number", 1)
+        name = next((n for n, (k, _) in files.items() if k == number), "")
     if name not in files:
         raise UsageError(f"unknown lesson '{which}': see 'lesson' for the list")
     number, file = files[name]

@@ -21,6 +21,7 @@ from typing import Iterator, Optional, Sequence, TextIO
 
 from wcwidth import wcswidth
 
+from ..options import BadValue, parse_int
 from ..text import json_dumps, visible
 from ..vocab import Word
 from .results import Block, Column, Result, Style, Table, Text
@@ -76,8 +77,10 @@ def screen_width(stream: TextIO) -> int:
             return max(20, shutil.get_terminal_size((80, 24)).columns)
     except (AttributeError, ValueError, OSError):
         pass
-    cols = os.environ.get("COLUMNS", "")
-    return max(20, int(cols)) if cols.isdigit() else 80
+    try:
+        return max(20, parse_int(os.environ.get("COLUMNS", ""), "COLUMNS", 0))
+    except BadValue:  # unset, or not a number: the width of a pipe
+        return 80
 
 
 def width_of(text: str) -> int:

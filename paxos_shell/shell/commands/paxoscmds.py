@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from ...options import is_whole_number
 from ...outlook import Standing
 from ...paxos import Verdict
 from ...proposer import (
@@ -21,7 +22,7 @@ from ...text import show_value
 from ...wire import ReplyKind
 from ..context import Context
 from ..formats import REPLY_COLUMNS, latency_cell, reply_rows, to_ms
-from ..registry import ArgKind, Args, command, is_int, to_id
+from ..registry import ArgKind, Args, command, to_id
 from ..results import Column, Result, Style, Table, Text
 from ..verdict import broken_here, lead_with_violations, standing
 
@@ -38,7 +39,7 @@ def _take_id(args: Args, pos: list[str], required_int: bool = False) -> Optional
     flag = args.text("--id")
     if flag is not None:
         return to_id(flag)
-    if pos and (is_int(pos[0]) or required_int):
+    if pos and (is_whole_number(pos[0]) or required_int):
         return to_id(pos.pop(0))
     return None
 
