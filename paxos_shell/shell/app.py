@@ -23,6 +23,7 @@ from ..session import AcceptorStatus, Session, Status
 from . import commands  # noqa: F401 - importing the package registers every command
 from .context import LessonStep
 from .lessons import lesson_names
+from .marks import RoundMark, note_marks
 from .registry import Command, Exit, lookup, parse, split
 from .render import Format, Renderer
 from .results import Block, Result, Style, Text
@@ -61,6 +62,7 @@ class Shell:
         self.listeners: list[Callable[[str], None]] = []
         """Called with the command line after every command (the live view listens here)."""
         self.lesson_step: Optional[LessonStep] = None
+        self.round_marks: dict[int, RoundMark] = {}
 
     def _fresh_session(self) -> Session:
         session = Session(self.pool.urls)
@@ -78,6 +80,7 @@ class Shell:
     def new_session(self) -> None:
         self.session = self.engine.session = self._fresh_session()
         self.last = None
+        self.round_marks = {}
 
     @property
     def client(self) -> Client:
@@ -176,6 +179,10 @@ class Shell:
             judgement.settle()  # what the model says now, before the next command changes it
         self.last = result
         self._fresh = True
+        self.mark_rounds(result)
+
+    def mark_rounds(self, result: object) -> None:
+        note_marks(self.round_marks, result, self.session.history, self.session.pool_size)
 
     def show(self, blocks: Sequence[Block]) -> None:
         self.out.show(blocks)

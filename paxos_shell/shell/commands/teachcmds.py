@@ -61,7 +61,7 @@ def _trace_svg(ctx: Context, entries: list[HistoryEntry], n: int, path: str) -> 
     """The live view's diagram as a standalone SVG, to a file or ('-') to stdout."""
     from ...view import assets, svg  # the view package only when asked for
 
-    text = svg.diagram(entries, ctx.client.urls, ctx.session.pool_size, n, css=assets.diagram_css())
+    text = svg.diagram(entries, ctx.client.urls, ctx.round_marks, n, css=assets.diagram_css())
     out = Result("trace", data={"svg": path, "text": text})
     if path == "-":
         out.blocks.append(Text(text.rstrip("\n"), wrap=False))
@@ -182,6 +182,9 @@ def cmd_duel(ctx: Context, args: Args) -> Result:
     a, b = args.positional
     res = duel(ctx.engine, (("A", a), ("B", b)), turns, backoff, rng,
                lambda t: ctx.show([Text(_turn_text(t), hang=TURN_HANG)]))
+    for t in res.turns:
+        ctx.mark_rounds(t.prepare)
+        ctx.mark_rounds(t.accept)
     last = next((t.accept for t in reversed(res.turns) if t.accept is not None), None)
     if last is not None:
         ctx.remember(last)
