@@ -464,3 +464,13 @@ def test_the_view_option_serves_the_page_until_the_shell_exits(acceptors: Callab
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+@pytest.mark.parametrize(("host", "shared"), [
+    ("127.0.0.2", False), ("localhost.", False), ("::ffff:127.0.0.1", False), ("[::1]", False),
+    ("0.0.0.0", True), ("192.0.2.1", True), ("localhost.example", True),
+])
+def test_only_a_loopback_host_is_private(shell: Shell, host: str, shared: bool) -> None:
+    from paxos_shell.view.live import LiveView
+
+    assert LiveView(shell, host=host).shared is shared  # said on the page and in the warning
