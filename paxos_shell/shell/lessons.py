@@ -8,6 +8,7 @@ lines check the outcome. Reading only; shell/runner.py steps through them.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -39,8 +40,10 @@ def lesson_dir() -> str:
     return str(resources.files("paxos_shell") / "lessons")
 
 
+@functools.cache
 def _files() -> dict[str, tuple[int, str]]:
-    """name -> (number, file name), in teaching order."""
+    """name -> (number, file name), in teaching order. Read once: the lessons ship in the
+    package, and the completer asks for their names at every keystroke."""
     try:
         found = [FILE.match(f) for f in os.listdir(lesson_dir())]
     except OSError:

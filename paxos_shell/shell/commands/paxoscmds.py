@@ -29,11 +29,6 @@ from ..verdict import broken_here, lead_with_violations, standing
 K = ArgKind
 
 
-def servers_of(args: Args, rest: list[str]) -> Optional[list[int]]:
-    """Acceptor ids given as trailing positionals and/or --server-ids; None for all."""
-    return args.acceptor_ids(rest)
-
-
 def _take_id(args: Args, pos: list[str], required_int: bool = False) -> Optional[int]:
     """--id N, or an integer first positional ("an integer first argument is the id")."""
     flag = args.text("--id")
@@ -80,7 +75,7 @@ STATE_COLUMNS = (
     aliases=("get-state",), flags={"--server-ids": K.SERVERS}, positional=(K.SERVERS,),
 )
 def cmd_state(ctx: Context, args: Args) -> Result:
-    res = ctx.engine.state(servers_of(args, args.positional))
+    res = ctx.engine.state(args.acceptor_ids(args.positional))
     ctx.remember(res)
     return state_result(ctx, res)
 
@@ -113,7 +108,7 @@ def state_result(ctx: Context, res: StateResult) -> Result:
 def cmd_prepare(ctx: Context, args: Args) -> Result:
     pos = list(args.positional)
     n = _take_id(args, pos, required_int=True)
-    servers = ctx.engine.servers(servers_of(args, pos))
+    servers = ctx.engine.servers(args.acceptor_ids(pos))
     n = ctx.engine.fresh_id() if n is None else n
     ctx.show([Text(f"Contacting servers: {servers}"), Text(f"ID: {n}")])  # before the wait: context
     res = ctx.engine.prepare(n, servers)
@@ -171,7 +166,7 @@ def cmd_accept(ctx: Context, args: Args) -> Result:
     value = args.text("--value")
     if value is None and pos:
         value = pos.pop(0)
-    res = ctx.engine.accept(n, value, servers_of(args, pos), force=args.switch("--force"))
+    res = ctx.engine.accept(n, value, args.acceptor_ids(pos), force=args.switch("--force"))
     ctx.remember(res)
     out = Result("accept", ok=res.outcome.verdict == Verdict.CHOSEN)
     out.say(f"Contacting servers: {[r.acceptor for r in res.round.replies]}")

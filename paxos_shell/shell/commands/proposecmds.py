@@ -19,7 +19,7 @@ from ..formats import REPLY_COLUMNS, reply_rows
 from ..registry import ArgKind, Args, UsageError, command, quote, to_id
 from ..results import Result, Style, Table, Text
 from ..teach import explain
-from .paxoscmds import prepare_blocks, servers_of
+from .paxoscmds import prepare_blocks
 
 K = ArgKind
 
@@ -50,7 +50,7 @@ def cmd_propose(ctx: Context, args: Args) -> Result:
     n = to_id(args.text("--id")) if args.text("--id") is not None else None
     count = args.text("--contact-count")
     retry = parse_int(args.text("--retry") or 0, "retry count", 0, 100)
-    servers = servers_of(args, pos)
+    servers = args.acceptor_ids(pos)
     res = ctx.engine.propose(value, servers, n, parse_int(count, "contact count", 1) if count is not None else None,
                              retry, lambda event: _progress(ctx, event, value))
     ctx.remember(res)
