@@ -175,3 +175,21 @@ def test_a_crash_log_never_holds_a_secret(acceptors: Any, private_home: str, mon
     assert "RuntimeError" in log and "http://ann:***@" in log and "http://ann:***@" in err
     for secret in ("s3cret-pw", "hunter22"):
         assert secret not in log and secret not in err
+
+
+def test_listeners_hear_of_a_command_that_failed_after_its_rounds_ran(shell: Shell,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    heard: list[tuple[str, int]] = []
+    shell.listeners.append(lambda line: heard.append((line, shell.session.rounds)))
+    real = shell.engine.prepare
+
+    def prepare_then_ctrl_c(*args: Any, **kw: Any) -> Any:
+        real(*args, **kw)
+        raise KeyboardInterrupt  # Ctrl-C once the round has run (a duel, a propose with retries)
+
+    monkeypatch.setattr(shell.engine, "prepare", prepare_then_ctrl_c)
+    code, _, err = run_split(shell, "prepare 7 1 2")
+    assert code == 1 and err == "error: interrupted\n"
+    run(shell, "prepar 7")  # no command ran: nothing to hear
+    run(shell, "   ")
+    assert heard == [("prepare 7 1 2", 1)]  # the live view learns of the round the failed command ran

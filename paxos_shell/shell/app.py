@@ -101,6 +101,7 @@ class Shell:
 
     def _dispatch(self, line: str) -> Optional[ExitStatus]:
         name: Optional[str] = None
+        cmd: Optional[Command] = None
         recording = self.transcript
         if recording is not None and line.strip() and not line.lstrip().startswith("#"):
             recording.begin(self.prompt_text(), line.strip())
@@ -111,18 +112,19 @@ class Shell:
             name = tokens[0]  # what the user typed, until it names a command
             cmd = lookup(name)
             name = cmd.name
-            result = self._run(cmd, tokens[1:], line)
-            self._notify(line)
-            return result.status
+            status = self._run(cmd, tokens[1:], line).status
         except (Exit, BrokenPipeError):
             raise  # leaving, or the reader of our output left: the run ends (cli.py)
         except UserError as e:
-            return self._failed(str(e), name, recording)
+            status = self._failed(str(e), name, recording)
         except KeyboardInterrupt:
-            return self._failed("interrupted", name, recording)
+            status = self._failed("interrupted", name, recording)
         except Exception as e:  # never a traceback on screen: one line, details in a log
             message = scrub(f"internal error: {type(e).__name__}: {e}", self.client.options.secrets)
-            return self._failed(f"{message} (details in {self._log_crash()})", name, recording)
+            status = self._failed(f"{message} (details in {self._log_crash()})", name, recording)
+        if cmd is not None:
+            self._notify(line)  # a command that failed may have run rounds first (Ctrl-C in a duel)
+        return status
 
     def _run(self, cmd: Command, tokens: list[str], line: str) -> Result:
         recording = self.transcript
