@@ -104,6 +104,10 @@ def shorten(text: str, width: int) -> str:
     return out + ELLIPSIS
 
 
+BAR = 30
+"""Cells of a progress bar."""
+
+
 class Renderer:
     def __init__(self, stream: Optional[TextIO] = None, fmt: Format = Format.TABLE,
                  colour: Optional[bool] = None, err: Optional[TextIO] = None,
@@ -173,6 +177,23 @@ class Renderer:
         if _isatty(self.err):
             text = "\n".join(wrap(text, screen_width(self.err), rest="  "))
         self._write(self.err, self.paint(text, Style.BAD) if self._err_colour() else text)
+
+    def progress(self, done: int, total: int) -> None:
+        """A bar redrawn in place, about 50 times over a long run (bench); only on a terminal,
+        never in JSON or while quiet."""
+        if not self._live() or (done % max(1, total // 50) and done != total):
+            return
+        filled = done * BAR // total
+        self.stream.write(f"\r[{'#' * filled}{'.' * (BAR - filled)}] {done}/{total}")
+        self.stream.flush()
+
+    def progress_done(self) -> None:
+        """End the bar's line, so what follows starts on its own."""
+        if self._live():
+            self._write(self.stream, "")
+
+    def _live(self) -> bool:
+        return not self.json and _isatty(self.stream)
 
     def _err_colour(self) -> bool:
         return self.colour and colour_wanted(self.err)

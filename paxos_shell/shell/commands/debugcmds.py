@@ -110,7 +110,6 @@ def _bench(ctx: Context, count: int) -> BenchRun:
     scratch.proposer.seen = max(ctx.session.highest_seen, ctx.session.proposer.seen)
     eng = Engine(ctx.client, scratch)
     run = BenchRun()
-    bar = not ctx.out.json and getattr(ctx.out.stream, "isatty", lambda: False)()
     started = time.perf_counter()
     try:
         for k in range(count):
@@ -123,15 +122,11 @@ def _bench(ctx: Context, count: int) -> BenchRun:
             last = res.attempts[-1] if res.attempts else None
             run.both_phases += bool(last and last.accept is not None)
             run.chosen += res.ok
-            if bar and (k % max(1, count // 50) == 0 or k == count - 1):
-                done = (k + 1) * 30 // count
-                ctx.out.stream.write(f"\r[{'#' * done}{'.' * (30 - done)}] {k + 1}/{count}")
-                ctx.out.stream.flush()
+            ctx.out.progress(k + 1, count)
     except KeyboardInterrupt:
         run.interrupted = True
     run.elapsed = time.perf_counter() - started
-    if bar:
-        ctx.out.stream.write("\n")
+    ctx.out.progress_done()
     ctx.session.highest_seen = max(ctx.session.highest_seen, scratch.highest_seen)
     ctx.session.proposer.seen = max(ctx.session.proposer.seen, scratch.proposer.seen)
     return run
