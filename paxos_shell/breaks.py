@@ -39,6 +39,15 @@ class Breach(Word):
     TWO_CHOSEN = "at most one value is ever chosen"
 
 
+POOL_WIDE = frozenset({Breach.TWO_CHOSEN, Breach.TWO_VALUES_ONE_ID, Breach.AMNESIA})
+"""Violations of the pool as a whole (a safety violation), not a rule one reply broke."""
+
+
+def pool_wide(rule: Breach) -> bool:
+    """Whether breaking `rule` breaks the safety of the pool as a whole."""
+    return rule in POOL_WIDE
+
+
 @dataclass(frozen=True)
 class Violation:
     """One broken rule: the situation in words, and the replies that prove it."""

@@ -14,13 +14,13 @@ import sys
 from typing import Callable, NoReturn, Optional, Sequence, TypeVar
 
 from . import __version__, signals
-from .clientopts import ClientOptions, parse_auth, parse_header
+from .clientopts import ClientOptions, parse_auth, parse_header, redacted
 from .config import ConfigError, config_argv, read_config
 from .dirs import config_dir
 from .errors import ExitStatus, InvocationError, UserError, exit_status
-from .options import BadValue, parse_format, parse_proposer_number, parse_timeout
+from .options import BadValue, parse_format, parse_int, parse_proposer_number, parse_timeout
 from .pool import LAYOUT_BASE_PORT, LocalPool, Pool, PoolUsageError, layout, parse_url_option
-from .text import span
+from .text import span, visible
 
 POOL_OPTIONS = ("server_count", "url", "local")
 T = TypeVar("T")
@@ -44,13 +44,15 @@ def build_parser(kind: type[argparse.ArgumentParser] = argparse.ArgumentParser) 
     p.add_argument("--view", action="store_true",
                    help="start the live view of the pool in a browser first (the 'view' command)")
     g = p.add_argument_group("pool")
-    g.add_argument("--server-count", type=int, help="a pool of N in the paxos-server layout (no local pool)")
+    g.add_argument("--server-count", type=_whole("server count"),
+                   help="a pool of N in the paxos-server layout (no local pool)")
     g.add_argument("--host", help="host of the paxos-server layout (default localhost)")
-    g.add_argument("--base-port", type=int,
+    g.add_argument("--base-port", type=_whole("base port"),
                    help=f"port of acceptor 1 (default {LAYOUT_BASE_PORT}); acceptor i is at P + i - 1")
     g.add_argument("--url", action="append", metavar="ID=URL",
                    help="an acceptor's URL (repeatable; these alone make the pool)")
-    g.add_argument("--local", type=int, metavar="N", help="start a local pool of N acceptors (1-99, default 3)")
+    g.add_argument("--local", type=_whole("local pool size"), metavar="N",
+                   help="start a local pool of N acceptors (1-99, default 3)")
     g.add_argument("--data-dir", help="keep the local pool's state here (default: a temporary directory)")
     g.add_argument("--timeout", type=_checked(parse_timeout), help="seconds a round waits (default 1.0)")
     g.add_argument("--proposer-number", type=_checked(parse_proposer_number), metavar="P",
@@ -91,6 +93,11 @@ def client_options(args: argparse.Namespace) -> ClientOptions:
     return opts
 
 
+def _whole(what: str) -> Callable[[str], int]:
+    """An argparse type for a count or port: a whole number from 1 (pool.py checks the top)."""
+    return _checked(lambda raw: parse_int(raw, what, 1))
+
+
 def _checked(parse: Callable[[str], T]) -> Callable[[str], T]:
     """An argparse type from one of options.py's parsers: its sentence becomes argparse's."""
     def convert(raw: str) -> T:
@@ -118,7 +125,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         defaults = config_argv(read_config(path), skip_pool=user_pool, given=first)
         build_parser(_Strict).parse_args(defaults)
     except ConfigError as e:
-        parser.exit(ExitStatus.USAGE, f"paxos-shell: config {path}: {e}\n")
+        parser.exit(ExitStatus.USAGE, visible(f"paxos-shell: config {path}: {e}") + "\n")
     args = parser.parse_args(defaults + list(argv))
     _check_combinations(parser, args)
     return args
@@ -139,7 +146,8 @@ def build_pool(args: argparse.Namespace, announce: bool) -> Pool:
         for text in args.url:
             i, url = parse_url_option(text)
             if i in urls:
-                raise PoolUsageError(f"acceptor {i} is given twice (--url {i}={urls[i]} and --url {text})")
+                raise PoolUsageError(f"acceptor {i} is given twice (--url {i}={_shown(urls[i])} "
+                                     f"and --url {i}={_shown(url)})")
             urls[i] = url
         return Pool(dict(sorted(urls.items())), f"Pool of {len(urls)} given by URL")
     if args.server_count is not None:
@@ -149,6 +157,11 @@ def build_pool(args: argparse.Namespace, announce: bool) -> Pool:
         return Pool(urls, f"Pool of {args.server_count} in the paxos-server layout on "
                           f"{host}:{base}..{base + args.server_count - 1}")
     return _local_pool(args, announce)
+
+
+def _shown(url: str) -> str:
+    """A URL the user gave, safe to print: no password, no terminal escapes."""
+    return visible(redacted(url))
 
 
 def _local_pool(args: argparse.Namespace, announce: bool) -> Pool:
@@ -186,14 +199,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             with open(args.script, encoding="utf-8") as f:
                 script_lines = f.read().splitlines()
         except (OSError, UnicodeDecodeError) as e:
-            print(f"paxos-shell: cannot read {args.script}: {getattr(e, 'strerror', None) or e}", file=sys.stderr)
+            why = getattr(e, 'strerror', None) or e
+            print(visible(f"paxos-shell: cannot read {args.script}: {why}"), file=sys.stderr)
             return ExitStatus.USAGE
     signals.install()
     try:
         options = client_options(args)
         pool = build_pool(args, announce=True)
     except UserError as e:
-        print(f"paxos-shell: {e}", file=sys.stderr)
+        print(visible(f"paxos-shell: {e}"), file=sys.stderr)
         return exit_status(False, e)
     if options.insecure:
         banner("INSECURE: the certificates of https acceptors are not verified (--insecure).")
@@ -222,7 +236,7 @@ def _run(args: argparse.Namespace, pool: Pool, script_lines: Optional[list[str]]
     except BaseException as e:
         pool.close()
         if isinstance(e, UserError):
-            print(f"paxos-shell: {e}", file=sys.stderr)
+            print(visible(f"paxos-shell: {e}"), file=sys.stderr)
             return exit_status(False, e)
         raise
     try:

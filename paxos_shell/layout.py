@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import socket
 
+from .clientopts import redacted
+from .options import BadValue, parse_int
+from .text import visible
+
 BASE_PORT = 8081
 """The port of acceptor 1 in the paxos-server layout (the Java servers' 8080 + id)."""
 
@@ -32,13 +36,24 @@ def parse_id_url(text: str) -> tuple[int, str]:
     """
     key, sep, url = text.partition("=")
     key, url = key.strip(), url.strip().rstrip("/")
-    if not sep or not (key.isascii() and key.isdigit()) or int(key) < 1 or not url:
-        raise ValueError(f"expected ID=URL with ID >= 1, got {text!r}")
+    try:
+        acceptor = parse_int(key, "acceptor id", 1)
+    except BadValue:
+        acceptor = 0
+    if not sep or not acceptor or not url:
+        raise ValueError(f"expected ID=URL with ID >= 1, got '{_shown(text)}'")
     if "://" not in url:
         url = "http://" + url
     if not url.startswith(("http://", "https://")):
-        raise ValueError(f"expected an http:// or https:// URL in {text!r}")
-    return int(key), url
+        raise ValueError(f"expected an http:// or https:// URL in '{_shown(text)}'")
+    return acceptor, url
+
+
+def _shown(text: str) -> str:
+    """`ID=URL` as given, safe to print: the URL's password hidden, escapes made visible."""
+    key, sep, url = text.partition("=")
+    id_form = sep and "://" not in key  # else a bare URL, whose password may hold a '='
+    return visible(f"{key}{sep}{redacted(url)}" if id_form else redacted(text))
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

@@ -4,7 +4,10 @@ Outside a prompt the handler raises SystemExit where the main thread is, and the
 blocks close the session. Inside prompt_toolkit's event loop it must not: the exception would
 land in whatever callback was running (the history loader catches it, prints a traceback and
 waits for Enter). There the handler asks the prompt to end with `Terminated` instead, and a
-signal that comes while a prompt is already ending is kept for `check()` before the next one.
+signal that comes while a prompt is already ending is kept for `check()`, called as the prompt
+returns and before the next one. Only the first signal counts: a second SIGTERM while the
+shell stops its acceptors must not cut that cleanup short. A signal the shell was started
+ignoring (SIGHUP under `nohup`) stays ignored. This module never prints.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ class Terminated(BaseException):
 
 
 def install() -> None:
+    """Handle SIGTERM and SIGHUP, except one the parent set to be ignored (nohup, a supervisor)."""
     for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _on_signal)
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, _on_signal)
 
 
 def _running_app() -> Optional[Any]:
@@ -37,10 +42,12 @@ def _running_app() -> Optional[Any]:
 
 
 def _on_signal(signum: int, frame: object) -> None:
+    if _pending:
+        return  # already ending: a second signal would interrupt the cleanup that is running
+    _pending.append(signum)
     app = _running_app()
     if app is None:
         raise SystemExit(128 + signum)
-    _pending.append(signum)
     app.loop.call_soon_threadsafe(_end_prompt, app)
 
 
@@ -50,6 +57,6 @@ def _end_prompt(app: Any) -> None:
 
 
 def check() -> None:
-    """Between prompts: end now for a signal that came while the last prompt was ending."""
+    """As a prompt returns and before the next: end now for a signal that came while it was ending."""
     if _pending:
         raise SystemExit(128 + _pending[0])

@@ -28,6 +28,10 @@ from .helpers import run, run_split
     ("prepare 7 x", "bad acceptor id 'x'"),
     ("prepare --id -3", "bad id -3"),
     ("prepare 99999999999", "bad id 99999999999"),
+    ("prepare " + "1" * 5000, "error: bad id: a number of 5,000 digits; choose 0 to 2147483647\n"),
+    ("prepare 7 " + "2" * 5000, "error: bad acceptor id: a number of 5,000 digits; choose 1 or more\n"),
+    ("prepare 7 ²", "error: bad acceptor id '²': expected a whole number\n"),
+    ("lesson " + "3" * 5000, "error: bad lesson number: a number of 5,000 digits; choose 1 or more\n"),
     ("propose", "missing value"),
     ("accept", "missing value: no promise carries one"),
     ("propose v --contact-count 0", "bad contact count 0"),
@@ -48,7 +52,8 @@ def test_bad_input_is_one_line_on_stderr_and_the_session_goes_on(shell: Shell, l
     assert code == 0 and "Chosen: v at id 7" in out  # the session survived, promises and all
 
 
-@pytest.mark.parametrize("garbage", ["x", "--bogus", "1 2 3 4 5 x", "''", "-1", "999999999999", "--id", "1 x y z"])
+@pytest.mark.parametrize("garbage", ["x", "--bogus", "1 2 3 4 5 x", "''", "-1", "999999999999", "--id", "1 x y z",
+                                     "²", "9" * 5000])
 def test_no_command_answers_garbage_with_an_internal_error(local: Shell, garbage: str, tmp_path: Any,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # `record x`, `save -1` and the like write files: not into the repository
@@ -170,3 +175,21 @@ def test_a_crash_log_never_holds_a_secret(acceptors: Any, private_home: str, mon
     assert "RuntimeError" in log and "http://ann:***@" in log and "http://ann:***@" in err
     for secret in ("s3cret-pw", "hunter22"):
         assert secret not in log and secret not in err
+
+
+def test_listeners_hear_of_a_command_that_failed_after_its_rounds_ran(shell: Shell,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    heard: list[tuple[str, int]] = []
+    shell.listeners.append(lambda line: heard.append((line, shell.session.rounds)))
+    real = shell.engine.prepare
+
+    def prepare_then_ctrl_c(*args: Any, **kw: Any) -> Any:
+        real(*args, **kw)
+        raise KeyboardInterrupt  # Ctrl-C once the round has run (a duel, a propose with retries)
+
+    monkeypatch.setattr(shell.engine, "prepare", prepare_then_ctrl_c)
+    code, _, err = run_split(shell, "prepare 7 1 2")
+    assert code == 1 and err == "error: interrupted\n"
+    run(shell, "prepar 7")  # no command ran: nothing to hear
+    run(shell, "   ")
+    assert heard == [("prepare 7 1 2", 1)]  # the live view learns of the round the failed command ran

@@ -53,7 +53,8 @@ def test_a_bad_config_value_names_the_file(private_home: str) -> None:
     (["--local", "3", "--url", "1=http://a:1"], "--local cannot be combined"),
     (["--timeout", "0", "--server-count", "1"], "bad timeout 0"),
     (["--proposer-number", "100", "--server-count", "1"], "bad proposer number 100: choose 0 to 99"),
-    (["--server-count", "x"], "invalid int value"),
+    (["--server-count", "x"], "argument --server-count: bad server count 'x': expected a whole number"),
+    (["--local", "9" * 5000], "argument --local: bad local pool size: a number of 5,000 digits; choose 1 or more"),
     (["/no/such/script.txt", "--server-count", "1"], "cannot read /no/such/script.txt"),
 ])
 def test_usage_errors_exit_2_with_one_line(argv: list[str], message: str) -> None:
@@ -105,3 +106,22 @@ def test_id_url_keeps_https_and_adds_http_to_a_bare_address(text: str, url: str)
     from paxos_shell.layout import parse_id_url
 
     assert parse_id_url(text)[1] == url
+
+
+def test_a_url_given_twice_is_shown_without_its_password_or_escapes() -> None:
+    p = shell("--url", "1=http://u:secret@127.0.0.1:1", "--url", "1=http://u:secret@127.0.0.1:2/\x1b[2J",
+              "-c", "state")
+    assert p.returncode == 2 and "secret" not in p.stdout + p.stderr, p.stderr
+    assert p.stderr == ("paxos-shell: acceptor 1 is given twice (--url 1=http://u:***@127.0.0.1:1 "
+                        "and --url 1=http://u:***@127.0.0.1:2/\\x1b[2J)\n")
+
+
+@pytest.mark.parametrize("text,shown", [
+    ("x=http://u:secret@127.0.0.1:1\x1b]0;owned\x07", "x=http://u:***@127.0.0.1:1\\x1b]0;owned\\x07"),
+    ("1=ftp://u:secret@127.0.0.1:1", "1=ftp://u:***@127.0.0.1:1"),
+    ("http://u:sec=ret@127.0.0.1:1", "http://u:***@127.0.0.1:1"),  # no ID, and a '=' in the password
+])
+def test_a_bad_id_url_is_shown_without_its_password_or_escapes(text: str, shown: str) -> None:
+    p = shell("--url", text, "-c", "state")
+    assert p.returncode == 2 and "secret" not in p.stderr and "ret@" not in p.stderr, p.stderr
+    assert f"'{shown}'" in p.stderr and "\x1b" not in p.stderr, p.stderr

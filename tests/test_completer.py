@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
+import pytest
 from prompt_toolkit.document import Document
 
 from paxos_shell.shell import commands  # noqa: F401 - importing the package registers the commands
@@ -89,3 +93,22 @@ def test_help_completes_command_names() -> None:
 def test_unknown_command_completes_nothing() -> None:
     assert texts("frobnicate ") == []
     assert texts("history ") == []
+
+
+def test_typing_never_lists_the_lessons_directory_again(shell: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from paxos_shell.shell import lessons
+    from paxos_shell.shell.completer import view_of
+
+    listed: list[str] = []
+    real = os.listdir
+
+    def counting(path: Any) -> list[str]:
+        listed.append(str(path))
+        return real(path)
+
+    view_of(shell)  # the first may read it (once per process)
+    monkeypatch.setattr(lessons.os, "listdir", counting)
+    for k in range(1, len("lesson happy")):
+        complete(Document("lesson happy"[:k]), view_of(shell))
+    assert "happy-path" in texts("lesson h", view_of(shell))
+    assert listed == []

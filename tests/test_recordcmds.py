@@ -72,3 +72,15 @@ def test_a_saved_session_replays_to_the_same_state(local: Shell, tmp_path: Path)
     for i in ("1", "2"):
         assert {k: got[i][k] for k in ("promisedId", "acceptedId", "acceptedValue")} == {
             k: want[i][k] for k in ("promisedId", "acceptedId", "acceptedValue")}
+
+
+def test_a_transcript_shows_escapes_in_a_command_line_and_its_error(local: Shell, tmp_path: Path) -> None:
+    path = tmp_path / "class.md"
+    run(local, f"record {path}")
+    run(local, "bogus\x1b[2J")
+    run(local, "record off")
+    text = path.read_text()
+    assert "\x1b" not in text
+    [body] = [body for lang, body in code_blocks(text) if lang == "text" and "bogus" in body]
+    assert body.splitlines()[0] == "paxos[3 acceptors]> bogus\\x1b[2J", body
+    assert "error: unknown command 'bogus\\x1b[2J'" in body, body

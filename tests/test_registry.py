@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paxos_shell.shell import commands  # noqa: F401 - importing the package registers the commands
-from paxos_shell.shell.registry import REGISTRY, SETTINGS, ArgKind, UsageError, is_int, lookup, parse, split, to_int
+from paxos_shell.shell.registry import REGISTRY, SETTINGS, ArgKind, UsageError, lookup, parse, split
 
 
 def test_flags_inline_separate_and_server_runs() -> None:
@@ -32,15 +32,6 @@ def test_lookup_by_alias_and_a_suggestion() -> None:
     assert lookup("get-state").name == "state" and lookup("quit").name == "exit"
     with pytest.raises(UsageError, match="unknown command 'stat'; did you mean 'state'"):
         lookup("stat")
-
-
-def test_to_int_and_is_int_refuse_what_int_would_misread() -> None:
-    assert is_int("7") and is_int("-1") and not is_int("1e3") and not is_int("²") and not is_int("0x7")
-    assert to_int("12", "count", 1, 20) == 12
-    with pytest.raises(UsageError, match=r"bad count '²': expected a whole number"):
-        to_int("²", "count")
-    with pytest.raises(UsageError, match=r"bad count 0: expected 1 to 20"):
-        to_int("0", "count", 1, 20)
 
 
 def test_split_reports_an_open_quote() -> None:

@@ -83,3 +83,27 @@ def test_errors_go_to_stderr_and_json_errors_also_to_stdout() -> None:
 def test_shorten_counts_display_cells() -> None:
     assert shorten("漢字漢字漢字", 7) == "漢字漢…" and width_of(shorten("漢字漢字漢字", 7)) <= 7
     assert shorten("short", 10) == "short"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_progress_bar_is_drawn_on_a_terminal_only_and_never_while_quiet() -> None:
+    tty = _Terminal()
+    r = Renderer(tty, Format.TABLE, colour=False, err=io.StringIO())
+    for k in range(1, 101):
+        r.progress(k, 100)
+    r.progress_done()
+    frames = tty.getvalue().split("\r")[1:]
+    assert len(frames) == 50 and frames[0] == f"[{'.' * 30}] 2/100"
+    assert frames[-1] == f"[{'#' * 30}] 100/100\n"
+    with r.quiet():
+        r.progress(1, 1)
+        r.progress_done()
+    piped, json_out = io.StringIO(), _Terminal()
+    for out in (Renderer(piped, Format.TABLE, colour=False), Renderer(json_out, Format.JSON, colour=False)):
+        out.progress(1, 1)
+        out.progress_done()
+    assert piped.getvalue() == json_out.getvalue() == "" and len(tty.getvalue().split("\r")) == 51

@@ -180,7 +180,7 @@ def test_prepare_shows_promises_a_quorum_and_nothing_chosen(live: dict[str, Any]
     msgs = page["lastRound"]
     assert [m for m in msgs if is_a("req", m)] == [["msg req prepare", "prepare 1"]] * 3
     assert [m for m in msgs if is_a("rep", m)] == [["msg rep promise", "promise 1"]] * 3
-    assert ["mark quorum", "quorum: 2 of 3 promised"] in msgs
+    assert msgs[-1] == ["mark quorum", "quorum: 3 of 3 promised"]
     assert page["explanation"][0].startswith("A quorum (3 promises, 2 needed) promised id 1")
 
 
@@ -189,7 +189,7 @@ def test_dueling_proposers_the_overtaken_accept_is_ignored(live: dict[str, Any])
     assert page["proposers"] == ["A", "B"]  # the last three rounds: A prepares, B prepares, A accepts
     assert page["lastRound"][:3] == [["msg req accept", "accept 101 x"]] * 3
     assert [m for m in page["lastRound"] if is_a("rep", m)] == [["msg rep ignored", "ignored"]] * 3
-    assert page["lastRound"][-1] == ["mark noquorum", "no quorum: 0 granted, 2 needed"]
+    assert page["lastRound"][-1] == ["mark noquorum", "no quorum: 0 accepted, 2 needed"]
     assert fields(page, "promisedId") == ["102", "102", "102"] and page["verdict"] == "nothing chosen yet"
 
 
@@ -200,7 +200,7 @@ def test_accept_after_prepare_chooses_and_highlights_what_changed(live: dict[str
     assert page["detail"] == ["Chosen: A (accepted at id 200 by acceptors [1, 2, 3], quorum is 2 of 3)"]
     assert fields(page, "acceptedId") == ["200"] * 3 and fields(page, "acceptedValue") == ["A"] * 3
     assert [c["changedFields"] for c in page["cards"]] == [["acceptedId", "acceptedValue"]] * 3
-    assert ["mark quorum", "quorum: 2 of 3 accepted"] in page["lastRound"]
+    assert page["lastRound"][-1] == ["mark quorum", "quorum: 3 of 3 accepted"]
 
 
 def test_propose_keeps_the_chosen_value(live: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> None:

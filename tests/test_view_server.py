@@ -385,7 +385,7 @@ def test_shared_on_the_network_warns_and_still_needs_the_token(shell: Shell) -> 
 
 @pytest.mark.parametrize(("line", "message"), [
     ("view on", "view: 'view' starts the live view, 'view off' stops it"),
-    ("view --port 70000", "bad port 70000: expected 0 to 65535"),
+    ("view --port 70000", "bad port 70000: choose 0 to 65535"),
     ("view --host 192.0.2.1", "view: cannot listen on 192.0.2.1 port 0: "),
 ])
 def test_bad_view_lines_are_one_line_and_start_nothing(shell: Shell, line: str, message: str) -> None:
@@ -464,3 +464,13 @@ def test_the_view_option_serves_the_page_until_the_shell_exits(acceptors: Callab
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+@pytest.mark.parametrize(("host", "shared"), [
+    ("127.0.0.2", False), ("localhost.", False), ("::ffff:127.0.0.1", False), ("[::1]", False),
+    ("0.0.0.0", True), ("192.0.2.1", True), ("localhost.example", True),
+])
+def test_only_a_loopback_host_is_private(shell: Shell, host: str, shared: bool) -> None:
+    from paxos_shell.view.live import LiveView
+
+    assert LiveView(shell, host=host).shared is shared  # said on the page and in the warning

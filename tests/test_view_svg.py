@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from paxos_shell.session import HistoryEntry
 from paxos_shell.shell.app import Shell
+from paxos_shell.shell.marks import MarkKind, RoundMark
 from paxos_shell.shell.render import Format
 from paxos_shell.view import assets
 from paxos_shell.view.svg import diagram
@@ -41,6 +42,12 @@ def known_history() -> list[HistoryEntry]:
     ]
 
 
+MARKS = {1: RoundMark(MarkKind.QUORUM, "quorum: 2 of 3 promised"),
+         2: RoundMark(MarkKind.UNKNOWN, "quorum unknown: 1 accepted, silent acceptors may have too"),
+         3: RoundMark(MarkKind.NO_QUORUM, "no quorum: 0 promised, 2 needed")}
+"""What the rounds' results said (shell/marks.py): the diagram draws these, whatever the replies."""
+
+
 def parse(svg: str) -> ET.Element:
     return ET.fromstring(svg.encode())
 
@@ -54,7 +61,7 @@ def text_of(g: ET.Element) -> str:
 
 
 def test_the_diagram_is_well_formed_and_escapes_every_foreign_string() -> None:
-    svg = diagram(known_history(), [1, 2, 3], 3)
+    svg = diagram(known_history(), [1, 2, 3], MARKS)
     root = parse(svg)  # a stray '<' or control character would not parse
     assert root.tag == f"{NS}svg" and not list(root.iter(f"{NS}script")) and not list(root.iter("script"))
     labels = [text_of(g) for g in groups(root, "msg")]
@@ -65,7 +72,7 @@ def test_the_diagram_is_well_formed_and_escapes_every_foreign_string() -> None:
 
 
 def test_replies_are_drawn_by_what_they_said_and_missing_ones_by_why() -> None:
-    root = parse(diagram(known_history(), [1, 2, 3], 3, drops={}))
+    root = parse(diagram(known_history(), [1, 2, 3], MARKS, drops={}))
     kinds = [g.get("class") for g in groups(root, "rep")]
     # Arrival order inside each round: acceptor 2 (1 ms) before 3 (2 ms) before 1 (3 ms).
     assert kinds == ["msg rep ignored", "msg rep promise", "msg rep promise",
@@ -77,31 +84,50 @@ def test_replies_are_drawn_by_what_they_said_and_missing_ones_by_why() -> None:
 
 
 def test_a_timeout_while_a_drop_fault_is_in_force_is_drawn_as_a_drop() -> None:
-    root = parse(diagram(known_history(), [1, 2, 3], 3, drops={2: frozenset({3})}))
+    root = parse(diagram(known_history(), [1, 2, 3], MARKS, drops={2: frozenset({3})}))
     drop = [g for g in groups(root, "rep") if "drop" in (g.get("class") or "").split()]
     assert [text_of(g) for g in drop] == ["no reply: timeout (a drop fault is in force)"]
     assert not [g for g in groups(root, "rep") if "timeout" in (g.get("class") or "").split()]
 
 
-def test_a_quorum_is_marked_where_it_was_reached_and_its_absence_at_the_round_end() -> None:
-    root = parse(diagram(known_history(), [1, 2, 3], 3))
-    rounds = groups(root, "round")
-    order = [[(g.get("class") or "").split()[1] + ":" + text_of(g) for g in r if g.tag == f"{NS}g"] for r in rounds]
-    # Round 1: the quorum (2 of 3) is reached by the second promise, the last reply in arrival order.
-    assert order[0][-2:] == ["rep:promise 7", "quorum:quorum: 2 of 3 promised"]
-    assert order[1][-1] == "noquorum:no quorum: 1 granted, 2 needed"
-    assert order[2][-1] == "noquorum:no quorum: 0 granted, 2 needed"
+def marks_drawn(svg: str) -> list[list[str]]:
+    """Per round, its mark as `class:label` (none for a round without one)."""
+    return [[(g.get("class") or "").split()[1] + ":" + text_of(g) for g in groups(r, "mark")]
+            for r in groups(parse(svg), "round")]
+
+
+def test_each_round_ends_with_the_mark_its_result_gave_never_a_count_of_its_replies() -> None:
+    root = parse(diagram(known_history(), [1, 2, 3], MARKS))
+    last = [[(g.get("class") or "").split()[1] for g in r if g.tag == f"{NS}g"][-1] for r in groups(root, "round")]
+    assert last == ["quorum", "unknown", "noquorum"]  # each after the round's last reply
+    assert marks_drawn(diagram(known_history(), [1, 2, 3], MARKS)) == [
+        ["quorum:quorum: 2 of 3 promised"], ["unknown:quorum unknown: 1 accepted, silent acceptors may have too"],
+        ["noquorum:no quorum: 0 promised, 2 needed"]]
+    # Round 2 holds one grant of three: had the drawing counted, it would say "no quorum" here.
+    chosen = {2: RoundMark(MarkKind.QUORUM, "quorum: 2 of 3 accepted")}
+    assert marks_drawn(diagram(known_history(), [1, 2, 3], chosen)) == [[], ["quorum:quorum: 2 of 3 accepted"], []]
+
+
+def test_an_accept_that_completes_a_quorum_begun_in_an_earlier_round_is_marked_chosen(shell: Shell) -> None:
+    run(shell, "prepare 7")
+    run(shell, "accept 7 A 1")
+    code, out = run(shell, "accept 7 A 2")
+    assert code == 0 and "Chosen: A at id 7" in out, out  # the shell's verdict: 1 and 2 accepted
+    code, out = run(shell, "trace --svg -")
+    assert marks_drawn(out[out.index("<svg"):]) == [
+        ["quorum:quorum: 3 of 3 promised"], ["noquorum:no quorum: 1 accepted, 2 needed"],
+        ["quorum:quorum: 2 of 3 accepted"]]
 
 
 def test_proposers_by_name_then_acceptors_and_only_the_last_rounds() -> None:
-    root = parse(diagram(known_history(), [1, 2, 3], 3, last=2))
+    root = parse(diagram(known_history(), [1, 2, 3], MARKS, last=2))
     names = [t.text for t in root.iter(f"{NS}text") if "name" in (t.get("class") or "").split()]
     assert names == ["main", "B", "1", "2", "3"]
     assert [r.get("data-round") for r in groups(root, "round")] == ["2", "3"]
 
 
 def test_rounds_after_the_last_snapshot_are_marked_new_with_their_steps() -> None:
-    root = parse(diagram(known_history(), [1, 2, 3], 3, fresh_after=2))
+    root = parse(diagram(known_history(), [1, 2, 3], MARKS, fresh_after=2))
     assert [(r.get("data-round"), r.get("class")) for r in groups(root, "round")] == [
         ("1", "round"), ("2", "round"), ("3", "round new")]
     steps = [g.get("data-step") for g in groups(groups(root, "round")[2], "msg")]
@@ -110,8 +136,8 @@ def test_rounds_after_the_last_snapshot_are_marked_new_with_their_steps() -> Non
 
 def test_the_standalone_form_carries_the_stylesheet_and_the_same_drawing() -> None:
     css = assets.diagram_css()
-    page = diagram(known_history(), [1, 2, 3], 3)
-    file = diagram(known_history(), [1, 2, 3], 3, css=css)
+    page = diagram(known_history(), [1, 2, 3], MARKS)
+    file = diagram(known_history(), [1, 2, 3], MARKS, css=css)
     assert file.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<svg')
     root = parse(file.split("\n", 1)[1])
     style = root.find(f"{NS}style")

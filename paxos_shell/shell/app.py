@@ -23,6 +23,7 @@ from ..session import AcceptorStatus, Session, Status
 from . import commands  # noqa: F401 - importing the package registers every command
 from .context import LessonStep
 from .lessons import lesson_names
+from .marks import RoundMark, note_marks
 from .registry import Command, Exit, lookup, parse, split
 from .render import Format, Renderer
 from .results import Block, Result, Style, Text
@@ -61,6 +62,7 @@ class Shell:
         self.listeners: list[Callable[[str], None]] = []
         """Called with the command line after every command (the live view listens here)."""
         self.lesson_step: Optional[LessonStep] = None
+        self.round_marks: dict[int, RoundMark] = {}
 
     def _fresh_session(self) -> Session:
         session = Session(self.pool.urls)
@@ -78,6 +80,7 @@ class Shell:
     def new_session(self) -> None:
         self.session = self.engine.session = self._fresh_session()
         self.last = None
+        self.round_marks = {}
 
     @property
     def client(self) -> Client:
@@ -98,6 +101,7 @@ class Shell:
 
     def _dispatch(self, line: str) -> Optional[ExitStatus]:
         name: Optional[str] = None
+        cmd: Optional[Command] = None
         recording = self.transcript
         if recording is not None and line.strip() and not line.lstrip().startswith("#"):
             recording.begin(self.prompt_text(), line.strip())
@@ -108,18 +112,19 @@ class Shell:
             name = tokens[0]  # what the user typed, until it names a command
             cmd = lookup(name)
             name = cmd.name
-            result = self._run(cmd, tokens[1:], line)
-            self._notify(line)
-            return result.status
+            status = self._run(cmd, tokens[1:], line).status
         except (Exit, BrokenPipeError):
             raise  # leaving, or the reader of our output left: the run ends (cli.py)
         except UserError as e:
-            return self._failed(str(e), name, recording)
+            status = self._failed(str(e), name, recording)
         except KeyboardInterrupt:
-            return self._failed("interrupted", name, recording)
+            status = self._failed("interrupted", name, recording)
         except Exception as e:  # never a traceback on screen: one line, details in a log
             message = scrub(f"internal error: {type(e).__name__}: {e}", self.client.options.secrets)
-            return self._failed(f"{message} (details in {self._log_crash()})", name, recording)
+            status = self._failed(f"{message} (details in {self._log_crash()})", name, recording)
+        if cmd is not None:
+            self._notify(line)  # a command that failed may have run rounds first (Ctrl-C in a duel)
+        return status
 
     def _run(self, cmd: Command, tokens: list[str], line: str) -> Result:
         recording = self.transcript
@@ -176,6 +181,10 @@ class Shell:
             judgement.settle()  # what the model says now, before the next command changes it
         self.last = result
         self._fresh = True
+        self.mark_rounds(result)
+
+    def mark_rounds(self, result: object) -> None:
+        note_marks(self.round_marks, result, self.session.history, self.session.pool_size)
 
     def show(self, blocks: Sequence[Block]) -> None:
         self.out.show(blocks)
@@ -219,6 +228,7 @@ class Shell:
                 continue
             except EOFError:
                 break
+            signals.check()  # a signal while the prompt was ending: leave before running its line
             try:
                 self.run_line(text)
             except Exit:

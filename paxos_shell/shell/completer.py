@@ -15,6 +15,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from ..clientopts import redacted
+from ..options import is_whole_number
 from ..paxos import choose_value
 from ..text import show_value
 from . import registry as reg
@@ -86,7 +87,7 @@ def _kind_at(cmd: reg.Command, words: list[str]) -> Optional[K]:
         positional.append(w)
     kinds = cmd.positional
     # "An integer first argument is the id": a non-integer there means the id was left out.
-    if kinds and kinds[0] == K.ID and positional and not reg.is_int(positional[0]):
+    if kinds and kinds[0] == K.ID and positional and not is_whole_number(positional[0]):
         kinds = kinds[1:]
     if not kinds:
         return None

@@ -14,6 +14,7 @@ from ..client import Client
 from ..pool import Pool
 from ..proposer import Engine
 from ..session import Session
+from .marks import RoundMark
 from .render import Renderer
 from .results import Block
 from .transcript import Transcript
@@ -51,12 +52,17 @@ class Context(Protocol):
     """Called with the command line after every command that ran (the live view)."""
     lesson_step: Optional[LessonStep]
     """Set by the lesson runner while a step runs; None outside lessons."""
+    round_marks: dict[int, RoundMark]
+    """What each round achieved, by round number, as its result said: the diagram's marks."""
 
     @property
     def client(self) -> Client: ...
 
     def remember(self, result: object) -> None:
-        """Keep a Paxos command's result for `explain` and teach mode."""
+        """Keep a Paxos command's result for `explain` and teach mode (and its rounds' marks)."""
+
+    def mark_rounds(self, result: object) -> None:
+        """Keep the marks of a result's rounds, for a result not remembered (a duel's, a bench's)."""
 
     def show(self, blocks: Sequence[Block]) -> None:
         """Show blocks now, before the command ends (progress during a propose)."""

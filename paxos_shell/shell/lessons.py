@@ -8,11 +8,13 @@ lines check the outcome. Reading only; shell/runner.py steps through them.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass, field
 from importlib import resources
 
+from ..options import parse_int
 from .registry import UsageError
 
 FILE = re.compile(r"^(\d+)-([a-z0-9-]+)\.txt$")
@@ -38,8 +40,10 @@ def lesson_dir() -> str:
     return str(resources.files("paxos_shell") / "lessons")
 
 
+@functools.cache
 def _files() -> dict[str, tuple[int, str]]:
-    """name -> (number, file name), in teaching order."""
+    """name -> (number, file name), in teaching order. Read once: the lessons ship in the
+    package, and the completer asks for their names at every keystroke."""
     try:
         found = [FILE.match(f) for f in os.listdir(lesson_dir())]
     except OSError:
@@ -73,8 +77,9 @@ def load_lesson(which: str) -> Lesson:
     """A lesson by name (`happy-path`) or by its number in the list (`1`)."""
     files = _files()
     name = which
-    if which.isdigit():
-        name = next((n for n, (k, _) in files.items() if k == int(which)), "")
+    if which.isdigit():  # also '²' and 5,000 digits, which parse_int refuses in one line
+        number = parse_int(which, "lesson number", 1)
+        name = next((n for n, (k, _) in files.items() if k == number), "")
     if name not in files:
         raise UsageError(f"unknown lesson '{which}': see 'lesson' for the list")
     number, file = files[name]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Optional, Union
 
 from ..errors import UserError
-from ..options import FORMATS
+from ..options import FORMATS, is_whole_number, parse_int
 from ..paxos import MAX_ID
 from ..vocab import Word
 
@@ -86,7 +86,7 @@ class Args:
         """Acceptor ids named by trailing positionals (`rest`, default all of them) and
         --server-ids, as whole numbers; None when none is named (meaning: all)."""
         raw = list(self.positional if rest is None else rest) + self.many("--server-ids")
-        return [to_int(x, "acceptor id", 1) for x in raw] or None
+        return [parse_int(x, "acceptor id", 1) for x in raw] or None
 
 
 Handler = Callable[["Context", Args], "Result"]
@@ -204,7 +204,7 @@ def _parse_flag(cmd: Command, tokens: list[str], i: int, args: Args) -> int:
         args.flags[name] = True
     elif kind == ArgKind.SERVERS:
         vals = [inline] if eq else []
-        while i + 1 < len(tokens) and is_int(tokens[i + 1]):
+        while i + 1 < len(tokens) and is_whole_number(tokens[i + 1]):
             i += 1
             vals.append(tokens[i])
         if not vals:
@@ -220,27 +220,9 @@ def _parse_flag(cmd: Command, tokens: list[str], i: int, args: Args) -> int:
     return i
 
 
-def to_int(text: object, what: str, low: int = 0, high: Optional[int] = None) -> int:
-    """A whole number in range, or a UsageError naming `what` was wrong."""
-    raw = str(text)
-    if not is_int(raw):
-        raise UsageError(f"bad {what} '{raw}': expected a whole number")
-    n = int(raw, 10)
-    if n < low or (high is not None and n > high):
-        span = f"{low} to {high}" if high is not None else f"{low} or more"
-        raise UsageError(f"bad {what} {n}: expected {span}")
-    return n
-
-
 def to_id(text: object) -> int:
     """A proposal id as the protocol allows it: 0 to MAX_ID."""
-    return to_int(text, "id", 0, MAX_ID)
-
-
-def is_int(text: str) -> bool:
-    """A decimal integer, optionally negative: `7`, `-1`; not `1e3`, `0x7` or `²`."""
-    body = text[1:] if text.startswith("-") else text
-    return body.isascii() and body.isdigit()
+    return parse_int(text, "id", 0, MAX_ID)
 
 
 def quote(value: str) -> str:

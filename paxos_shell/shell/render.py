@@ -21,6 +21,7 @@ from typing import Iterator, Optional, Sequence, TextIO
 
 from wcwidth import wcswidth
 
+from ..options import BadValue, parse_int
 from ..text import json_dumps, visible
 from ..vocab import Word
 from .results import Block, Column, Result, Style, Table, Text
@@ -76,8 +77,10 @@ def screen_width(stream: TextIO) -> int:
             return max(20, shutil.get_terminal_size((80, 24)).columns)
     except (AttributeError, ValueError, OSError):
         pass
-    cols = os.environ.get("COLUMNS", "")
-    return max(20, int(cols)) if cols.isdigit() else 80
+    try:
+        return max(20, parse_int(os.environ.get("COLUMNS", ""), "COLUMNS", 0))
+    except BadValue:  # unset, or not a number: the width of a pipe
+        return 80
 
 
 def width_of(text: str) -> int:
@@ -99,6 +102,10 @@ def shorten(text: str, width: int) -> str:
             break
         out += ch
     return out + ELLIPSIS
+
+
+BAR = 30
+"""Cells of a progress bar."""
 
 
 class Renderer:
@@ -170,6 +177,23 @@ class Renderer:
         if _isatty(self.err):
             text = "\n".join(wrap(text, screen_width(self.err), rest="  "))
         self._write(self.err, self.paint(text, Style.BAD) if self._err_colour() else text)
+
+    def progress(self, done: int, total: int) -> None:
+        """A bar redrawn in place, about 50 times over a long run (bench); only on a terminal,
+        never in JSON or while quiet."""
+        if not self._live() or (done % max(1, total // 50) and done != total):
+            return
+        filled = done * BAR // total
+        self.stream.write(f"\r[{'#' * filled}{'.' * (BAR - filled)}] {done}/{total}")
+        self.stream.flush()
+
+    def progress_done(self) -> None:
+        """End the bar's line, so what follows starts on its own."""
+        if self._live():
+            self._write(self.stream, "")
+
+    def _live(self) -> bool:
+        return not self.json and _isatty(self.stream)
 
     def _err_colour(self) -> bool:
         return self.colour and colour_wanted(self.err)

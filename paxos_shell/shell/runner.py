@@ -20,17 +20,16 @@ NEXT, BACK, SKIP, QUIT = "", ("b", "back"), ("s", "skip"), ("q", "quit", "stop")
 HELP = "Enter runs it, b back, s skip, q quit, or type a command"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
     stopped: bool
-    ran: int
+    """The teacher quit before the last step (q): the lesson's expectations are not judged."""
 
 
 class Runner:
     def __init__(self, ctx: Context, lesson: Lesson) -> None:
         self.ctx = ctx
         self.lesson = lesson
-        self.ran = 0
 
     def run(self) -> Outcome:
         was_teaching, self.ctx.teach = self.ctx.teach, True
@@ -56,10 +55,10 @@ class Runner:
             elif answer in BACK:
                 k = self._back(k)
             elif answer in QUIT:
-                return Outcome(True, self.ran)
+                return Outcome(True)
             else:
                 self.ctx.run_step(answer)  # a look around between steps; the lesson stays put
-        return Outcome(False, self.ran)
+        return Outcome(False)
 
     def _ask(self, k: int) -> str:
         if self.ctx.pause is None:
@@ -76,7 +75,6 @@ class Runner:
         self.ctx.lesson_step = LessonStep(self.lesson.name, self.lesson.title, k + 1, len(self.lesson.steps),
                                           step.command, tuple(step.notes))  # for listeners: the live view
         self.ctx.run_step(step.command)
-        self.ran += 1
 
     def _back(self, k: int) -> int:
         """Rebuild the pool as it was before step k - 1: reset, replay steps 1..k-2 quietly."""

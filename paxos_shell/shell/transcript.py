@@ -13,6 +13,7 @@ import sys
 import time
 from typing import Optional, Sequence, TextIO
 
+from ..text import visible
 from .render import Format, Renderer
 from .results import Block, Result
 
@@ -30,7 +31,7 @@ class Transcript:
         self._write(f"# {title}\n\nRecorded by paxos-shell on {stamp}.\n")
 
     def begin(self, prompt: str, line: str) -> None:
-        self._line = f"{prompt}{line}"
+        self._line = visible(f"{prompt}{line}")  # a script's line may hold escapes
         self._buffer.seek(0)
         self._buffer.truncate()
 
@@ -38,7 +39,7 @@ class Transcript:
         self._render.show(blocks)
 
     def error(self, line: str) -> None:
-        self._buffer.write(f"error: {line}\n")
+        self._buffer.write(f"error: {visible(line)}\n")
 
     def end(self, result: Optional[Result]) -> None:
         """Close the command's block: the prompt line, its output, and Mermaid for a trace."""

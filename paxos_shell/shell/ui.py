@@ -10,6 +10,7 @@ from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.formatted_text import HTML, FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 
+from .. import signals
 from ..dirs import state_dir
 from ..session import AcceptorStatus
 from ..text import visible
@@ -110,8 +111,10 @@ def make_pause(sh: Context) -> Callable[[str], str]:
 
     def pause(step: str) -> str:
         try:
-            return session.prompt(HTML("<b>next:</b> {} <ansigray>[{}]</ansigray> ").format(visible(step), STEP_HELP))
+            answer = session.prompt(HTML("<b>next:</b> {} <ansigray>[{}]</ansigray> ").format(visible(step), STEP_HELP))
         except (KeyboardInterrupt, EOFError):
             return "q"
+        signals.check()  # a signal while this prompt was ending: leave, not run the step
+        return answer
 
     return pause

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..breaks import Breach, Violation
+from ..breaks import Violation, pool_wide
 from ..outlook import Outlook, Standing
 from .context import Context
 from .results import Result, Style
@@ -36,14 +36,10 @@ def outlook_json(outlook: Outlook) -> dict[str, Any]:
     }
 
 
-POOL_WIDE = (Breach.TWO_CHOSEN, Breach.TWO_VALUES_ONE_ID, Breach.AMNESIA)
-"""Violations of the pool as a whole, not a rule one reply broke."""
-
-
 def broken_here(breaks: tuple[Violation, ...], out: Result) -> None:
     """Rules a reply of this round broke, flagged on the spot, one line each."""
     for v in breaks:
-        label = "SAFETY VIOLATION" if v.rule in POOL_WIDE else "RULE BROKEN"
+        label = "SAFETY VIOLATION" if pool_wide(v.rule) else "RULE BROKEN"
         out.say(f"{label}: {v.sentence()}.", Style.BAD)
     out.data["rulesBroken"] = [v.sentence() for v in breaks]
 
@@ -54,3 +50,4 @@ def lead_with_violations(outlook: Outlook, breaks: tuple[Violation, ...], out: R
     if earlier:
         more = f" (and {len(earlier) - 1} more: see 'check')" if len(earlier) > 1 else ""
         out.say(f"SAFETY VIOLATION: {earlier[0].sentence()}{more}.", Style.BAD)
+

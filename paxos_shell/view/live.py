@@ -10,9 +10,9 @@ viewer. It never changes the session or the pool.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import TYPE_CHECKING
 
+from ..clientopts import is_loopback
 from .model import Tracker
 from .process import ServerProcess
 from .routes import event_data, sse_frame
@@ -22,15 +22,6 @@ if TYPE_CHECKING:
     from ..shell.context import Context
 
 LOOPBACK = "127.0.0.1"
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class LiveView:

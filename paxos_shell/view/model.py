@@ -157,7 +157,7 @@ class Tracker:
             "proposer": {"name": visible(s.active), "id": s.proposer.current_id, "count": len(s.proposers)},
             "verdict": verdict_of(ctx),
             "acceptors": cards,
-            "diagram": {"svg": svg.diagram(entries, ctx.client.urls, s.pool_size, LAST_ROUNDS,
+            "diagram": {"svg": svg.diagram(entries, ctx.client.urls, ctx.round_marks, LAST_ROUNDS,
                                            fresh_after=fresh_after, drops=self.drops, cache=self.drawn),
                         "rounds": s.rounds, "new": s.rounds - fresh_after},
             "explanation": {"about": self.about, "sentences": [visible(x) for x in explain(ctx.last)]},

@@ -3,11 +3,11 @@
 Its job: draw history entries as a sequence diagram, one lifeline per proposer
 (by name) and per acceptor, one arrow per request and per reply in the order
 they arrived, replies styled by what they said (promise, accepted, ignored,
-error) and missing ones by why (timeout, drop, refused), and a mark where a
-round's grants reach a quorum or where it ended without one. The page and
-`trace --svg` call the same function; only the standalone form carries its
+error) and missing ones by why (timeout, drop, refused), and at each round's
+end the mark of what it achieved, as its result said (shell/marks.py). The page
+and `trace --svg` call the same function; only the standalone form carries its
 stylesheet. Every label is made visible (text.visible) and XML-escaped here.
-Pure: no I/O, no Paxos decision beyond counting grants against paxos.quorum.
+Pure: no I/O, and no Paxos decision: it never counts replies against a quorum.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from __future__ import annotations
 from html import escape
 from typing import Iterable, Mapping, NamedTuple, Optional
 
-from ..paxos import quorum
 from ..session import HistoryEntry
 from ..shell.formats import reply_summary
+from ..shell.marks import RoundMark
 from ..shell.render import shorten
 from ..shell.trace import request_label, rounds
 from ..text import visible
-from ..wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, OK, Phase, Reply
+from ..wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, OK, TIMEOUT, Phase, Reply
 
 COL = 170
 """Distance between two lifelines."""
@@ -64,7 +64,7 @@ def reply_class(r: Reply, dropping: frozenset[int]) -> str:
         return "error"
     if not r.reached:
         return "refused"
-    if r.cause == "timeout":
+    if r.cause == TIMEOUT:
         return "drop" if r.acceptor in dropping else "timeout"
     return "lost"
 
@@ -130,10 +130,11 @@ def _cross(x: int, y: int) -> str:
 
 RoundCache = dict[tuple[object, ...], tuple[str, int]]
 """Drawn pieces and their heights: the participants (by the participants), and each round by (round,
-participants, drop faults, pool size), since a round never changes once recorded."""
+participants, drop faults, mark), since a round never changes once recorded."""
 
 
-def _round(names: list[Who], rnd: list[HistoryEntry], size: int, dropping: frozenset[int]) -> tuple[str, int]:
+def _round(names: list[Who], rnd: list[HistoryEntry], mark: Optional[RoundMark],
+           dropping: frozenset[int]) -> tuple[str, int]:
     """One round drawn from y = 0 (its group is moved into place), and its height."""
     c = _Canvas(names, 0)
     first = rnd[0]
@@ -151,15 +152,10 @@ def _round(names: list[Who], rnd: list[HistoryEntry], size: int, dropping: froze
                cross_at=ax - (CROSS + 4) * (1 if ax > px else -1) if not e.reply.reached else None)
         c.y += ROW
         step += 1
-    need, granted = quorum(size), 0
     for e in sorted(rnd, key=lambda e: e.reply.latency):
         step = _reply(c, e, step, dropping)
-        granted += e.reply.kind == GRANTED
-        if phase != Phase.STATE and granted == need and e.reply.kind == GRANTED:
-            step = _mark(c, rnd, "quorum", f"quorum: {granted} of {size} "
-                         f"{'promised' if phase == Phase.PREPARE else 'accepted'}", step)
-    if phase != Phase.STATE and granted < need:
-        _mark(c, rnd, "noquorum", f"no quorum: {granted} granted, {need} needed", step)
+    if mark is not None:
+        _mark(c, rnd, str(mark.kind), mark.label, step)
     return "".join(c.parts), c.y
 
 
@@ -181,7 +177,7 @@ def _reply(c: _Canvas, e: HistoryEntry, step: int, dropping: frozenset[int]) -> 
 
 
 def _mark(c: _Canvas, rnd: list[HistoryEntry], cls: str, label: str, step: int) -> int:
-    """A line across the round's participants, where a quorum was reached (or at its end)."""
+    """A line across the round's participants, under its last reply, saying what it achieved."""
     xs = [c.x[Who("proposer", rnd[0].proposer)]] + [c.x[Who("acceptor", str(e.reply.acceptor))] for e in rnd]
     lo, hi = min(xs), max(xs)
     y = c.y + MARK - 8
@@ -200,16 +196,18 @@ def _participants(c: _Canvas) -> str:
     return "".join(heads) + "</g>"
 
 
-def diagram(entries: Iterable[HistoryEntry], acceptors: Iterable[int], pool_size: int,
+def diagram(entries: Iterable[HistoryEntry], acceptors: Iterable[int], marks: Mapping[int, RoundMark],
             last: Optional[int] = None, *, fresh_after: Optional[int] = None,
             drops: Optional[Mapping[int, frozenset[int]]] = None, css: Optional[str] = None,
             cache: Optional[RoundCache] = None) -> str:
     """The last rounds as one <svg> element.
 
-    Rounds numbered above `fresh_after` are marked `new` (the page animates
-    them); `drops` names, per round, the acceptors that had a drop fault in
-    force (a drop looks like a timeout on the wire); with `css` the SVG is a
-    standalone document carrying that stylesheet, for slides. A `cache` kept
+    `marks` holds what each round achieved, by round number (Context.round_marks);
+    a round without one (a state read) ends unmarked. Rounds numbered above
+    `fresh_after` are marked `new` (the page animates them); `drops` names, per
+    round, the acceptors that had a drop fault in force (a drop looks like a
+    timeout on the wire); with `css` the SVG is a standalone document carrying
+    that stylesheet, for slides. A `cache` kept
     between calls (the live view's) saves redrawing the rounds drawn last time.
     """
     selected = rounds(entries, last)
@@ -222,8 +220,9 @@ def diagram(entries: Iterable[HistoryEntry], acceptors: Iterable[int], pool_size
     for rnd in selected:
         n = rnd[0].round_no
         dropping = (drops or {}).get(n, frozenset())
-        key = (n, who, dropping, pool_size)
-        body, height = drawn[key] = (cache or {}).get(key) or _round(names, rnd, pool_size, dropping)
+        mark = marks.get(n)
+        key = (n, who, dropping, mark)
+        body, height = drawn[key] = (cache or {}).get(key) or _round(names, rnd, mark, dropping)
         fresh = " new" if fresh_after is not None and n > fresh_after else ""
         c.add(f'<g class="round{fresh}" data-round="{n}" transform="translate(0 {c.y})">{body}</g>')
         c.y += height

@@ -205,11 +205,12 @@ _TCP_CLOSE = 7
 PROMPT = r"paxos\[3 acceptors[^\]]*\]> "
 
 
-def spawn(*args: str) -> pexpect.spawn:
-    """The shell in a pseudo-terminal, once its first prompt is ready for keys."""
+def spawn(*args: str, **kw: Any) -> pexpect.spawn:
+    """The shell in a pseudo-terminal, once its first prompt is ready for keys; `kw` goes to
+    pexpect (a `preexec_fn` that sets a signal ignored, as nohup does)."""
     env = dict(os.environ, TERM="xterm", NO_COLOR="1", PROMPT_TOOLKIT_NO_CPR="1")
     child = pexpect.spawn(sys.executable, ["-m", "paxos_shell", *args], env=env, encoding="utf-8",
-                          timeout=15, dimensions=(40, 220))
+                          timeout=15, dimensions=(40, 220), **kw)
     child.expect(PROMPT)
     # The placeholder, then the cursor shown again: the first render is complete and the
     # terminal is in raw mode, so keys sent now are read as typed. (The bottom toolbar needs

@@ -7,12 +7,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...options import parse_int
 from ...proposer import Engine
 from ...session import Session
 from ...wire import ReplyKind
 from ..context import Context
 from ..formats import latency_cell, ms, to_ms
-from ..registry import ArgKind, Args, Group, UsageError, command, to_int
+from ..registry import ArgKind, Args, Group, UsageError, command
 from ..results import Column, Result, Style, Table
 
 K = ArgKind
@@ -68,7 +69,7 @@ PING_COLUMNS = (
     flags={"--count": K.COUNT}, positional=(K.SERVERS,), group=Group.TEACH, saved=False,
 )
 def cmd_ping(ctx: Context, args: Args) -> Result:
-    n = to_int(args.text("--count") or 5, "count", 1, 1000)
+    n = parse_int(args.text("--count") or 5, "count", 1, 1000)
     servers = ctx.engine.servers(args.acceptor_ids())
     times: dict[int, list[float]] = {i: [] for i in servers}
     lost: dict[int, str] = {}
@@ -109,7 +110,6 @@ def _bench(ctx: Context, count: int) -> BenchRun:
     scratch.proposer.seen = max(ctx.session.highest_seen, ctx.session.proposer.seen)
     eng = Engine(ctx.client, scratch)
     run = BenchRun()
-    bar = not ctx.out.json and getattr(ctx.out.stream, "isatty", lambda: False)()
     started = time.perf_counter()
     try:
         for k in range(count):
@@ -122,15 +122,11 @@ def _bench(ctx: Context, count: int) -> BenchRun:
             last = res.attempts[-1] if res.attempts else None
             run.both_phases += bool(last and last.accept is not None)
             run.chosen += res.ok
-            if bar and (k % max(1, count // 50) == 0 or k == count - 1):
-                done = (k + 1) * 30 // count
-                ctx.out.stream.write(f"\r[{'#' * done}{'.' * (30 - done)}] {k + 1}/{count}")
-                ctx.out.stream.flush()
+            ctx.out.progress(k + 1, count)
     except KeyboardInterrupt:
         run.interrupted = True
     run.elapsed = time.perf_counter() - started
-    if bar:
-        ctx.out.stream.write("\n")
+    ctx.out.progress_done()
     ctx.session.highest_seen = max(ctx.session.highest_seen, scratch.highest_seen)
     ctx.session.proposer.seen = max(ctx.session.proposer.seen, scratch.proposer.seen)
     return run
@@ -148,7 +144,7 @@ def _bench(ctx: Context, count: int) -> BenchRun:
     positional=(K.NUMBER,), group=Group.TEACH, saved=False,
 )
 def cmd_bench(ctx: Context, args: Args) -> Result:
-    count = to_int(args.positional[0], "count", 1, 100_000) if args.positional else 100
+    count = parse_int(args.positional[0], "count", 1, 100_000) if args.positional else 100
     run = _bench(ctx, count)
     if not run.times:
         raise UsageError("bench: interrupted before any proposal finished")
@@ -207,8 +203,8 @@ def _faults(ctx: Context, ids: list[int], query: str) -> Result:
 def cmd_delay(ctx: Context, args: Args) -> Result:
     if len(args.positional) != 2:
         raise UsageError("delay: expected ID MS, e.g. 'delay 2 300'")
-    i = to_int(args.positional[0], "acceptor id", 1)
-    return _faults(ctx, [i], f"delay_ms={to_int(args.positional[1], 'delay', 0, 600_000)}")
+    i = parse_int(args.positional[0], "acceptor id", 1)
+    return _faults(ctx, [i], f"delay_ms={parse_int(args.positional[1], 'delay', 0, 600_000)}")
 
 
 @command(
@@ -223,8 +219,8 @@ def cmd_delay(ctx: Context, args: Args) -> Result:
 def cmd_drop(ctx: Context, args: Args) -> Result:
     if len(args.positional) != 3 or args.positional[1] not in ("requests", "replies"):
         raise UsageError("drop: expected ID requests|replies PERCENT, e.g. 'drop 1 replies 100'")
-    i = to_int(args.positional[0], "acceptor id", 1)
-    pct = to_int(args.positional[2], "percent", 0, 100)
+    i = parse_int(args.positional[0], "acceptor id", 1)
+    pct = parse_int(args.positional[2], "percent", 0, 100)
     return _faults(ctx, [i], f"drop_{args.positional[1]}={pct}")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from ...options import is_whole_number
 from ...outlook import Standing
 from ...paxos import Verdict
 from ...proposer import (
@@ -21,16 +22,11 @@ from ...text import show_value
 from ...wire import ReplyKind
 from ..context import Context
 from ..formats import REPLY_COLUMNS, latency_cell, reply_rows, to_ms
-from ..registry import ArgKind, Args, command, is_int, to_id
+from ..registry import ArgKind, Args, command, to_id
 from ..results import Column, Result, Style, Table, Text
 from ..verdict import broken_here, lead_with_violations, standing
 
 K = ArgKind
-
-
-def servers_of(args: Args, rest: list[str]) -> Optional[list[int]]:
-    """Acceptor ids given as trailing positionals and/or --server-ids; None for all."""
-    return args.acceptor_ids(rest)
 
 
 def _take_id(args: Args, pos: list[str], required_int: bool = False) -> Optional[int]:
@@ -38,7 +34,7 @@ def _take_id(args: Args, pos: list[str], required_int: bool = False) -> Optional
     flag = args.text("--id")
     if flag is not None:
         return to_id(flag)
-    if pos and (is_int(pos[0]) or required_int):
+    if pos and (is_whole_number(pos[0]) or required_int):
         return to_id(pos.pop(0))
     return None
 
@@ -79,7 +75,7 @@ STATE_COLUMNS = (
     aliases=("get-state",), flags={"--server-ids": K.SERVERS}, positional=(K.SERVERS,),
 )
 def cmd_state(ctx: Context, args: Args) -> Result:
-    res = ctx.engine.state(servers_of(args, args.positional))
+    res = ctx.engine.state(args.acceptor_ids(args.positional))
     ctx.remember(res)
     return state_result(ctx, res)
 
@@ -112,7 +108,7 @@ def state_result(ctx: Context, res: StateResult) -> Result:
 def cmd_prepare(ctx: Context, args: Args) -> Result:
     pos = list(args.positional)
     n = _take_id(args, pos, required_int=True)
-    servers = ctx.engine.servers(servers_of(args, pos))
+    servers = ctx.engine.servers(args.acceptor_ids(pos))
     n = ctx.engine.fresh_id() if n is None else n
     ctx.show([Text(f"Contacting servers: {servers}"), Text(f"ID: {n}")])  # before the wait: context
     res = ctx.engine.prepare(n, servers)
@@ -170,7 +166,7 @@ def cmd_accept(ctx: Context, args: Args) -> Result:
     value = args.text("--value")
     if value is None and pos:
         value = pos.pop(0)
-    res = ctx.engine.accept(n, value, servers_of(args, pos), force=args.switch("--force"))
+    res = ctx.engine.accept(n, value, args.acceptor_ids(pos), force=args.switch("--force"))
     ctx.remember(res)
     out = Result("accept", ok=res.outcome.verdict == Verdict.CHOSEN)
     out.say(f"Contacting servers: {[r.acceptor for r in res.round.replies]}")

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...options import parse_int
 from ...paxos import Verdict
 from ...proposer import Accepted, AlreadyChosen, Prepared, ProposeEvent, ProposeResult, Retrying, Started
 from ...text import show_value
 from ..context import Context
 from ..formats import REPLY_COLUMNS, reply_rows
-from ..registry import ArgKind, Args, UsageError, command, quote, to_id, to_int
+from ..registry import ArgKind, Args, UsageError, command, quote, to_id
 from ..results import Result, Style, Table, Text
 from ..teach import explain
-from .paxoscmds import prepare_blocks, servers_of
+from .paxoscmds import prepare_blocks
 
 K = ArgKind
 
@@ -48,9 +49,9 @@ def cmd_propose(ctx: Context, args: Args) -> Result:
         raise UsageError("propose: missing value (propose VALUE [SERVER...], or set value VALUE first)")
     n = to_id(args.text("--id")) if args.text("--id") is not None else None
     count = args.text("--contact-count")
-    retry = to_int(args.text("--retry") or 0, "retry count", 0, 100)
-    servers = servers_of(args, pos)
-    res = ctx.engine.propose(value, servers, n, to_int(count, "contact count", 1) if count is not None else None,
+    retry = parse_int(args.text("--retry") or 0, "retry count", 0, 100)
+    servers = args.acceptor_ids(pos)
+    res = ctx.engine.propose(value, servers, n, parse_int(count, "contact count", 1) if count is not None else None,
                              retry, lambda event: _progress(ctx, event, value))
     ctx.remember(res)
     out = propose_result(res)

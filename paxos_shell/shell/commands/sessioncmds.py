@@ -6,7 +6,7 @@ import time
 from typing import Any, Optional
 
 from ...clientopts import redacted
-from ...options import parse_format, parse_timeout
+from ...options import parse_format, parse_int, parse_timeout
 from ...text import show_value
 from ..context import Context
 from ..formats import KIND_STYLE, latency_cell, reply_summary, to_ms
@@ -24,7 +24,6 @@ from ..registry import (
     command,
     lookup,
     to_id,
-    to_int,
 )
 from ..render import Format
 from ..results import Column, Result, Style, Table
@@ -67,7 +66,7 @@ HISTORY_COLUMNS = (
     positional=(K.NUMBER,), group=Group.SESSION, saved=False,
 )
 def cmd_history(ctx: Context, args: Args) -> Result:
-    n = to_int(args.positional[0], "count", 1) if args.positional else 20
+    n = parse_int(args.positional[0], "count", 1) if args.positional else 20
     entries = list(ctx.session.history)[-n:]
     out = Result("history")
     if not entries:

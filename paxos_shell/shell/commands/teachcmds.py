@@ -6,13 +6,14 @@ import random
 from typing import Callable, Optional
 
 from ...duel import MAX_TURNS, Turn, duel
+from ...options import parse_int
 from ...paxos import Verdict
 from ...proposer import AcceptResult, PrepareResult, ProposeResult
 from ...session import HistoryEntry
 from ...text import show_value, span
 from ..context import Context
 from ..lessons import lesson_names, load_lesson
-from ..registry import ArgKind, Args, Group, UsageError, command, quote, to_int
+from ..registry import ArgKind, Args, Group, UsageError, command, quote
 from ..results import Column, Result, Style, Table, Text
 from ..runner import Runner
 from ..teach import explain
@@ -33,7 +34,7 @@ K = ArgKind
     flags={"--mermaid": K.PATH, "--svg": K.PATH}, positional=(K.NUMBER,), group=Group.TEACH, saved=False,
 )
 def cmd_trace(ctx: Context, args: Args) -> Result:
-    n = to_int(args.positional[0], "round count", 1) if args.positional else 3
+    n = parse_int(args.positional[0], "round count", 1) if args.positional else 3
     entries = list(ctx.session.history)
     if not entries:
         raise UsageError("trace: no rounds yet (run prepare, accept or propose first)")
@@ -60,7 +61,7 @@ def _trace_svg(ctx: Context, entries: list[HistoryEntry], n: int, path: str) -> 
     """The live view's diagram as a standalone SVG, to a file or ('-') to stdout."""
     from ...view import assets, svg  # the view package only when asked for
 
-    text = svg.diagram(entries, ctx.client.urls, ctx.session.pool_size, n, css=assets.diagram_css())
+    text = svg.diagram(entries, ctx.client.urls, ctx.round_marks, n, css=assets.diagram_css())
     out = Result("trace", data={"svg": path, "text": text})
     if path == "-":
         out.blocks.append(Text(text.rstrip("\n"), wrap=False))
@@ -173,14 +174,17 @@ TURN_HANG = 18
 def cmd_duel(ctx: Context, args: Args) -> Result:
     if len(args.positional) != 2:
         raise UsageError("duel: expected VALUE_A VALUE_B, e.g. 'duel a-value b-value'")
-    turns = to_int(args.text("--turns") or 40, "turn count", 2, MAX_TURNS)
+    turns = parse_int(args.text("--turns") or 40, "turn count", 2, MAX_TURNS)
     given = args.text("--seed")
-    seed = to_int(given, "seed") if given is not None else random.SystemRandom().randrange(1 << 31)
+    seed = parse_int(given, "seed") if given is not None else random.SystemRandom().randrange(1 << 31)
     rng = random.Random(seed)
     backoff = not args.switch("--no-backoff")
     a, b = args.positional
     res = duel(ctx.engine, (("A", a), ("B", b)), turns, backoff, rng,
                lambda t: ctx.show([Text(_turn_text(t), hang=TURN_HANG)]))
+    for t in res.turns:
+        ctx.mark_rounds(t.prepare)
+        ctx.mark_rounds(t.accept)
     last = next((t.accept for t in reversed(res.turns) if t.accept is not None), None)
     if last is not None:
         ctx.remember(last)
@@ -241,7 +245,7 @@ def _expect_promises(ctx: Context, rest: list[str]) -> tuple[bool, str]:
     last = ctx.last
     if not isinstance(last, PrepareResult):
         return False, "no prepare yet"
-    return len(last.promised) == to_int(rest[0], "promise count"), f"last prepare: {len(last.promised)} promise(s)"
+    return len(last.promised) == parse_int(rest[0], "promise count"), f"last prepare: {len(last.promised)} promise(s)"
 
 
 def _expect_violations(want: bool) -> Check:

@@ -12,8 +12,9 @@ import sys
 from typing import TYPE_CHECKING, Optional
 
 from ...errors import ExitStatus, UserError, exit_status
+from ...options import parse_int
 from ..context import Context
-from ..registry import ArgKind, Args, Group, UsageError, command, to_int
+from ..registry import ArgKind, Args, Group, UsageError, command
 from ..results import Result, Style
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def cmd_view(ctx: Context, args: Args) -> Result:
         if args.positional != ["off"]:
             raise UsageError("view: 'view' starts the live view, 'view off' stops it")
         return stop_view(ctx)
-    port = to_int(args.text("--port"), "port", 0, 65535) if args.text("--port") is not None else None
+    port = parse_int(args.text("--port"), "port", 0, 65535) if args.text("--port") is not None else None
     return start_view(ctx, args.text("--host"), port, interactive=ctx.pause is not None)
 
 
