@@ -21,7 +21,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Mapping, Optional, Sequence
 from urllib.parse import quote
 
-from . import wire
+from . import signals, wire
 from .clientopts import ClientOptions, redacted
 from .text import visible
 from .watchdog import Watchdog
@@ -129,7 +129,8 @@ class Client:
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
             # Threads start as needed; enough for a round to every acceptor plus stragglers being cut.
-            self._executor = ThreadPoolExecutor(max_workers=max(32, 2 * len(self.urls)), thread_name_prefix="round")
+            self._executor = ThreadPoolExecutor(max_workers=max(32, 2 * len(self.urls)), thread_name_prefix="round",
+                                                initializer=signals.main_thread_only)
         return self._executor
 
     def round(self, phase: Phase, servers: Sequence[int], params: dict) -> Round:

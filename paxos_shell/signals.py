@@ -34,6 +34,17 @@ def install() -> None:
             signal.signal(sig, _on_signal)
 
 
+def main_thread_only() -> None:
+    """Block Ctrl-C, SIGTERM and SIGHUP in the calling (helper) thread.
+
+    Python runs handlers on the main thread, but the kernel may hand a signal
+    for the process to any thread that does not block it; the main thread,
+    asleep in a round's wait, would then sleep on to the round's timeout.
+    Every thread the shell starts calls this first.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+
+
 def _running_app() -> Optional[Any]:
     # Looked up, not imported: a one-shot `-c` never loads prompt_toolkit for this.
     current = sys.modules.get("prompt_toolkit.application.current")

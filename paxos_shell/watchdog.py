@@ -15,6 +15,8 @@ import threading
 import time
 from typing import Optional, Protocol, Sequence
 
+from . import signals
+
 
 class Expirable(Protocol):
     def expire(self) -> None:
@@ -59,6 +61,7 @@ class Watchdog:
             self._closed = False
 
     def _run(self) -> None:
+        signals.main_thread_only()
         with self._cond:
             while not self._closed:
                 if self._due is None:

@@ -252,3 +252,25 @@ def test_rounds_over_tls_use_the_verified_connection(fake: Any, client: Any, tmp
         assert c.prepare(n, [1]).replies[0].promised_id == n
     assert c.state([1]).replies[0].body == {"promisedId": 10, "acceptedId": -1, "acceptedValue": None}
     assert len(ports(f)) == 1 and len(sends) == 1
+
+
+def blocked_signals(native_id: int) -> set[int]:
+    """The signals a thread of this process blocks, from the kernel's own account of it."""
+    with open(f"/proc/self/task/{native_id}/status") as f:
+        mask = int(next(line for line in f if line.startswith("SigBlk:")).split()[1], 16)
+    return {sig for sig in range(1, 65) if mask >> (sig - 1) & 1}
+
+
+def test_signals_for_the_shell_reach_its_main_thread_only(fake: Any, client: Any) -> None:
+    """A Ctrl-C the kernel handed to a round's worker thread would leave the main thread asleep
+    in the round's wait until its timeout; every helper thread blocks them."""
+    f = fake()
+    c = client({1: f.url})
+    warm(c, f)
+    assert c.prepare(2, [1]).replies[0].kind == GRANTED  # the watchdog thread has started too
+    helpers = [t for t in threading.enumerate() if t.name.startswith("round")]
+    assert {t.name.split("_")[0] for t in helpers} == {"round", "round-watchdog"}
+    for t in helpers:
+        assert t.native_id is not None
+        assert {signal.SIGINT, signal.SIGTERM, signal.SIGHUP} <= blocked_signals(t.native_id), t.name
+    assert signal.SIGINT not in blocked_signals(threading.main_thread().native_id or 0)

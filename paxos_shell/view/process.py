@@ -23,6 +23,7 @@ import threading
 import time
 from typing import IO, Optional
 
+from .. import signals
 from .server import DRAIN_TIMEOUT, MAX_VIEWERS, STOP_TIMEOUT, new_token
 
 FLUSH_WAIT = 0.5
@@ -123,6 +124,7 @@ class ServerProcess:
 
     def _flushing(self) -> None:
         """The flusher thread, woken only when the pipe was full: the rest of a frame, then the newest."""
+        signals.main_thread_only()
         assert self.proc is not None and self.proc.stdin is not None
         fd = self.proc.stdin.fileno()
         with self._lock:
@@ -143,6 +145,7 @@ class ServerProcess:
 
     def _read(self) -> None:
         """The reader thread: the server's reports (how many viewers), until it ends."""
+        signals.main_thread_only()
         assert self.proc is not None and self.proc.stdout is not None
         for raw in iter(lambda: self.proc.stdout.readline(LINE_LIMIT), b""):  # type: ignore[union-attr]  # asserted above
             word, _, rest = raw.decode("ascii", "replace").strip().partition(" ")
