@@ -69,7 +69,7 @@ def per_request(port: int, n: int) -> dict[str, list[float]]:
     return times
 
 
-def per_round(ports: list[int], n: int) -> dict[str, list[float]]:
+def per_round(ports: list[int], n: int) -> tuple[dict[str, list[float]], dict[str, float]]:
     urls = {i: f"http://{HOST}:{port}" for i, port in enumerate(ports, 1)}
     links = [Link(url, ClientOptions()) for url in urls.values()]
     client = Client(urls, 5.0)
@@ -85,20 +85,22 @@ def per_round(ports: list[int], n: int) -> dict[str, list[float]]:
     ways: dict[str, Callable[[], int]] = {"Link.call on a thread each": threads,
                                           "Client.state (one thread)": one_thread}
     times: dict[str, list[float]] = {name: [] for name in ways}
+    cpu = {name: 0.0 for name in ways}
     for k in range(200 + n):
         for name, fn in ways.items():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             answered = fn()
-            took = time.perf_counter() - t0
+            took, used = time.perf_counter() - t0, time.process_time() - c0
             if answered != len(links):
                 sys.exit(f"refusing to report: a round of {name} had {answered} of {len(links)} answers")
             if k >= 200:
                 times[name].append(took)
+                cpu[name] += used
     pool.shutdown()
     client.close()
     for link in links:
         link.close()
-    return times
+    return times, {name: used / n for name, used in cpu.items()}
 
 
 def import_time(code: str, runs: int) -> float:
@@ -123,11 +125,11 @@ def main() -> None:
         extra = (statistics.median(samples) - base) * 1000
         print(f"GET state, kept alive, {name:27s} {fmt(summary(samples))} (+{extra:.3f} ms at the median)")
     with acceptors(3) as procs:
-        rounds = per_round([port for port, _ in procs], a.requests)
+        rounds, cpu = per_round([port for port, _ in procs], a.requests)
     base = statistics.median(rounds["Link.call on a thread each"])
     for name, samples in rounds.items():
         print(f"round of GET state on 3, {name:27s} {fmt(summary(samples))} "
-              f"({statistics.median(samples) / base:.2f}x the threads)")
+              f"({statistics.median(samples) / base:.2f}x the threads), shell CPU {cpu[name] * 1000:.3f} ms a round")
     bare = import_time("pass", a.runs)
     print(f"python -c pass: {bare:.3f} s")
     for mod in ("http.client", "requests", "paxos_shell.transport"):

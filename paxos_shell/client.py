@@ -5,8 +5,12 @@ slowest one that answers, never more than the timeout: five dead acceptors
 cost one timeout, not five. Ctrl-C returns the round at once, and requests
 left in flight are cut short so their threads end now. Each acceptor has one
 kept-alive connection (transport.Link, over requests), imported when the first
-round runs so that the shell starts without requests. This module never
-judges Paxos (proposer.py and paxos.py do) and never shows a URL's secret.
+round runs so that the shell starts without requests. Where that connection
+is open, the round's own thread writes every request and then reads each
+reply as it starts to arrive: a thread per request cost more CPU than the
+requests themselves on a small machine (docs/performance.md). This module
+never judges Paxos (proposer.py and paxos.py do) and never shows a URL's
+secret.
 """
 
 from __future__ import annotations
