@@ -274,3 +274,17 @@ def test_signals_for_the_shell_reach_its_main_thread_only(fake: Any, client: Any
         assert t.native_id is not None
         assert {signal.SIGINT, signal.SIGTERM, signal.SIGHUP} <= blocked_signals(t.native_id), t.name
     assert signal.SIGINT not in blocked_signals(threading.main_thread().native_id or 0)
+
+
+def test_a_request_on_the_open_connection_is_the_one_the_adapter_sends(fake: Any, client: Any) -> None:
+    """Same method, request-target, headers (credentials included) and header order, whichever path."""
+    f = fake()
+    options = ClientOptions(headers=(("X-Api-Key", "k-1"),), auth=("ann", "pw"))
+    c = client({1: f.url + "/"}, options=options)
+    assert c.prepare(1, [1]).replies[0].kind == GRANTED  # through requests' adapter: it opens the connection
+    assert c.prepare(2, [1]).replies[0].kind == GRANTED  # on the open connection
+    first, second = f.seen
+    assert (first.method, first.target.replace("id=1", "id=2")) == (second.method, second.target)
+    assert list(first.headers.items()) == list(second.headers.items())
+    assert first.headers["Authorization"].startswith("Basic ") and first.headers["X-Api-Key"] == "k-1"
+    assert first.peer_port == second.peer_port
