@@ -206,3 +206,15 @@ def test_history_suggestions_only_with_colour(local: Shell) -> None:
     assert build_prompt_session(local).auto_suggest is None  # greyed text would look typed
     local.out.colour = True
     assert build_prompt_session(local).auto_suggest is not None
+
+
+def test_teach_mode_says_why_an_accept_was_refused_without_inventing_a_proposer(local: Shell) -> None:
+    """The higher promise is this shell's own: teach must not blame 'another proposer'."""
+    run(local, "set teach on")
+    run(local, "prepare 5")
+    run(local, "prepare 7")
+    code, out = run(local, "accept 5 A --force")
+    flat = " ".join(out.split())
+    assert ("Acceptors [1, 2, 3] refused: each had promised an id higher than 5, and an acceptor never accepts "
+            "below its promise.") in flat
+    assert "another proposer" not in flat

@@ -97,7 +97,9 @@ def accept(res: AcceptResult) -> list[str]:
         refused = [r.acceptor for r in res.round.replies if r.kind == ReplyKind.IGNORED]
         out.append(f"{res.outcome.reason[:1].upper()}{res.outcome.reason[1:]}, so this round chose nothing.")
         if refused:
-            out.append(f"Acceptors {refused} refused because they promised a higher id to another proposer.")
+            # Not "to another proposer": this shell's own later prepare may hold the higher promise.
+            out.append(f"Acceptors {refused} refused: each had promised an id higher than {res.n}, and an "
+                       "acceptor never accepts below its promise.")
     return out
 
 
