@@ -36,12 +36,23 @@ def redacted(url: str) -> str:
     m = _AUTHORITY.fullmatch(url)
     if m is None:  # pragma: no cover - the pattern matches every string
         return url
-    userinfo, at, hostport = m["authority"].rpartition("@")
+    authority, rest = m["authority"], m["rest"]
+    userinfo, at, hostport = authority.rpartition("@")
     if not at:
-        return url
+        if not _password_cut_short(authority, rest):
+            return url
+        # `http://ann:pa/ss@h`: the password's "/" ended the authority early; hide up to the last @.
+        userinfo, _, hostport = (authority + rest).rpartition("@")
+        rest = ""
     user, colon, _ = userinfo.partition(":")
     shown = f"{user}:{HIDDEN}" if colon else HIDDEN
-    return f"{m['scheme'] or ''}{shown}@{hostport}{m['rest']}"
+    return f"{m['scheme'] or ''}{shown}@{hostport}{rest}"
+
+
+def _password_cut_short(authority: str, rest: str) -> bool:
+    """`user:pa` then `/ss@host`: what follows the colon is no port, and an @ comes later."""
+    port = authority.rpartition(":")[2]
+    return ":" in authority and not authority.startswith("[") and not port.isdigit() and "@" in rest
 
 
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#@\s]*)@")
@@ -75,8 +86,9 @@ def check_url(url: str) -> None:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as e:
-        raise ValueError(f"bad URL {shown}: {e}") from None
+    except ValueError:
+        # Not urllib's own message: it quotes the bad "port", which may be part of a password.
+        raise ValueError(f"bad URL {shown}: not a valid host and port") from None
     if parts.scheme not in SCHEMES:
         raise ValueError(f"bad URL {shown}: the scheme must be http or https")
     if not parts.hostname:

@@ -308,11 +308,20 @@ class TestCredentials:
         assert causes[1] == f"bad URL ftp://ann:***@{HOST}:1: the scheme must be http or https"
         assert all(c and SECRET not in c for c in causes)
 
+    def test_a_password_with_a_raw_slash_is_never_shown(self, client: Any) -> None:
+        """`/` ends a URL's authority, so `pa` reads as a port and `ss@...` as a path: the error must
+        show neither part of what the user meant as the password."""
+        r = one(client({1: f"http://ann:pa/{SECRET}@{HOST}:1"}))
+        assert (r.kind, r.cause) == (NO_RESPONSE, f"bad URL http://ann:***@{HOST}:1: not a valid host and port")
+
     @pytest.mark.parametrize("url,shown", [
         (f"http://ann:{SECRET}@h:8081/x?y=1", "http://ann:***@h:8081/x?y=1"),
         (f"https://{SECRET}@h", "https://***@h"),
         (f"http://ann:{SECRET}@[::1", "http://ann:***@[::1"),  # malformed: still redacted
         ("http://h:8081/a@b", "http://h:8081/a@b"),  # an @ in the path is not userinfo
+        ("http://ann:pa/ss@h:1/x", "http://ann:***@h:1/x"),  # a "/" in the password, typed raw
+        ("http://ann:pa#s?s@h:1", "http://ann:***@h:1"),
+        ("http://[::1]/a@b", "http://[::1]/a@b"),
         (f"ann:{SECRET}@h:1", "ann:***@h:1"),
         ("http://h:8081", "http://h:8081"),
     ])
