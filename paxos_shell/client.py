@@ -231,7 +231,7 @@ class Client:
         if answer.status == 200 and isinstance(body, dict) and all(wire.is_int(body.get(k)) for k in FAULT_KEYS):
             return body
         if answer.status == 400 and isinstance(body, dict) and isinstance(body.get("message"), str):
-            raise ValueError(f"refused these faults: {visible(body['message'][: wire.MAX_CAUSE])}")
+            raise ValueError(f"refused these faults: {wire.foreign(body['message'])}")
         what = f"answered {answer.status}" if answer.status != 200 else "answered, but not with faults"
         raise FaultsUnavailable(f"does not offer fault injection ({visible(answer.path)} {what}): "
                                 "it must be our paxos-acceptor started with --faults, asked from its own machine")

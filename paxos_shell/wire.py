@@ -278,7 +278,7 @@ def read_json(raw: bytes) -> Any:
         return _TOO_DEEP
 
 
-def _foreign(text: str) -> str:
+def foreign(text: str) -> str:
     """A string an acceptor sent, made fit for a cause: one line, visible, bounded."""
     text = text if len(text) <= MAX_CAUSE else text[:MAX_CAUSE] + "..."
     return visible(text)
@@ -289,7 +289,7 @@ def _error_cause(status: int, raw: bytes, path: str, location: Optional[str]) ->
     if status in (404, 405) or 200 <= status < 300:
         return f"{NOT_ACCEPTOR}: {visible(path)} answered {status}"
     if 300 <= status < 400:
-        where = _foreign(redacted(location)) if location else "nowhere (no Location)"
+        where = foreign(redacted(location)) if location else "nowhere (no Location)"
         return f"HTTP {status}: redirected to {where}; redirects are not followed"
     try:
         body = read_json(raw)
@@ -297,7 +297,7 @@ def _error_cause(status: int, raw: bytes, path: str, location: Optional[str]) ->
         body = None
     message = body.get("message") if isinstance(body, dict) else None
     if isinstance(message, str) and message:
-        return f"HTTP {status}: {_foreign(message)}"
+        return f"HTTP {status}: {foreign(message)}"
     try:
         return f"HTTP {status} {HTTPStatus(status).phrase}"
     except ValueError:
@@ -333,7 +333,7 @@ def interpret(
     if cut_off:
         return error(CUT_OFF)
     if encoding not in (None, "", "identity"):
-        return error(f"{NOT_ACCEPTOR}: the reply is {_foreign(encoding)}-encoded although identity was asked")
+        return error(f"{NOT_ACCEPTOR}: the reply is {foreign(encoding)}-encoded although identity was asked")
     if status in GATEWAY_SILENCE:
         cause = _error_cause(status, raw, path or PHASES[phase][1], location)
         return Reply(acceptor, phase, NO_RESPONSE, cause=f"{cause} (from a gateway: the acceptor may have acted)")
