@@ -84,7 +84,8 @@ def _warm() -> None:
 
 
 class Client:
-    """Sends rounds to a pool given as {acceptor id: base URL}."""
+    """Sends rounds to a pool given as {acceptor id: base URL}, one round at a time (the shell's
+    thread): the watchdog guards one deadline, and Ctrl-C reaches the thread running the round."""
 
     def __init__(self, urls: Mapping[int, str], timeout: float = 1.0, options: Optional[ClientOptions] = None) -> None:
         self.urls = dict(urls)
