@@ -213,7 +213,7 @@ def test_teach_mode_says_why_an_accept_was_refused_without_inventing_a_proposer(
     run(local, "set teach on")
     run(local, "prepare 5")
     run(local, "prepare 7")
-    code, out = run(local, "accept 5 A --force")
+    _, out = run(local, "accept 5 A --force")
     flat = " ".join(out.split())
     assert ("Acceptors [1, 2, 3] refused: each had promised an id higher than 5, and an acceptor never accepts "
             "below its promise.") in flat

@@ -33,6 +33,17 @@ def lead(outlook: Outlook) -> list[str]:
     return [f"Safety is broken: {outlook.violations[0].sentence()}{more}. No guarantee below holds."]
 
 
+def _unguarded(outlook: Outlook, carried: Optional[str]) -> str:
+    """Why carrying the highest reported value no longer protects a chosen one (guarantees broken)."""
+    why = ("an accept was forced against Paxos" if any(c.kind == Caution.FORCED for c in outlook.caveats)
+           else "Paxos's guarantees no longer hold here")
+    other = next((c for c in outlook.chosen if c.value != carried), None)
+    if other is None:
+        return f"{why}, so a value chosen earlier need not be that one"
+    return (f"{why}, and {_v(other.value)} is already chosen ({names(other.acceptors)} accepted it at id "
+            f"{other.proposal_id})")
+
+
 def permanence(outlook: Outlook) -> str:
     """Whether a chosen value can change, as far as the knowledge model can promise."""
     if not outlook.guaranteed:
@@ -71,9 +82,14 @@ def prepare(res: PrepareResult) -> list[str]:
                "from now on.")
     ch = res.choice
     if ch is not None and ch.forced_by is not None:
-        out.append(f"Acceptor {ch.forced_by.acceptor} reported {_v(ch.value)} accepted at id "
-                   f"{ch.forced_by.accepted_id}, the highest among the promises; a value chosen below id {res.n} "
-                   "could only be that one, so Paxos obliges this proposer to carry it instead of its own.")
+        reported = (f"Acceptor {ch.forced_by.acceptor} reported {_v(ch.value)} accepted at id "
+                    f"{ch.forced_by.accepted_id}, the highest among the promises")
+        if res.outlook.guaranteed:
+            out.append(f"{reported}; a value chosen below id {res.n} could only be that one, so Paxos obliges "
+                       "this proposer to carry it instead of its own.")
+        else:
+            but = _unguarded(res.outlook, ch.value)
+            out.append(f"{reported}, so Paxos obliges this proposer to carry it; but {but}.")
     else:
         out.append(f"No promise carried an accepted value, so no value can have been chosen below id {res.n} "
                    "and this proposer may send its own.")
