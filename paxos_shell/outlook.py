@@ -117,6 +117,22 @@ class Outlook:
             return Standing.OPEN
         return Standing.UNSURE
 
+    def at_risk(self) -> tuple[int, ...]:
+        """The volatile acceptors whose restart could undo what is said. A value a quorum of
+        durable acceptors accepted stays the only one any proposer can get chosen, whatever the
+        others forget: every later quorum meets that one, whose members refuse lower ids and
+        report the value. Otherwise every volatile acceptor matters."""
+        volatile = {a for c in self.caveats if c.kind == Caution.VOLATILE for a in c.acceptors}
+        if volatile and self.standing == Standing.CHOSEN and self.guaranteed:
+            return min((tuple(sorted(volatile.intersection(c.acceptors))) for c in self.chosen), key=len)
+        return tuple(sorted(volatile))
+
+    def shown_caveats(self) -> tuple[Caveat, ...]:
+        """The caveats as printed: the volatile one names only the acceptors at risk (at_risk)."""
+        risk = self.at_risk()
+        return tuple(c for c in self.caveats if c.kind != Caution.VOLATILE) + (
+            (Caveat(Caution.VOLATILE, risk),) if risk else ())
+
     def _from_empty_quorum(self) -> bool:
         return any(r.rule == Rule.EMPTY_QUORUM for r in self.futures.reasons)
 
@@ -141,7 +157,7 @@ class Outlook:
             c = self.chosen[-1]
             head = (f"Chosen: {show_value(c.value)} (accepted at id {c.proposal_id} by acceptors "
                     f"{list(c.acceptors)}, {size})")
-            return [head] + [_capital(x.sentence()) for x in self.caveats]
+            return [head] + [_capital(x.sentence()) for x in self.shown_caveats()]
         head = (f"No value is chosen yet ({size})." if self.standing == Standing.OPEN
                 else f"No value is known to be chosen ({size}).")
         return [head, *self.sentences()]
@@ -156,7 +172,7 @@ class Outlook:
             lines.append(f"Best effort from the current states: {self.futures.sentence()}")
         else:
             lines.append(self.futures.sentence())
-        lines += [_capital(c.sentence()) for c in self.caveats if c.kind == Caution.VOLATILE]
+        lines += [_capital(c.sentence()) for c in self.shown_caveats() if c.kind == Caution.VOLATILE]
         return lines
 
 

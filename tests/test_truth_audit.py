@@ -28,3 +28,22 @@ def test_a_carried_value_is_not_called_the_only_possible_one_after_a_forced_acce
     assert ("Acceptor 1 reported 'B' accepted at id 5, the highest among the promises, so Paxos obliges this "
             "proposer to carry it; but an accept was forced against Paxos, and 'A' is already chosen (acceptors 1 "
             "and 2 accepted it at id 3).") in out
+
+
+def test_a_volatile_acceptor_outside_the_chosen_quorum_is_not_a_condition_on_it(local: Shell) -> None:
+    run(local, "restart 3 --volatile")
+    run(local, "prepare 1")  # acceptor 3 promises 1, in memory only
+    run(local, "set teach on")
+    out = said(local, "accept 1 A 1 2")
+    # A rests on acceptors 1 and 2, which keep their state on disk: 3 forgetting cannot undo it.
+    assert "stays chosen only while" not in out
+    assert ("It can never change: any later proposer's prepare reaches one of these acceptors, learns the value, and "
+            "must propose it again. Acceptor 3 keeps its state in memory only, but a quorum that keeps its state on "
+            "disk accepted this value.") in out
+    out = said(local, "state")
+    assert "Chosen: A (accepted at id 1 by acceptors [1, 2], quorum is 2 of 3)" in out
+    assert "holds only while" not in out
+    run(local, "restart 3")  # it forgets promise 1; A is still the only value any proposer can get chosen
+    run(local, "proposer B")
+    out = said(local, "propose B 2 3")
+    assert "value=A" in out and "Consensus Reached" in out

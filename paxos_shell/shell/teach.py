@@ -48,14 +48,19 @@ def permanence(outlook: Outlook) -> str:
     """Whether a chosen value can change, as far as the knowledge model can promise."""
     if not outlook.guaranteed:
         return "Paxos's guarantees no longer hold here, so even a chosen value is not safe from a second one."
-    volatile = [c for c in outlook.caveats if c.kind == Caution.VOLATILE]
-    if volatile:
-        who = volatile[0].acceptors
+    who = outlook.at_risk()
+    if who:
         one = len(who) == 1
         return (f"It stays chosen only while {names(who)} {'does' if one else 'do'} not restart: "
                 f"{'it keeps its' if one else 'they keep their'} state in memory only, and would forget.")
-    return ("It can never change: any later proposer's prepare reaches one of these acceptors, learns the value, "
-            "and must propose it again.")
+    never = ("It can never change: any later proposer's prepare reaches one of these acceptors, learns the value, "
+             "and must propose it again.")
+    volatile = sorted({a for c in outlook.caveats if c.kind == Caution.VOLATILE for a in c.acceptors})
+    if not volatile:
+        return never
+    keeps = "keeps its" if len(volatile) == 1 else "keep their"
+    return (f"{never} {names(volatile).capitalize()} {keeps} state in memory only, but a quorum that keeps its "
+            "state on disk accepted this value.")
 
 
 def prepare(res: PrepareResult) -> list[str]:
