@@ -47,3 +47,16 @@ def test_a_volatile_acceptor_outside_the_chosen_quorum_is_not_a_condition_on_it(
     run(local, "proposer B")
     out = said(local, "propose B 2 3")
     assert "value=A" in out and "Consensus Reached" in out
+
+
+def test_a_forced_accept_that_did_no_harm_is_not_said_to_overwrite_a_chosen_value(local: Shell) -> None:
+    run(local, "set teach on")
+    out = said(local, "accept 5 X --force")  # a fresh pool: nothing was accepted, so nothing was chosen
+    assert "overwrite" not in out
+    assert ("This accept was forced against Paxos (only 0 promise(s) for id 5, a quorum is 2: run 'prepare 5' first), "
+            "but every acceptor was known to have promised less than id 5 and a quorum accepted it: the pool is as "
+            "a correct proposal would leave it.") in out
+    assert "It can never change" in out
+    out = said(local, "accept 7 Y 1 --force")  # X is chosen; Y at 7 on acceptor 1 alone
+    assert ("This accept was forced against Paxos (only 0 promise(s) for id 7, a quorum is 2: run 'prepare 7' "
+            "first): Paxos no longer guarantees that only one value can be chosen.") in out

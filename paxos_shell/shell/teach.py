@@ -101,11 +101,21 @@ def prepare(res: PrepareResult) -> list[str]:
     return out
 
 
+def _forced_caveat(res: AcceptResult) -> bool:
+    """Whether the knowledge model still holds this forced accept against the guarantees."""
+    return any(c.kind == Caution.FORCED and c.sent is not None and (c.sent.proposal_id, c.sent.value) ==
+               (res.n, res.value) for c in res.outlook.caveats)
+
+
 def accept(res: AcceptResult) -> list[str]:
     out = lead(res.outlook)
     if res.forced:
-        out.append(f"This accept was forced against Paxos ({res.safety.reason}): "
-                   "it can overwrite a value that is already chosen.")
+        forced = f"This accept was forced against Paxos ({res.safety.reason})"
+        if _forced_caveat(res):
+            out.append(f"{forced}: Paxos no longer guarantees that only one value can be chosen.")
+        else:  # the knowledge model found it harmless (see Knowledge.caveats)
+            out.append(f"{forced}, but every acceptor was known to have promised less than id {res.n} and a quorum "
+                       "accepted it: the pool is as a correct proposal would leave it.")
     got = list(res.outcome.accepted_by)
     if res.outcome.verdict == Verdict.CHOSEN:
         out.append(f"A quorum {got} accepted {_v(res.value)} at id {res.n}, so it is chosen.")
