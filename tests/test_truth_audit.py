@@ -6,9 +6,14 @@ and asserts the true sentence (and that the false one is gone).
 
 from __future__ import annotations
 
+import io
+from typing import Any, Callable
+
+from paxos_shell.pool import Pool
 from paxos_shell.shell.app import Shell
 
-from .helpers import run
+from .helpers import dead_url, run
+from .helpers.fake import Fake, Handler, wire_json
 
 
 def words(text: str) -> str:
@@ -60,3 +65,28 @@ def test_a_forced_accept_that_did_no_harm_is_not_said_to_overwrite_a_chosen_valu
     out = said(local, "accept 7 Y 1 --force")  # X is chosen; Y at 7 on acceptor 1 alone
     assert ("This accept was forced against Paxos (only 0 promise(s) for id 7, a quorum is 2: run 'prepare 7' "
             "first): Paxos no longer guarantees that only one value can be chosen.") in out
+
+
+def test_a_refused_prepare_names_each_acceptors_own_promise(local: Shell) -> None:
+    for line in ("prepare 8 2", "prepare 9 3", "set teach on"):
+        run(local, line)
+    out = said(local, "prepare 5 2 3")
+    assert "they had promised id 9 already" not in out  # acceptor 2 promised 8
+    assert ("Acceptors [2, 3] refused because they had promised ids at or above 5 already (acceptor 2: 8, "
+            "acceptor 3: 9).") in out
+
+
+def server_error(h: Handler) -> None:
+    """An acceptor that cannot persist: every request is a 500, which changes nothing."""
+    h.respond(500, wire_json({"status": 500, "error": "Internal Server Error", "message": "disk full",
+                              "path": "/api/paxos/prepare"}))
+
+
+def test_an_http_error_is_an_answer_that_changed_nothing(fake: Callable[..., Fake], acceptors: Any) -> None:
+    (a,) = acceptors(1)
+    sh = Shell(Pool({1: fake(server_error).url, 2: a.url, 3: dead_url()}, "test"), timeout=5.0,
+               stream=io.StringIO(), err=io.StringIO(), colour=False)
+    run(sh, "set teach on")
+    out = said(sh, "prepare 5 1 3")
+    assert "Acceptor [1] answered with an error, which changes nothing; acceptor [3] did not answer." in out
+    sh.close()

@@ -75,13 +75,9 @@ def prepare(res: PrepareResult) -> list[str]:
     if not res.reached:
         out.append(f"Only {got} of the {need} promises needed arrived, so this proposer may not send accept: "
                    "without a quorum it cannot know which value might already be chosen.")
-        refused = [r.acceptor for r in res.round.replies if r.kind == ReplyKind.IGNORED]
-        silent = [r.acceptor for r in res.round.replies if r.kind in (ReplyKind.NO_RESPONSE, ReplyKind.ERROR)]
-        if refused and res.higher is not None:
-            out.append(f"Acceptor{'s' if len(refused) > 1 else ''} {refused} refused because "
-                       f"{'they' if len(refused) > 1 else 'it'} had promised id {res.higher} already.")
-        elif silent:
-            out.append(f"Acceptor{'s' if len(silent) > 1 else ''} {silent} did not answer.")
+        said = "; ".join(_no_promise(res))
+        if said:
+            out.append(f"{said[:1].upper()}{said[1:]}.")
         return out
     out.append(f"A quorum ({got} promises, {need} needed) promised id {res.n}: none of them will accept a lower id "
                "from now on.")
@@ -105,6 +101,34 @@ def _forced_caveat(res: AcceptResult) -> bool:
     """Whether the knowledge model still holds this forced accept against the guarantees."""
     return any(c.kind == Caution.FORCED and c.sent is not None and (c.sent.proposal_id, c.sent.value) ==
                (res.n, res.value) for c in res.outlook.caveats)
+
+
+def _who(ids: list[int]) -> str:
+    return f"acceptor{'s' if len(ids) > 1 else ''} {ids}"
+
+
+def _no_promise(res: PrepareResult) -> list[str]:
+    """Why each acceptor that did not promise did not: its own promise, an error, or silence."""
+    replies = res.round.replies
+    said = []
+    refusals = {r.acceptor: r.promised_id for r in replies if r.kind == ReplyKind.IGNORED}
+    if refusals:
+        they = "they" if len(refusals) > 1 else "it"
+        ids, held = list(refusals), set(refusals.values())
+        each = ", ".join(f"acceptor {a}: {p if p >= 0 else 'none'}" for a, p in refusals.items())
+        if min(held) < res.n:  # against the rules (flagged above): only what they reported
+            said.append(f"{_who(ids)} refused, reporting these promises: {each}")
+        elif len(held) == 1:
+            said.append(f"{_who(ids)} refused because {they} had promised id {min(held)} already")
+        else:
+            said.append(f"{_who(ids)} refused because {they} had promised ids at or above {res.n} already ({each})")
+    errors = [r.acceptor for r in replies if r.kind == ReplyKind.ERROR]
+    if errors:
+        said.append(f"{_who(errors)} answered with an error, which changes nothing")
+    silent = [r.acceptor for r in replies if r.kind == ReplyKind.NO_RESPONSE]
+    if silent:
+        said.append(f"{_who(silent)} did not answer")
+    return said
 
 
 def accept(res: AcceptResult) -> list[str]:
