@@ -90,3 +90,12 @@ def test_an_http_error_is_an_answer_that_changed_nothing(fake: Callable[..., Fak
     out = said(sh, "prepare 5 1 3")
     assert "Acceptor [1] answered with an error, which changes nothing; acceptor [3] did not answer." in out
     sh.close()
+
+
+def test_retries_after_unreachable_acceptors_are_not_called_refused(local: Shell) -> None:
+    for line in ("down 2", "down 3", "set teach on"):
+        run(local, line)
+    out = said(local, "propose X --retry 2")  # no acceptor refused anything: two are down
+    assert "were refused" not in out
+    assert ("The first 2 attempt(s) ended without a value chosen; before each retry this proposer waited a random "
+            "pause, which is what stops two proposers from overtaking each other forever.") in out

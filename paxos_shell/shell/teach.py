@@ -170,8 +170,10 @@ def propose(res: ProposeResult) -> list[str]:
             out.append(f"The client value {_v(res.client_value)} was replaced by {_v(ch.value)}, the value of the "
                        f"highest accepted id among the promises: it may already be chosen.")
     if len(res.attempts) > 1:
-        out.append(f"The first {len(res.attempts) - 1} attempt(s) were refused; each retry waited a random "
-                   "pause, which is what stops two proposers from overtaking each other forever.")
+        # Not "refused": an attempt also ends when acceptors are down or silent.
+        out.append(f"The first {len(res.attempts) - 1} attempt(s) ended without a value chosen; before each retry "
+                   "this proposer waited a random pause, which is what stops two proposers from overtaking each "
+                   "other forever.")
     if res.ok:
         out.append(f"{_v(res.value)} is chosen at id {res.proposal_id}. {permanence(outlook)}")
     elif res.verdict == Verdict.UNKNOWN:
