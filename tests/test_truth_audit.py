@@ -99,3 +99,14 @@ def test_retries_after_unreachable_acceptors_are_not_called_refused(local: Shell
     assert "were refused" not in out
     assert ("The first 2 attempt(s) ended without a value chosen; before each retry this proposer waited a random "
             "pause, which is what stops two proposers from overtaking each other forever.") in out
+
+
+def test_a_promise_known_only_as_a_lower_bound_is_not_stated_exactly(local: Shell) -> None:
+    other = Shell(Pool(dict(local.client.urls), "other"), timeout=5.0, stream=io.StringIO(), err=io.StringIO(),
+                  colour=False)
+    run(local, "prepare 5")
+    run(other, "prepare 9")  # another shell: this one never hears of id 9
+    out = said(local, "accept 5 X")
+    assert "promised 6)" not in out  # they promised 9; this shell knows only 'more than 5'
+    assert "above every promise known: acceptors 1, 2 and 3 promised 6 or more)" in out
+    other.close()
