@@ -110,3 +110,18 @@ def test_a_promise_known_only_as_a_lower_bound_is_not_stated_exactly(local: Shel
     assert "promised 6)" not in out  # they promised 9; this shell knows only 'more than 5'
     assert "above every promise known: acceptors 1, 2 and 3 promised 6 or more)" in out
     other.close()
+
+
+def test_expect_reports_the_last_prepare_and_outcome_truthfully(local: Shell) -> None:
+    run(local, "prepare 5")
+    run(local, "state")
+    code, out = run(local, "expect promises 3")  # the last prepare: 3 promises, a state read since
+    assert code == 0 and words(out) == "PASS expect promises 3 (last prepare, round 1: 3 promise(s))"
+    run(local, "propose A")
+    code, out = run(local, "expect promises 2")  # propose's own prepare is the last one
+    assert code == 1 and words(out) == "FAIL expect promises 2 (last prepare, round 3: 3 promise(s))"
+    run(local, "state")
+    code, out = run(local, "expect outcome chosen")
+    assert code == 1 and "no accept or propose yet" not in out
+    assert words(out) == ("FAIL expect outcome chosen (the last Paxos command was a state read, not an accept or "
+                          "propose)")
