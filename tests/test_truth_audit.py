@@ -125,3 +125,28 @@ def test_expect_reports_the_last_prepare_and_outcome_truthfully(local: Shell) ->
     assert code == 1 and "no accept or propose yet" not in out
     assert words(out) == ("FAIL expect outcome chosen (the last Paxos command was a state read, not an accept or "
                           "propose)")
+
+
+def test_an_acceptor_that_forgot_breaks_the_guarantees_and_two_values_break_safety(local: Shell) -> None:
+    for line in ("restart 3 --volatile", "prepare 1 2 3", "accept 1 A 2 3", "restart 3", "set teach on",
+                 "proposer B"):
+        run(local, line)
+    out = said(local, "prepare --server-ids 1 3")  # nothing is chosen twice yet: safety holds, its guarantee does not
+    assert "Safety is broken" not in out
+    assert ("Paxos's guarantees no longer hold: acceptor 3 stopped after round 2 and kept its state in memory only: "
+            "it forgot promise 1 and A accepted at id 1: acceptors must keep what they acknowledged. No guarantee "
+            "below holds.") in out
+    out = said(local, "accept B 1 3")
+    assert ("Safety is broken: two different values were chosen: A at id 1 by acceptors 2 and 3 and B at id 101 by "
+            "acceptors 1 and 3: at most one value is ever chosen (and 1 more). No guarantee below holds.") in out
+
+
+def test_explain_says_what_changed_since_the_command_it_explains(local: Shell) -> None:
+    run(local, "propose A")
+    out = said(local, "explain")
+    assert "It can never change" in out and "Since then" not in out
+    run(local, "reset 3")  # acceptor 3 forgets A: the explanation's 'never change' no longer holds
+    out = said(local, "explain")
+    assert out.startswith("Since then, Paxos's guarantees no longer hold: acceptor 3 was wiped by reset after round 2 "
+                          "while the others kept their state: it forgot promise 0 and A accepted at id 0: acceptors "
+                          "must keep what they acknowledged. What follows is what that command showed.")

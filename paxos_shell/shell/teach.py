@@ -11,8 +11,9 @@ hold and no acceptor keeps its state in memory only.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
+from ..breaks import Breach, Violation
 from ..futures import names
 from ..outlook import Caution, Outlook
 from ..paxos import Verdict
@@ -25,12 +26,29 @@ def _v(value: Optional[str]) -> str:
     return f"'{show_value(value)}'"
 
 
+def broken(violations: Sequence[Violation]) -> str:
+    """The worst violation, with how many more. Only two values chosen break safety itself;
+    the others (an acceptor that forgot, two values at one id) break what guarantees it."""
+    worst = next((v for v in violations if v.rule == Breach.TWO_CHOSEN), violations[0])
+    head = "Safety is broken" if worst.rule == Breach.TWO_CHOSEN else "Paxos's guarantees no longer hold"
+    more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
+    return f"{head}: {worst.sentence()}{more}"
+
+
 def lead(outlook: Outlook) -> list[str]:
-    """The first sentence whenever safety is broken."""
+    """The first sentence whenever a violation was seen."""
     if not outlook.violations:
         return []
-    more = f" (and {len(outlook.violations) - 1} more)" if len(outlook.violations) > 1 else ""
-    return [f"Safety is broken: {outlook.violations[0].sentence()}{more}. No guarantee below holds."]
+    return [f"{broken(outlook.violations)}. No guarantee below holds."]
+
+
+def since(then: Outlook, now: Outlook) -> list[str]:
+    """What broke after a command was run, for an explanation of it given later."""
+    new = [v for v in now.violations if v not in then.violations]
+    if not new:
+        return []
+    said = broken(new).replace("Safety is", "safety is", 1)
+    return [f"Since then, {said}. What follows is what that command showed."]
 
 
 def _unguarded(outlook: Outlook, carried: Optional[str]) -> str:

@@ -17,7 +17,7 @@ from ..lessons import lesson_names, load_lesson
 from ..registry import ArgKind, Args, Group, UsageError, command, quote
 from ..results import Column, Result, Style, Table, Text
 from ..runner import Runner
-from ..teach import explain
+from ..teach import explain, since
 from ..trace import diagram, mermaid
 
 K = ArgKind
@@ -92,7 +92,8 @@ def write_file(path: str, text: str) -> None:
 def cmd_explain(ctx: Context, args: Args) -> Result:
     if ctx.last is None:
         raise UsageError("explain: nothing to explain yet (run prepare, accept, propose or state)")
-    sentences = explain(ctx.last)
+    then = getattr(ctx.last, "outlook", None)
+    sentences = (since(then, ctx.session.outlook()) if then is not None else []) + explain(ctx.last)
     out = Result("explain", data={"sentences": sentences})
     for s in sentences:
         out.say(s)
