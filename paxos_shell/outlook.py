@@ -54,10 +54,11 @@ class Caveat:
     def sentence(self) -> str:
         if self.vote is not None:
             v, d = self.vote, self.vote.proposal_id
-            verb = "reports" if len(self.others) == 1 else "report"
-            return (f"acceptor {self.acceptors[0]} accepted {show_value(v.value)} at id {d}, yet only "
-                    f"{names(self.others)} {verb} a promise of {d} or more, not a quorum: these states were not all "
-                    "read at one moment (is another proposer at work?), so what follows is best effort")
+            # `others` includes acceptors whose state is unknown: they may hold one, they reported none.
+            return (f"acceptor {self.acceptors[0]} accepted {show_value(v.value)} at id {d}, yet as far as this "
+                    f"shell last heard only {names(self.others)} can hold a promise of {d} or more, not a quorum: "
+                    "these states were not all read at one moment (is another proposer at work?), so what follows "
+                    "is best effort")
         if self.sent is not None:
             s = self.sent
             return (f"accept {s.proposal_id} {show_value(s.value)} was forced in round {s.round_no}: every "

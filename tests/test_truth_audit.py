@@ -150,3 +150,19 @@ def test_explain_says_what_changed_since_the_command_it_explains(local: Shell) -
     assert out.startswith("Since then, Paxos's guarantees no longer hold: acceptor 3 was wiped by reset after round 2 "
                           "while the others kept their state: it forgot promise 0 and A accepted at id 0: acceptors "
                           "must keep what they acknowledged. What follows is what that command showed.")
+
+
+def test_stale_states_do_not_say_an_unheard_acceptor_reported_a_promise(acceptors: Any) -> None:
+    urls = {a.id: a.url for a in acceptors(5)}
+    mine, other = (Shell(Pool(urls, name), timeout=5.0, stream=io.StringIO(), err=io.StringIO(), colour=False)
+                   for name in ("mine", "other"))
+    run(mine, "prepare 3")
+    run(other, "prepare 5 1 2 3")
+    run(other, "accept 5 V 1")
+    run(mine, "accept 3 X 2")  # refused: acceptor 2's state is now unknown to this shell (it reported nothing)
+    out = said(mine, "state 1")
+    assert "acceptors 1 and 2 report a promise" not in out
+    assert ("Acceptor 1 accepted V at id 5, yet as far as this shell last heard only acceptors 1 and 2 can hold a "
+            "promise of 5 or more, not a quorum: these states were not all read at one moment") in out
+    mine.close()
+    other.close()
