@@ -166,3 +166,16 @@ def test_stale_states_do_not_say_an_unheard_acceptor_reported_a_promise(acceptor
             "promise of 5 or more, not a quorum: these states were not all read at one moment") in out
     mine.close()
     other.close()
+
+
+def test_an_unknown_outcome_does_not_promise_that_any_new_prepare_will_tell(local: Shell) -> None:
+    for line in ("prepare 5", "set timeout 0.5", "drop 3 replies 100", "set teach on"):
+        run(local, line)
+    out = said(local, "accept 5 X 1 3")
+    assert "will tell" not in out
+    assert ("Acceptor 1 accepted X at id 5; acceptor 3 went silent and may have accepted it; a quorum is 2 of 3. "
+            "Whether it is chosen stays unknown until the silent acceptors answer again (a state read, or a prepare "
+            "that reaches them).") in out
+    run(local, "prepare 6 1 2")  # a new prepare that misses acceptor 3 tells nothing about it
+    out = said(local, "state 1 2")
+    assert "No value is known to be chosen (quorum is 2 of 3)." in out and "Chosen:" not in out

@@ -163,9 +163,10 @@ def accept(res: AcceptResult) -> list[str]:
         out.append(f"A quorum {got} accepted {_v(res.value)} at id {res.n}, so it is chosen.")
         out.append(permanence(res.outlook))
     elif res.outcome.verdict == Verdict.UNKNOWN:
-        out.append(f"Only {len(got)} accept(s) came back, but some acceptors did not answer: they may have "
-                   "accepted and lost only their reply.")
-        out.append("The value may be chosen without this proposer knowing; a new prepare (or state) will tell.")
+        # The model's own count: the silences and accepts of earlier rounds at this id count too.
+        out.append(f"{res.outcome.reason[:1].upper()}{res.outcome.reason[1:]}.")
+        out.append("Whether it is chosen stays unknown until the silent acceptors answer again (a state read, or a "
+                   "prepare that reaches them).")
     else:
         refused = [r.acceptor for r in res.round.replies if r.kind == ReplyKind.IGNORED]
         out.append(f"{res.outcome.reason[:1].upper()}{res.outcome.reason[1:]}, so this round chose nothing.")
