@@ -179,3 +179,15 @@ def test_an_unknown_outcome_does_not_promise_that_any_new_prepare_will_tell(loca
     run(local, "prepare 6 1 2")  # a new prepare that misses acceptor 3 tells nothing about it
     out = said(local, "state 1 2")
     assert "No value is known to be chosen (quorum is 2 of 3)." in out and "Chosen:" not in out
+
+
+def test_a_value_learned_from_a_report_is_not_said_to_be_accepted_in_that_round(shell: Shell) -> None:
+    other = Shell(Pool(dict(shell.client.urls), "other"), timeout=5.0, stream=io.StringIO(), err=io.StringIO(),
+                  colour=False)
+    for line in ("prepare 5", "accept 5 X 1", "accept 5 Y 2 --force"):
+        run(other, line)
+    out = said(shell, "state")  # this shell's round 1 reads what the other shell caused earlier
+    assert "accepted by acceptor 1, round 1" not in out
+    assert ("proposal id 5 carries two values: X (reported by acceptor 1 in round 1) and Y (reported by acceptor 2 "
+            "in round 1)") in out
+    other.close()
