@@ -191,3 +191,15 @@ def test_a_value_learned_from_a_report_is_not_said_to_be_accepted_in_that_round(
     assert ("proposal id 5 carries two values: X (reported by acceptor 1 in round 1) and Y (reported by acceptor 2 "
             "in round 1)") in out
     other.close()
+
+
+def test_the_amnesia_lesson_says_what_each_acceptor_reports_and_what_check_proves(local: Shell) -> None:
+    code, out = run(local, "lesson amnesia")
+    text = words(out)
+    assert code == 0 and "neither remembers anything" not in text  # acceptor 1 never saw A: it forgot nothing
+    assert "acceptor 1 never saw A, and acceptor 3 forgot it." in text
+    check = text[text.index("> check"):]
+    # The forgetting is known from the restart, not from a reply; the two values chosen, from four replies.
+    assert ("VIOLATION: acceptor 3 stopped after round 2 and kept its state in memory only: it forgot promise 1 and A "
+            "accepted at id 1: acceptors must keep what they acknowledged. VIOLATION: two different values") in check
+    assert check.count("(accept ") == 4
