@@ -203,3 +203,14 @@ def test_the_amnesia_lesson_says_what_each_acceptor_reports_and_what_check_prove
     assert ("VIOLATION: acceptor 3 stopped after round 2 and kept its state in memory only: it forgot promise 1 and A "
             "accepted at id 1: acceptors must keep what they acknowledged. VIOLATION: two different values") in check
     assert check.count("(accept ") == 4
+
+
+def test_a_volatile_promise_is_not_said_to_hold_from_now_on(local: Shell) -> None:
+    run(local, "restart 3 --volatile")
+    run(local, "set teach on")
+    out = said(local, "prepare 5")
+    assert ("A quorum (3 promises, 2 needed) promised id 5: none of them will accept a lower id from now on, "
+            "acceptor 3 only until it restarts (it keeps its promise in memory only).") in out
+    run(local, "restart 3")
+    out = said(local, "accept 4 X 3 --force")  # acceptor 3 forgot promise 5 and takes id 4
+    assert "Received accepts from: [3]" in out

@@ -98,7 +98,7 @@ def prepare(res: PrepareResult) -> list[str]:
             out.append(f"{said[:1].upper()}{said[1:]}.")
         return out
     out.append(f"A quorum ({got} promises, {need} needed) promised id {res.n}: none of them will accept a lower id "
-               "from now on.")
+               f"from now on{_until_restart(res)}.")
     ch = res.choice
     if ch is not None and ch.forced_by is not None:
         reported = (f"Acceptor {ch.forced_by.acceptor} reported {_v(ch.value)} accepted at id "
@@ -119,6 +119,17 @@ def _forced_caveat(res: AcceptResult) -> bool:
     """Whether the knowledge model still holds this forced accept against the guarantees."""
     return any(c.kind == Caution.FORCED and c.sent is not None and (c.sent.proposal_id, c.sent.value) ==
                (res.n, res.value) for c in res.outlook.caveats)
+
+
+def _until_restart(res: PrepareResult) -> str:
+    """The promisers that keep their promise in memory only: they hold it only until they restart."""
+    volatile = sorted({a for c in res.outlook.caveats if c.kind == Caution.VOLATILE for a in c.acceptors}
+                      & set(res.promised))
+    if not volatile:
+        return ""
+    one = len(volatile) == 1
+    return (f", {names(volatile)} only until {'it restarts' if one else 'they restart'} "
+            f"({'it keeps its promise' if one else 'they keep their promises'} in memory only)")
 
 
 def _who(ids: list[int]) -> str:
