@@ -234,7 +234,10 @@ def source(evidence: Evidence) -> str:
     """Where a value at an id comes from, in words."""
     if isinstance(evidence, Sent) or (evidence.request == Request.ACCEPT and evidence.outcome != Outcome.GRANTED):
         return f"sent by this shell in round {evidence.round_no}"
-    return f"accepted by acceptor {evidence.acceptor}, round {evidence.round_no}"
+    if evidence.request == Request.ACCEPT:
+        return f"accepted by acceptor {evidence.acceptor} in round {evidence.round_no}"
+    # A promise or a state read reports a vote cast before that round, perhaps by another proposer.
+    return f"reported by acceptor {evidence.acceptor} in round {evidence.round_no}"
 
 
 def two_values(n: int, first: tuple[Optional[str], Evidence], second: tuple[Optional[str], Evidence]) -> Violation:

@@ -14,7 +14,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Optional
 
-from .futures import names
+from .futures import Known, names
 from .knowledge import Knowledge
 from .paxos import NONE, Promise, Verdict, choose_value, id_above, last_id
 from .text import show_value
@@ -118,13 +118,22 @@ def prepare_hint(k: Knowledge, view: ProposerView) -> Hint:
     nxt = id_above([top], view.number)
     if nxt is None:
         return Hint(Step.EXHAUSTED, None, _exhausted(top, holders if top == promised else (), view), top)
-    known = f"{names(holders)} promised {promised}" if holders else "no promise is known yet"
+    # A refused accept or a silence shows only a lower bound: 'or more' unless a reply reported it.
+    exact = all(_reported(k, a, promised) for a in holders)
+    known = f"{names(holders)} promised {promised}{'' if exact else ' or more'}" if holders else \
+        "no promise is known yet"
     if top > promised:  # the proposer's own ids, or ids it saw, run ahead of the promises it knows
         why = f"above id {top}, the highest this proposer used or saw; {known}"
     else:
         why = f"above every promise known: {known}" if holders else known
     refused = _refused(k, view)
     return Hint(Step.PREPARE, f"prepare {nxt}", f"{refused}{why}", nxt)
+
+
+def _reported(k: Knowledge, a: int, promise: int) -> bool:
+    """Whether acceptor a's last known state is exactly this promise (not only a lower bound)."""
+    st = k.state_of(a)
+    return isinstance(st, Known) and st.promised == promise
 
 
 def _refused(k: Knowledge, view: ProposerView) -> str:

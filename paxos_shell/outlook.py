@@ -54,10 +54,11 @@ class Caveat:
     def sentence(self) -> str:
         if self.vote is not None:
             v, d = self.vote, self.vote.proposal_id
-            verb = "reports" if len(self.others) == 1 else "report"
-            return (f"acceptor {self.acceptors[0]} accepted {show_value(v.value)} at id {d}, yet only "
-                    f"{names(self.others)} {verb} a promise of {d} or more, not a quorum: these states were not all "
-                    "read at one moment (is another proposer at work?), so what follows is best effort")
+            # `others` includes acceptors whose state is unknown: they may hold one, they reported none.
+            return (f"acceptor {self.acceptors[0]} accepted {show_value(v.value)} at id {d}, yet as far as this "
+                    f"shell last heard only {names(self.others)} can hold a promise of {d} or more, not a quorum: "
+                    "these states were not all read at one moment (is another proposer at work?), so what follows "
+                    "is best effort")
         if self.sent is not None:
             s = self.sent
             return (f"accept {s.proposal_id} {show_value(s.value)} was forced in round {s.round_no}: every "
@@ -117,6 +118,22 @@ class Outlook:
             return Standing.OPEN
         return Standing.UNSURE
 
+    def at_risk(self) -> tuple[int, ...]:
+        """The volatile acceptors whose restart could undo what is said. A value a quorum of
+        durable acceptors accepted stays the only one any proposer can get chosen, whatever the
+        others forget: every later quorum meets that one, whose members refuse lower ids and
+        report the value. Otherwise every volatile acceptor matters."""
+        volatile = {a for c in self.caveats if c.kind == Caution.VOLATILE for a in c.acceptors}
+        if volatile and self.standing == Standing.CHOSEN and self.guaranteed:
+            return min((tuple(sorted(volatile.intersection(c.acceptors))) for c in self.chosen), key=len)
+        return tuple(sorted(volatile))
+
+    def shown_caveats(self) -> tuple[Caveat, ...]:
+        """The caveats as printed: the volatile one names only the acceptors at risk (at_risk)."""
+        risk = self.at_risk()
+        return tuple(c for c in self.caveats if c.kind != Caution.VOLATILE) + (
+            (Caveat(Caution.VOLATILE, risk),) if risk else ())
+
     def _from_empty_quorum(self) -> bool:
         return any(r.rule == Rule.EMPTY_QUORUM for r in self.futures.reasons)
 
@@ -141,7 +158,7 @@ class Outlook:
             c = self.chosen[-1]
             head = (f"Chosen: {show_value(c.value)} (accepted at id {c.proposal_id} by acceptors "
                     f"{list(c.acceptors)}, {size})")
-            return [head] + [_capital(x.sentence()) for x in self.caveats]
+            return [head] + [_capital(x.sentence()) for x in self.shown_caveats()]
         head = (f"No value is chosen yet ({size})." if self.standing == Standing.OPEN
                 else f"No value is known to be chosen ({size}).")
         return [head, *self.sentences()]
@@ -156,7 +173,7 @@ class Outlook:
             lines.append(f"Best effort from the current states: {self.futures.sentence()}")
         else:
             lines.append(self.futures.sentence())
-        lines += [_capital(c.sentence()) for c in self.caveats if c.kind == Caution.VOLATILE]
+        lines += [_capital(c.sentence()) for c in self.shown_caveats() if c.kind == Caution.VOLATILE]
         return lines
 
 

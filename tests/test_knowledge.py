@@ -234,9 +234,9 @@ def test_states_read_at_different_moments_are_flagged_when_they_show_it() -> Non
     for o in (state(1, 1, 10), state(2, 2, 20, 20, "B"), state(1, 3, 3, 3, "B")):
         k.add(o)
     lines = k.outlook().sentences()
-    assert lines[0] == ("Acceptor 2 accepted B at id 20, yet only acceptor 2 reports a promise of 20 or more, not a "
-                        "quorum: these states were not all read at one moment (is another proposer at work?), so what "
-                        "follows is best effort.")
+    assert lines[0] == ("Acceptor 2 accepted B at id 20, yet as far as this shell last heard only acceptor 2 can hold "
+                        "a promise of 20 or more, not a quorum: these states were not all read at one moment (is "
+                        "another proposer at work?), so what follows is best effort.")
     assert lines[1].startswith("Best effort from the current states: ")
     k.add(state(3, 3, 20, 3, "B"))   # read again: consistent now
     assert k.outlook().caveats == () and not k.outlook().best_effort

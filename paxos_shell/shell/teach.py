@@ -11,8 +11,9 @@ hold and no acceptor keeps its state in memory only.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
+from ..breaks import Breach, Violation
 from ..futures import names
 from ..outlook import Caution, Outlook
 from ..paxos import Verdict
@@ -25,26 +26,59 @@ def _v(value: Optional[str]) -> str:
     return f"'{show_value(value)}'"
 
 
+def broken(violations: Sequence[Violation]) -> str:
+    """The worst violation, with how many more. Only two values chosen break safety itself;
+    the others (an acceptor that forgot, two values at one id) break what guarantees it."""
+    worst = next((v for v in violations if v.rule == Breach.TWO_CHOSEN), violations[0])
+    head = "Safety is broken" if worst.rule == Breach.TWO_CHOSEN else "Paxos's guarantees no longer hold"
+    more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
+    return f"{head}: {worst.sentence()}{more}"
+
+
 def lead(outlook: Outlook) -> list[str]:
-    """The first sentence whenever safety is broken."""
+    """The first sentence whenever a violation was seen."""
     if not outlook.violations:
         return []
-    more = f" (and {len(outlook.violations) - 1} more)" if len(outlook.violations) > 1 else ""
-    return [f"Safety is broken: {outlook.violations[0].sentence()}{more}. No guarantee below holds."]
+    return [f"{broken(outlook.violations)}. No guarantee below holds."]
+
+
+def since(then: Outlook, now: Outlook) -> list[str]:
+    """What broke after a command was run, for an explanation of it given later."""
+    new = [v for v in now.violations if v not in then.violations]
+    if not new:
+        return []
+    said = broken(new).replace("Safety is", "safety is", 1)
+    return [f"Since then, {said}. What follows is what that command showed."]
+
+
+def _unguarded(outlook: Outlook, carried: Optional[str]) -> str:
+    """Why carrying the highest reported value no longer protects a chosen one (guarantees broken)."""
+    why = ("an accept was forced against Paxos" if any(c.kind == Caution.FORCED for c in outlook.caveats)
+           else "Paxos's guarantees no longer hold here")
+    other = next((c for c in outlook.chosen if c.value != carried), None)
+    if other is None:
+        return f"{why}, so a value chosen earlier need not be that one"
+    return (f"{why}, and {_v(other.value)} is already chosen ({names(other.acceptors)} accepted it at id "
+            f"{other.proposal_id})")
 
 
 def permanence(outlook: Outlook) -> str:
     """Whether a chosen value can change, as far as the knowledge model can promise."""
     if not outlook.guaranteed:
         return "Paxos's guarantees no longer hold here, so even a chosen value is not safe from a second one."
-    volatile = [c for c in outlook.caveats if c.kind == Caution.VOLATILE]
-    if volatile:
-        who = volatile[0].acceptors
+    who = outlook.at_risk()
+    if who:
         one = len(who) == 1
         return (f"It stays chosen only while {names(who)} {'does' if one else 'do'} not restart: "
                 f"{'it keeps its' if one else 'they keep their'} state in memory only, and would forget.")
-    return ("It can never change: any later proposer's prepare reaches one of these acceptors, learns the value, "
-            "and must propose it again.")
+    never = ("It can never change: any later proposer's prepare reaches one of these acceptors, learns the value, "
+             "and must propose it again.")
+    volatile = sorted({a for c in outlook.caveats if c.kind == Caution.VOLATILE for a in c.acceptors})
+    if not volatile:
+        return never
+    keeps = "keeps its" if len(volatile) == 1 else "keep their"
+    return (f"{never} {names(volatile).capitalize()} {keeps} state in memory only, but a quorum that keeps its "
+            "state on disk accepted this value.")
 
 
 def prepare(res: PrepareResult) -> list[str]:
@@ -59,40 +93,91 @@ def prepare(res: PrepareResult) -> list[str]:
     if not res.reached:
         out.append(f"Only {got} of the {need} promises needed arrived, so this proposer may not send accept: "
                    "without a quorum it cannot know which value might already be chosen.")
-        refused = [r.acceptor for r in res.round.replies if r.kind == ReplyKind.IGNORED]
-        silent = [r.acceptor for r in res.round.replies if r.kind in (ReplyKind.NO_RESPONSE, ReplyKind.ERROR)]
-        if refused and res.higher is not None:
-            out.append(f"Acceptor{'s' if len(refused) > 1 else ''} {refused} refused because "
-                       f"{'they' if len(refused) > 1 else 'it'} had promised id {res.higher} already.")
-        elif silent:
-            out.append(f"Acceptor{'s' if len(silent) > 1 else ''} {silent} did not answer.")
+        said = "; ".join(_no_promise(res))
+        if said:
+            out.append(f"{said[:1].upper()}{said[1:]}.")
         return out
     out.append(f"A quorum ({got} promises, {need} needed) promised id {res.n}: none of them will accept a lower id "
-               "from now on.")
+               f"from now on{_until_restart(res)}.")
     ch = res.choice
     if ch is not None and ch.forced_by is not None:
-        out.append(f"Acceptor {ch.forced_by.acceptor} reported {_v(ch.value)} accepted at id "
-                   f"{ch.forced_by.accepted_id}, the highest among the promises; a value chosen below id {res.n} "
-                   "could only be that one, so Paxos obliges this proposer to carry it instead of its own.")
+        reported = (f"Acceptor {ch.forced_by.acceptor} reported {_v(ch.value)} accepted at id "
+                    f"{ch.forced_by.accepted_id}, the highest among the promises")
+        if res.outlook.guaranteed:
+            out.append(f"{reported}; a value chosen below id {res.n} could only be that one, so Paxos obliges "
+                       "this proposer to carry it instead of its own.")
+        else:
+            but = _unguarded(res.outlook, ch.value)
+            out.append(f"{reported}, so Paxos obliges this proposer to carry it; but {but}.")
     else:
         out.append(f"No promise carried an accepted value, so no value can have been chosen below id {res.n} "
                    "and this proposer may send its own.")
     return out
 
 
+def _forced_caveat(res: AcceptResult) -> bool:
+    """Whether the knowledge model still holds this forced accept against the guarantees."""
+    return any(c.kind == Caution.FORCED and c.sent is not None and (c.sent.proposal_id, c.sent.value) ==
+               (res.n, res.value) for c in res.outlook.caveats)
+
+
+def _until_restart(res: PrepareResult) -> str:
+    """The promisers that keep their promise in memory only: they hold it only until they restart."""
+    volatile = sorted({a for c in res.outlook.caveats if c.kind == Caution.VOLATILE for a in c.acceptors}
+                      & set(res.promised))
+    if not volatile:
+        return ""
+    one = len(volatile) == 1
+    return (f", {names(volatile)} only until {'it restarts' if one else 'they restart'} "
+            f"({'it keeps its promise' if one else 'they keep their promises'} in memory only)")
+
+
+def _who(ids: list[int]) -> str:
+    return f"acceptor{'s' if len(ids) > 1 else ''} {ids}"
+
+
+def _no_promise(res: PrepareResult) -> list[str]:
+    """Why each acceptor that did not promise did not: its own promise, an error, or silence."""
+    replies = res.round.replies
+    said = []
+    refusals = {r.acceptor: r.promised_id for r in replies if r.kind == ReplyKind.IGNORED}
+    if refusals:
+        they = "they" if len(refusals) > 1 else "it"
+        ids, held = list(refusals), set(refusals.values())
+        each = ", ".join(f"acceptor {a}: {p if p >= 0 else 'none'}" for a, p in refusals.items())
+        if min(held) < res.n:  # against the rules (flagged above): only what they reported
+            said.append(f"{_who(ids)} refused, reporting these promises: {each}")
+        elif len(held) == 1:
+            said.append(f"{_who(ids)} refused because {they} had promised id {min(held)} already")
+        else:
+            said.append(f"{_who(ids)} refused because {they} had promised ids at or above {res.n} already ({each})")
+    errors = [r.acceptor for r in replies if r.kind == ReplyKind.ERROR]
+    if errors:
+        said.append(f"{_who(errors)} answered with an error, which changes nothing")
+    silent = [r.acceptor for r in replies if r.kind == ReplyKind.NO_RESPONSE]
+    if silent:
+        said.append(f"{_who(silent)} did not answer")
+    return said
+
+
 def accept(res: AcceptResult) -> list[str]:
     out = lead(res.outlook)
     if res.forced:
-        out.append(f"This accept was forced against Paxos ({res.safety.reason}): "
-                   "it can overwrite a value that is already chosen.")
+        forced = f"This accept was forced against Paxos ({res.safety.reason})"
+        if _forced_caveat(res):
+            out.append(f"{forced}: Paxos no longer guarantees that only one value can be chosen.")
+        else:  # the knowledge model found it harmless (see Knowledge.caveats)
+            out.append(f"{forced}, but every acceptor was known to have promised less than id {res.n} and a quorum "
+                       "accepted it: the pool is as a correct proposal would leave it.")
     got = list(res.outcome.accepted_by)
     if res.outcome.verdict == Verdict.CHOSEN:
         out.append(f"A quorum {got} accepted {_v(res.value)} at id {res.n}, so it is chosen.")
         out.append(permanence(res.outlook))
     elif res.outcome.verdict == Verdict.UNKNOWN:
-        out.append(f"Only {len(got)} accept(s) came back, but some acceptors did not answer: they may have "
-                   "accepted and lost only their reply.")
-        out.append("The value may be chosen without this proposer knowing; a new prepare (or state) will tell.")
+        # The model's own count: the silences and accepts of earlier rounds at this id count too.
+        out.append(f"{res.outcome.reason[:1].upper()}{res.outcome.reason[1:]}.")
+        out.append("Whether it is chosen stays unknown until the silent acceptors answer again (a state read, or a "
+                   "prepare that reaches them).")
     else:
         refused = [r.acceptor for r in res.round.replies if r.kind == ReplyKind.IGNORED]
         out.append(f"{res.outcome.reason[:1].upper()}{res.outcome.reason[1:]}, so this round chose nothing.")
@@ -115,8 +200,10 @@ def propose(res: ProposeResult) -> list[str]:
             out.append(f"The client value {_v(res.client_value)} was replaced by {_v(ch.value)}, the value of the "
                        f"highest accepted id among the promises: it may already be chosen.")
     if len(res.attempts) > 1:
-        out.append(f"The first {len(res.attempts) - 1} attempt(s) were refused; each retry waited a random "
-                   "pause, which is what stops two proposers from overtaking each other forever.")
+        # Not "refused": an attempt also ends when acceptors are down or silent.
+        out.append(f"The first {len(res.attempts) - 1} attempt(s) ended without a value chosen; before each retry "
+                   "this proposer waited a random pause, which is what stops two proposers from overtaking each "
+                   "other forever.")
     if res.ok:
         out.append(f"{_v(res.value)} is chosen at id {res.proposal_id}. {permanence(outlook)}")
     elif res.verdict == Verdict.UNKNOWN:

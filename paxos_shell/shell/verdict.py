@@ -32,7 +32,7 @@ def outlook_json(outlook: Outlook) -> dict[str, Any]:
         "futures": {"kind": str(outlook.futures.kind), "values": list(outlook.futures.values),
                     "unknown": list(outlook.futures.unknown), "sentence": outlook.futures.sentence()},
         "violations": [v.sentence() for v in outlook.violations],
-        "caveats": [c.sentence() for c in outlook.caveats],
+        "caveats": [c.sentence() for c in outlook.shown_caveats()],
     }
 
 

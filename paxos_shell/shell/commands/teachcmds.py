@@ -8,15 +8,16 @@ from typing import Callable, Optional
 from ...duel import MAX_TURNS, Turn, duel
 from ...options import parse_int
 from ...paxos import Verdict
-from ...proposer import AcceptResult, PrepareResult, ProposeResult
+from ...proposer import AcceptResult, PrepareResult, ProposeResult, StateResult
 from ...session import HistoryEntry
 from ...text import show_value, span
+from ...wire import Phase, ReplyKind
 from ..context import Context
 from ..lessons import lesson_names, load_lesson
 from ..registry import ArgKind, Args, Group, UsageError, command, quote
 from ..results import Column, Result, Style, Table, Text
 from ..runner import Runner
-from ..teach import explain
+from ..teach import explain, since
 from ..trace import diagram, mermaid
 
 K = ArgKind
@@ -83,15 +84,16 @@ def write_file(path: str, text: str) -> None:
     "explain", "explain",
     "what the last Paxos command did, in plain words",
     "Two or three sentences on the last prepare, accept, propose or state: why this value, why no "
-    "quorum, what is chosen and why it can never change, what to do next. `set teach on` shows "
-    "them after every command.",
+    "quorum, what is chosen and whether it can still change (the next step is the command's own "
+    "'Next:' line). `set teach on` shows them after every command.",
     "explain",
     group=Group.TEACH, saved=False,
 )
 def cmd_explain(ctx: Context, args: Args) -> Result:
     if ctx.last is None:
         raise UsageError("explain: nothing to explain yet (run prepare, accept, propose or state)")
-    sentences = explain(ctx.last)
+    then = getattr(ctx.last, "outlook", None)
+    sentences = (since(then, ctx.session.outlook()) if then is not None else []) + explain(ctx.last)
     out = Result("explain", data={"sentences": sentences})
     for s in sentences:
         out.say(s)
@@ -212,6 +214,17 @@ def _last_verdict(ctx: Context) -> Optional[Verdict]:
     return None
 
 
+LAST_KIND = {PrepareResult: "a prepare", StateResult: "a state read"}
+
+
+def _not_an_outcome(ctx: Context) -> str:
+    """Why there is no outcome to judge: what the last Paxos command was."""
+    kind = LAST_KIND.get(type(ctx.last))
+    if kind is None:
+        return "no accept or propose yet"
+    return f"the last Paxos command was {kind}, not an accept or propose"
+
+
 def _chosen(ctx: Context) -> list[str]:
     return sorted({str(c.value) for c in ctx.session.chosen()})
 
@@ -236,16 +249,26 @@ def _expect_outcome(ctx: Context, rest: list[str]) -> tuple[bool, str]:
     if len(rest) != 1 or rest[0] not in words:
         raise UsageError("expect outcome: chosen, not-chosen or unknown")
     got = _last_verdict(ctx)
-    return got == words[rest[0]], f"last outcome: {got if got is not None else 'no accept or propose yet'}"
+    return got == words[rest[0]], f"last outcome: {got}" if got is not None else _not_an_outcome(ctx)
+
+
+def _last_prepare(ctx: Context) -> Optional[tuple[int, int]]:
+    """The round of the last prepare this session sent (a propose's or a duel's too), and its promises."""
+    history = ctx.session.history
+    last = next((e.round_no for e in reversed(history) if e.reply.phase == Phase.PREPARE), None)
+    if last is None:
+        return None
+    return last, sum(1 for e in history if e.round_no == last and e.reply.kind == ReplyKind.GRANTED)
 
 
 def _expect_promises(ctx: Context, rest: list[str]) -> tuple[bool, str]:
     if len(rest) != 1:
         raise UsageError("expect promises N: how many?")
-    last = ctx.last
-    if not isinstance(last, PrepareResult):
+    want = parse_int(rest[0], "promise count")
+    last = _last_prepare(ctx)
+    if last is None:
         return False, "no prepare yet"
-    return len(last.promised) == parse_int(rest[0], "promise count"), f"last prepare: {len(last.promised)} promise(s)"
+    return last[1] == want, f"last prepare, round {last[0]}: {last[1]} promise(s)"
 
 
 def _expect_violations(want: bool) -> Check:
@@ -272,8 +295,10 @@ EXPECTATIONS: dict[str, Check] = {
               "promises N | violations | no-violations",
     "assert what the lesson should show; fails (exit 1) if it does not",
     "Lessons end their steps with expectations, so running a lesson also checks it. 'chosen' and "
-    "'two-chosen' judge every accept the session has seen; 'outcome' the last accept or propose; "
-    "'promises' the last prepare; 'violations' runs check.",
+    "'two-chosen' judge every accepted value the session has seen since the last full reset; "
+    "'outcome' the last Paxos command, which must be an accept or propose; 'promises' the last "
+    "prepare (a propose's too); 'violations' the rules the replies seen so far broke (check also "
+    "reads every acceptor first).",
     "expect chosen A",
     positional=(K.CHOICE, K.TEXT), group=Group.TEACH, choices=(tuple(EXPECTATIONS),), saved=False,
 )
