@@ -122,8 +122,22 @@ def test_check_catches_a_volatile_acceptor_forgetting(local: Shell) -> None:
     assert code == 1 and ("VIOLATION: acceptor 1 stopped after round 1 and kept its state in memory only: it "
                           "forgot promise 4: acceptors must keep what they acknowledged.") in " ".join(out.split())
     assert out.count("VIOLATION") == 1  # said once, however often check runs
+    assert "Note: this holds only while" not in out  # no guarantee is left for a caveat to qualify
     _, out = run(local, "check")
     assert out.count("VIOLATION") == 1
+
+
+def test_check_names_no_condition_a_durable_chosen_quorum_does_not_have(local: Shell) -> None:
+    run(local, "restart 3 --volatile")
+    run(local, "prepare 1 1 2")
+    run(local, "accept 1 A 1 2")  # chosen by acceptors 1 and 2, which keep their state on disk
+    code, out = run(local, "check")
+    assert code == 0 and "OK: no violation" in out
+    assert "acceptor 3" not in out
+    run(local, "prepare 2 2 3")
+    run(local, "accept 2 A 3")  # now 3 holds A too, but the durable quorum still decides
+    _, out = run(local, "check")
+    assert "Note:" not in out
 
 
 def test_reset_is_not_amnesia(local: Shell) -> None:

@@ -44,7 +44,8 @@ def cmd_check(ctx: Context, args: Args) -> Result:
         out.say(f"VIOLATION: {v.sentence()}.", Style.BAD)
         for e in v.evidence:
             out.say(f"{e.said()} ({e.asked()})", indent=4)
-    caveats = ctx.session.outlook().caveats
+    # A caveat qualifies a guarantee; after a violation there is none left to qualify.
+    caveats = () if found else ctx.session.outlook().shown_caveats()
     for c in caveats:
         out.say(f"Note: {c.sentence()}.", Style.WARN)
     return out
