@@ -129,6 +129,11 @@ def names(ids: Iterable[int], noun: str = "acceptor") -> str:
     return f"{noun}s {', '.join(words[:-1])} and {words[-1]}"
 
 
+def _verbs(ids: tuple[int, ...], one: str, many: str) -> str:
+    """The word that agrees with names(ids): one acceptor 'has', several 'have'."""
+    return one if len(ids) == 1 else many
+
+
 def alternatives(values: Iterable[Optional[str]]) -> str:
     """'A', 'A or B', 'A, B or C', each value shown safely."""
     shown = [show_value(v) for v in values]
@@ -170,8 +175,9 @@ def _can_still(r: Reason) -> str:
 _SENTENCES = {
     Rule.CHOSEN: lambda r: (f"{show_value(r.value)} is chosen ({names(r.acceptors)} accepted it at id "
                             f"{r.proposal_id}, a quorum) and every later proposal must carry it"),
-    Rule.EMPTY_QUORUM: lambda r: (f"{names(r.acceptors)} have accepted nothing and make a quorum, so a proposer "
-                                  "with a fresh id that reaches them may propose any value"),
+    Rule.EMPTY_QUORUM: lambda r: (f"{names(r.acceptors)} {_verbs(r.acceptors, 'has', 'have')} accepted nothing "
+                                  f"and {_verbs(r.acceptors, 'makes', 'make')} a quorum, so a proposer with a fresh id "
+                                  f"that reaches {_verbs(r.acceptors, 'it', 'them')} may propose any value"),
     Rule.HIGHEST_IN_QUORUM: lambda r: (f"{show_value(r.value)}, accepted at id {r.proposal_id} by acceptor "
                                        f"{r.acceptors[0]}, is the highest accepted value{_in_quorum_with(r.others)}, "
                                        "so a new proposal reaching that quorum must carry it"),

@@ -38,6 +38,11 @@ class TestWorkedCases:
         assert f.sentence() == ("Any value may still be chosen: acceptors 1, 2 and 3 have accepted nothing and "
                                 "make a quorum, so a proposer with a fresh id that reaches them may propose any value.")
 
+    def test_a_pool_of_one_is_spoken_of_in_the_singular(self) -> None:
+        f = analyse(snap({1: Known()}))
+        assert f.sentence() == ("Any value may still be chosen: acceptor 1 has accepted nothing and makes a quorum, "
+                                "so a proposer with a fresh id that reaches it may propose any value.")
+
     def test_every_quorum_holding_a_value_leaves_only_those(self) -> None:
         # Issue 9, observation 3: A at id 1 on acceptor 1, B at id 2 on acceptor 2, pool of 3.
         f = analyse(snap({1: Known(1, Vote(1, "A")), 2: Known(2, Vote(2, "B")), 3: Known()}))

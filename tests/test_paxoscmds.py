@@ -118,3 +118,12 @@ def test_colour_marks_rows_and_no_colour_when_off(shell: Shell) -> None:
     shell.out.colour = False
     _, out = run(shell, "prepare 2")
     assert "\x1b[" not in out and "ignored" in out
+
+
+def test_a_prepare_that_finds_an_accepted_value_names_it_once_with_its_reason(shell: Shell) -> None:
+    run(shell, "accept 3 early 1 --force")
+    _, out = run(shell, "prepare 5")
+    flat = " ".join(out.split())
+    assert ("Value to accept: early, because acceptor 1 reported acceptedId=3, value=early, the highest among "
+            "the promises; Paxos requires that value.") in flat
+    assert "Paxos requires value" not in flat  # it said "Paxos requires value X: ... Paxos requires that value"

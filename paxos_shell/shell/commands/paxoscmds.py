@@ -136,7 +136,7 @@ def prepare_blocks(ctx: Context, res: PrepareResult, out: Result) -> None:
         out.say(f"Already chosen: {show_value(c.value)} at id {c.proposal_id}: acceptors {list(c.acceptors)}, "
                 "a quorum, reported it in their promises, so any accept must carry it.")
     elif res.reached and res.choice is not None and res.choice.forced_by is not None:
-        out.say(f"Paxos requires value {show_value(res.choice.value)}: {res.choice.reason}.")
+        out.say(f"Value to accept: {show_value(res.choice.value)}, because {res.choice.reason}.")
     out.say(res.hint.sentence())
     out.data.update({
         "id": res.n, "servers": [r.acceptor for r in res.round.replies], "promisedBy": res.promised,
