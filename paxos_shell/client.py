@@ -7,8 +7,8 @@ left in flight are cut short so their threads end now. Each acceptor has one
 kept-alive connection (transport.Link, over requests), imported when the first
 round runs so that the shell starts without requests. Where that connection
 is open, the round's own thread writes every request and then reads each
-reply as it starts to arrive: a thread per request cost more CPU than the
-requests themselves on a small machine (docs/performance.md). This module
+reply that has arrived whole: a thread per request cost the shell half as
+much CPU again on a small machine (docs/performance.md). This module
 never judges Paxos (proposer.py and paxos.py do) and never shows a URL's
 secret.
 """
@@ -28,7 +28,6 @@ from urllib.parse import quote
 from . import signals, wire
 from .clientopts import ClientOptions, redacted
 from .text import visible
-from .watchdog import Watchdog
 from .wire import NO_RESPONSE, Phase, Reply
 
 if TYPE_CHECKING:
@@ -74,6 +73,17 @@ class _Ask:
         return r
 
 
+@dataclass
+class _Gathered:
+    """What a round has so far: replies read, requests this thread wrote and has not read, worker
+    threads' futures, and every server a request was begun for."""
+
+    replies: dict[int, Reply] = field(default_factory=dict)
+    sent: dict[int, Link] = field(default_factory=dict)
+    futures: dict[Future, int] = field(default_factory=dict)
+    tried: set[int] = field(default_factory=set)
+
+
 class FaultsUnavailable(ValueError):
     """The acceptor does not serve fault injection; one line for the user."""
 
@@ -84,8 +94,8 @@ def _warm() -> None:
 
 
 class Client:
-    """Sends rounds to a pool given as {acceptor id: base URL}, one round at a time (the shell's
-    thread): the watchdog guards one deadline, and Ctrl-C reaches the thread running the round."""
+    """Sends rounds to a pool given as {acceptor id: base URL}, one round at a time, from the
+    shell's main thread (the thread Ctrl-C reaches)."""
 
     def __init__(self, urls: Mapping[int, str], timeout: float = 1.0, options: Optional[ClientOptions] = None) -> None:
         self.urls = dict(urls)
@@ -94,7 +104,6 @@ class Client:
         self.options.check()
         self._links: dict[int, Link] = {}
         self._executor: Optional[ThreadPoolExecutor] = None
-        self._watchdog = Watchdog()
 
     @property
     def insecure(self) -> bool:
@@ -139,56 +148,85 @@ class Client:
         return self._executor
 
     def round(self, phase: Phase, servers: Sequence[int], params: dict) -> Round:
-        """Ask each server concurrently; Ctrl-C returns at once with what came.
+        """Ask each server concurrently (once, however often it is named); Ctrl-C returns at
+        once with what came.
 
-        Acceptors with an open direct connection are asked from this thread:
-        every request is written out before any reply is read, and the replies
-        are read as they come, the watchdog cutting what is left at the
-        deadline. The others (a connection to open, a proxy) go to worker
-        threads at the same time.
+        Where a connection is open, this thread writes the request, and reads each reply
+        that is already whole as soon as it arrives; a reply still coming in, or one it
+        cannot see into (TLS), is read by a worker thread, as are requests that need a
+        connection opened or go through a proxy. What has not come by the deadline is cut.
         """
         method, path = wire.PHASES[phase]
         query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in params.items())
         route = path + (f"?{query}" if query else "")
         _warm()
+        servers = list(dict.fromkeys(servers))
         rnd = Round(phase, dict(params))
         ask = _Ask(phase, method, route, params, time.perf_counter(), time.time())
         due = ask.started + self.timeout + GRACE
-        replies: dict[int, Reply] = {}
-        futures: dict[Future, int] = {}
-        sent: dict[int, Link] = {}
+        got = _Gathered()
         try:
-            self._send(ask, servers, sent, futures, replies)
-            if sent:
-                self._watchdog.arm(time.monotonic() + due - time.perf_counter(), [sent[s].tap for s in sent])
-            _receive_all(ask, sent, replies, due)
+            self._send(ask, servers, got)
+            self._receive_all(ask, got, due)
             # One wake-up for the rest of the round; a signal still interrupts the wait at once.
-            wait(futures, timeout=due - time.perf_counter(), return_when=ALL_COMPLETED)
+            wait(got.futures, timeout=due - time.perf_counter(), return_when=ALL_COMPLETED)
         except KeyboardInterrupt:
             rnd.interrupted = True
         except BaseException:
-            self._settle(ask, servers, sent, futures, replies, interrupted=True)
+            self._settle(ask, servers, got, interrupted=True)
             raise
-        finally:
-            self._watchdog.disarm()
-        self._settle(ask, servers, sent, futures, replies, rnd.interrupted)
-        rnd.replies = [replies[sid] for sid in servers]
+        self._settle(ask, servers, got, rnd.interrupted)
+        rnd.replies = [got.replies[sid] for sid in servers]
         rnd.elapsed = time.perf_counter() - ask.started
         return rnd
 
-    def _send(self, ask: _Ask, servers: Sequence[int], sent: dict[int, Link], futures: dict[Future, int],
-              replies: dict[int, Reply]) -> None:
+    def _send(self, ask: _Ask, servers: Sequence[int], got: _Gathered) -> None:
         """Write each request out on this thread where a connection is open; the rest to worker threads."""
         for sid in servers:
+            got.tried.add(sid)
             try:
                 link = self._link(sid)
             except ValueError as e:  # a URL that cannot be asked: nothing was sent
-                replies[sid] = ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=visible(str(e)), reached=False))
+                got.replies[sid] = ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=visible(str(e)), reached=False))
                 continue
             if link.send(ask.method, ask.route):
-                sent[sid] = link
+                got.sent[sid] = link
             else:
-                futures[self._pool().submit(self._call, ask, sid, link)] = sid
+                got.futures[self._pool().submit(self._call, ask, sid, link)] = sid
+
+    def _receive_all(self, ask: _Ask, got: _Gathered, due: float) -> None:
+        """Read on this thread each reply to what it sent that is whole as it arrives; hand the
+        others to worker threads. What is read or handed over leaves `got.sent`."""
+        poller = select.poll()
+        owner: dict[int, int] = {}
+        for sid, link in list(got.sent.items()):
+            if link.tls:  # nothing to see into before reading: a worker reads it
+                got.futures[self._pool().submit(self._finish, ask, sid, got.sent.pop(sid), due)] = sid
+                continue
+            owner[link.fileno()] = sid
+            poller.register(link.fileno(), select.POLLIN | select.POLLPRI)
+        while got.sent:
+            left = due - time.perf_counter()
+            if left <= 0:
+                return
+            for fd, _ in poller.poll(math.ceil(left * 1000)):
+                sid = owner[fd]
+                link = got.sent.pop(sid)
+                poller.unregister(fd)
+                if link.reply_waiting():
+                    got.replies[sid] = self._finish(ask, sid, link, due)
+                else:  # it has begun to come and may trickle: never let it hold up the others
+                    got.futures[self._pool().submit(self._finish, ask, sid, link, due)] = sid
+
+    def _finish(self, ask: _Ask, sid: int, link: Link, due: float) -> Reply:
+        """The reply to a request send() wrote, read within the round."""
+        from .transport import Unanswered
+
+        try:
+            reply = _interpret(sid, ask.phase, link.receive(ask.route, due - time.perf_counter()))
+        except Unanswered as e:
+            reply = Reply(sid, ask.phase, NO_RESPONSE, cause=e.cause, reached=e.reached)
+        return ask.reply(reply)
 
     def _call(self, ask: _Ask, sid: int, link: Link) -> Reply:
         """On a worker thread: the whole request through requests' adapter, connecting if need be."""
@@ -200,20 +238,20 @@ class Client:
             reply = Reply(sid, ask.phase, NO_RESPONSE, cause=e.cause, reached=e.reached)
         return ask.reply(reply)
 
-    def _settle(self, ask: _Ask, servers: Sequence[int], unread: dict[int, Link], futures: dict[Future, int],
-                replies: dict[int, Reply], interrupted: bool) -> None:
+    def _settle(self, ask: _Ask, servers: Sequence[int], got: _Gathered, interrupted: bool) -> None:
         """A reply for every server: what came, else silence (timeout or interrupted), its link dropped."""
-        for link in unread.values():
+        for link in got.sent.values():
             link.drop()  # sent from this thread, its reply never read
-        for fut, sid in futures.items():
+        for fut, sid in got.futures.items():
             if fut.done() and not fut.cancelled():
-                replies[sid] = fut.result()
+                got.replies[sid] = fut.result()
             else:
                 fut.cancel()  # not started yet: it never will be
         for sid in servers:
-            if sid not in replies:
+            if sid not in got.replies:
                 cause = wire.INTERRUPTED if interrupted else wire.TIMEOUT
-                replies[sid] = ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=cause))
+                # Not asked at all (Ctrl-C came first): it cannot have acted.
+                got.replies[sid] = ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=cause, reached=sid in got.tried))
                 self.forget(sid)  # a request still in flight on it is cut short, its thread freed
 
     def admin_faults(self, acceptor: int, query: str) -> dict:
@@ -261,39 +299,6 @@ class Client:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
-        self._watchdog.close()
-
-
-def _receive_all(ask: _Ask, sent: dict[int, Link], replies: dict[int, Reply], due: float) -> None:
-    """Read the replies to what this thread sent, each as soon as it starts to arrive, until `due`.
-
-    What is read is taken out of `sent`; what is left there at the end was not answered in time.
-    """
-    poller = select.poll()
-    owner: dict[int, int] = {}
-    for sid, link in sent.items():
-        owner[link.fileno()] = sid
-        poller.register(link.fileno(), select.POLLIN | select.POLLPRI)
-    while sent:
-        ready = [sid for sid, link in sent.items() if link.buffered()]  # TLS holds bytes poll cannot see
-        if not ready:
-            left = due - time.perf_counter()
-            if left <= 0:
-                return
-            ready = [owner[fd] for fd, _ in poller.poll(math.ceil(left * 1000)) if owner.get(fd) in sent]
-        for sid in ready:
-            link = sent.pop(sid)
-            poller.unregister(link.fileno())
-            replies[sid] = ask.reply(_received(sid, ask, link, due))
-
-
-def _received(sid: int, ask: _Ask, link: Link, due: float) -> Reply:
-    from .transport import Unanswered
-
-    try:
-        return _interpret(sid, ask.phase, link.receive(ask.route, due - time.perf_counter()))
-    except Unanswered as e:
-        return Reply(sid, ask.phase, NO_RESPONSE, cause=e.cause, reached=e.reached)
 
 
 def _interpret(sid: int, phase: Phase, a: Answer) -> Reply:

@@ -46,6 +46,12 @@ HEADERS = {"User-Agent": "paxos-shell", "Accept": "application/json", "Accept-En
 """Sent with every request, before the user's own --header options (which may replace them)."""
 
 METHODS = ("GET", "POST")
+INLINE_MAX = 4096
+"""The largest request a round's own thread writes (send): under the smallest send buffer Linux
+gives a TCP socket (tcp_wmem's minimum), so that write never waits on an acceptor that stopped
+reading. A larger request goes through call() on a worker thread, bounded by the round."""
+PEEK = 16384
+"""How much of a waiting reply reply_waiting() looks at: a protocol reply is a few hundred bytes."""
 
 
 def _template(method: str, base: str, headers: dict[str, str], auth: Optional[HTTPBasicAuth]) -> PreparedRequest:
@@ -107,18 +113,11 @@ class Tap:
         """The request was written out whole: it may have reached the acceptor."""
         self.abandoned = False
         """Set from another thread: what has not been sent yet never will be."""
-        self.expired = False
-        """Set by the round's watchdog: the socket was cut at the round's deadline."""
         self.conn: Optional[_TappedHTTP] = None
         """The connection the adapter's pool opened last (one at a time: the pool holds one)."""
 
     def begin(self) -> None:
-        self.connected = self.reused = self.whole = self.expired = False
-
-    def expire(self) -> None:
-        """The round's deadline passed with this request unanswered: end it now (another thread)."""
-        self.expired = True
-        self.cut()
+        self.connected = self.reused = self.whole = False
 
     def cut(self) -> None:
         """Shut the socket down from another thread: a blocked send or recv returns now."""
@@ -244,6 +243,9 @@ class Link:
         self.adapter = _Adapter(self.tap, None if self.proxy else f"{sent.scheme}://{sent.netloc}")
         self.target = (self.templates["GET"].url or "")[len(self.adapter.origin or ""):]
         """The request-target's path before each route, as the adapter sends it."""
+        headers = self.templates["POST"].headers
+        self.head_size = len(self.target) + sum(len(k) + len(v) + 4 for k, v in headers.items()) + 128
+        """A request's size without its route: request line, these headers, Host and Content-Length."""
         if options.insecure:
             # The user asked for it and the shell says so; one warning per request would bury the output.
             warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
@@ -253,6 +255,8 @@ class Link:
     def call(self, method: str, route: str, timeout: float) -> Answer:
         """One request; Unanswered if no HTTP answer came. `route` is the path and query."""
         with self.busy:
+            if self.buffered():
+                self.close()  # bytes left after the last reply, hidden in TLS from urllib3's check
             try:
                 try:
                     return self._attempt(method, route, timeout, first=True)
@@ -270,14 +274,19 @@ class Link:
         True when it left whole; receive() must then read its reply. False when
         nothing was sent and call() must send it instead: no open connection to
         the acceptor itself (none yet, a proxy, or the acceptor closed it while
-        idle), the link busy or abandoned, or sending failed before the request
-        left (urllib3 itself would send it again then).
+        idle, or left bytes on it), a request over INLINE_MAX, the link busy or
+        abandoned, or sending failed before the request left (urllib3 itself
+        would send it again then).
         """
-        if self.adapter.origin is None or not self.busy.acquire(blocking=False):
+        if self.adapter.origin is None or len(route) + self.head_size > INLINE_MAX:
+            return False
+        if not self.busy.acquire(blocking=False):
             return False
         conn = self.tap.conn
         try:
-            if self.abandoned or conn is None or conn.sock is None or not conn.is_connected:
+            if self.abandoned or conn is None or conn.sock is None or not conn.is_connected or self.buffered():
+                if self.buffered():
+                    self.close()  # bytes left after the last reply, hidden in TLS: never read as the next one
                 self.busy.release()
                 return False
             self.tap.begin()
@@ -290,11 +299,10 @@ class Link:
             return False
 
     def receive(self, route: str, timeout: float) -> Answer:
-        """The reply to what send() wrote, within `timeout` seconds; Unanswered if none came.
-
-        The round's watchdog may cut the socket at the round's deadline from its own
-        thread (a reply trickling a byte at a time never times out on its own).
-        """
+        """The reply to what send() wrote, each read waiting at most `timeout` seconds;
+        Unanswered if none came. A reply that trickles in may take longer: the round reads
+        one on its own thread only once reply_waiting() says it is all there, and cuts a
+        worker still reading at its deadline (abort)."""
         conn = self.tap.conn
         try:
             assert conn is not None
@@ -304,13 +312,34 @@ class Link:
             if answer.cut_off or answer.encoding not in (None, "identity"):
                 self.close()  # the rest of that body is still on the connection, unread
             return answer
+        except Unanswered:
+            self.close()
+            raise
         except Exception as e:
             self.close()  # a connection broken mid-exchange is never reused
-            raise Unanswered(wire.TIMEOUT if self.tap.expired else self._describe(e), reached=True) from None
+            raise Unanswered(self._describe(e), reached=True) from None
         finally:
             self.busy.release()
             if self.abandoned:
                 self.close()
+
+    def reply_waiting(self) -> bool:
+        """The whole reply to what send() wrote is on the socket already, or the connection
+        failed: receive() returns at once. False also when this cannot be seen (TLS)."""
+        sock = self.tap.sock
+        if sock is None or isinstance(sock, ssl.SSLSocket):
+            return False
+        try:
+            data = sock.recv(PEEK, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            return True  # reset: reading fails at once
+        return not data or whole_reply(data)
+
+    @property
+    def tls(self) -> bool:
+        return isinstance(self.tap.sock, ssl.SSLSocket)
 
     def fileno(self) -> int:
         """The socket a request written by send() awaits its reply on (-1 if it was closed)."""
@@ -334,6 +363,8 @@ class Link:
             resp = self.adapter.send(_request(self.templates[method], route), stream=True,
                                      timeout=(timeout, timeout), verify=self.verify, proxies=self.proxies)
             return self._read(resp.raw, resp.status_code, resp.headers, self.prefix + route.partition("?")[0])
+        except Unanswered:
+            raise
         except Exception as e:
             if first and self.tap.reused and not self.tap.whole:
                 raise _Unsent from e
@@ -341,6 +372,12 @@ class Link:
 
     def _read(self, raw: Any, status: int, headers: Any, path: str) -> Answer:
         """The body, up to the limit: a larger one is never read, and its connection is dropped."""
+        if status < 200:
+            # An interim reply (103 Early Hints...) that http.client took for the final one: the
+            # real reply would follow on this connection and be read as the next request's.
+            raw.close()
+            raise Unanswered(f"interim HTTP {status} reply and no final one read: the acceptor may have acted",
+                             reached=True)
         encoding = (headers.get("Content-Encoding") or "").strip().lower() or None
         declared = headers.get("Content-Length") or ""
         length = int(declared) if declared.strip().isdigit() else None
@@ -380,6 +417,36 @@ class Link:
     def close(self) -> None:
         self.adapter.close()
         self.tap.conn = None
+
+
+def whole_reply(data: bytes) -> bool:
+    """`data`, the start of what a socket holds, contains a whole final reply with a
+    Content-Length body, so reading it cannot wait on the network.
+
+    Not a parser (http.client parses the reply): a conservative test that says
+    False for anything but the plainest shape (an interim 1xx, chunked or
+    unsized bodies, a repeated or odd Content-Length, bare LF line ends), which
+    the round then leaves to a worker thread that may wait.
+    """
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return False
+    status_line, *fields = data[:end].split(b"\r\n")
+    parts = status_line.split(b" ", 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or len(parts[1]) != 3 or not parts[1].isdigit() \
+            or parts[1] < b"200":
+        return False
+    length: Optional[int] = None
+    for field in fields:
+        name, colon, value = field.partition(b":")
+        name, value = name.strip().lower(), value.strip()
+        if not colon or b"\n" in field or name == b"transfer-encoding":
+            return False
+        if name == b"content-length":
+            if length is not None or not value.isdigit() or len(value) > 9:
+                return False
+            length = int(value)
+    return length is not None and len(data) - (end + 4) >= length
 
 
 def _read_at_most(raw: Any, limit: int, length: Optional[int]) -> bytes:

@@ -85,12 +85,12 @@ def test_a_trickling_reply_on_an_open_connection_ends_at_the_deadline(fake: Any,
 
 
 def test_a_timeout_shortened_after_a_long_one_is_kept(fake: Any, client: Any) -> None:
-    """The watchdog sleeps toward the last round's 30 s deadline; a 0.5 s round must wake it sooner."""
+    """A round's deadline is its own: a 0.5 s round after one of 30 s ends at 0.5 s."""
     stop = threading.Event()
     f = fake()
     c = client({1: f.url}, timeout=30)
     warm(c, f)
-    assert c.prepare(2, [1]).replies[0].kind == GRANTED  # armed for 30 s on the open connection, then disarmed
+    assert c.prepare(2, [1]).replies[0].kind == GRANTED  # a 30 s round on the open connection
     c.timeout = 0.5
     f.behaviour = trickle(stop)
     rnd = c.state([1])
@@ -201,16 +201,6 @@ def test_a_restarted_acceptor_on_an_open_connection_is_silence_then_reached_agai
     assert c.round(Phase.PREPARE, [1], {"id": 3}).replies[0].kind == GRANTED
 
 
-def test_the_watchdog_thread_ends_with_the_client(fake: Any) -> None:
-    f = fake()
-    c = Client({1: f.url}, 5.0)
-    warm(c, f)
-    assert c.prepare(2, [1]).replies[0].kind == GRANTED
-    assert any(t.name == "round-watchdog" for t in threading.enumerate())
-    c.close()
-    assert not any(t.name == "round-watchdog" for t in threading.enumerate())
-
-
 def counted_adapter_sends(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many requests went through requests' adapter (a worker thread), not the open connection."""
     sends: list[int] = []
@@ -267,9 +257,9 @@ def test_signals_for_the_shell_reach_its_main_thread_only(fake: Any, client: Any
     f = fake()
     c = client({1: f.url})
     warm(c, f)
-    assert c.prepare(2, [1]).replies[0].kind == GRANTED  # the watchdog thread has started too
+    assert c.prepare(2, [1]).replies[0].kind == GRANTED
     helpers = [t for t in threading.enumerate() if t.name.startswith("round")]
-    assert {t.name.split("_")[0] for t in helpers} == {"round", "round-watchdog"}
+    assert helpers and {t.name.split("_")[0] for t in helpers} == {"round"}
     for t in helpers:
         assert t.native_id is not None
         assert {signal.SIGINT, signal.SIGTERM, signal.SIGHUP} <= blocked_signals(t.native_id), t.name
@@ -288,3 +278,22 @@ def test_a_request_on_the_open_connection_is_the_one_the_adapter_sends(fake: Any
     assert list(first.headers.items()) == list(second.headers.items())
     assert first.headers["Authorization"].startswith("Basic ") and first.headers["X-Api-Key"] == "k-1"
     assert first.peer_port == second.peer_port
+
+
+@pytest.mark.parametrize("data,whole", [
+    (b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}', True),
+    (b'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n', True),
+    (b'HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n{}', False),  # a byte still to come
+    (b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n', False),  # the head is not over
+    (b'HTTP/1.1 200 OK\r\n\r\n{}', False),  # unsized: ends at the close
+    (b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n{}', False),
+    (b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}', False),
+    (b'HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\n{}', False),
+    (b'HTTP/1.1 103 Early Hints\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\n', False),
+    (b'HTTP/1.1 200 OK\r\nX: a\nContent-Length: 0\r\n\r\n{}', False),  # a bare LF: http.client splits there
+    (b'SSH-2.0-OpenSSH_9.6\r\n\r\n', False),
+])
+def test_only_a_plainly_whole_reply_is_read_on_the_round_thread(data: bytes, whole: bool) -> None:
+    """What whole_reply passes, http.client reads without waiting for another byte; anything else
+    goes to a worker thread, where a slow reply can hold up no one."""
+    assert transport.whole_reply(data) is whole
