@@ -7,8 +7,8 @@ left in flight are cut short so their threads end now. Each acceptor has one
 kept-alive connection (transport.Link, over requests), imported when the first
 round runs so that the shell starts without requests. Where that connection
 is open, the round's own thread writes every request and then reads each
-reply that has arrived whole: a thread per request cost the shell half as
-much CPU again on a small machine (docs/performance.md). This module
+reply that has arrived whole: a thread per request cost the shell about 40 %
+more CPU a round on a small machine (docs/performance.md). This module
 never judges Paxos (proposer.py and paxos.py do) and never shows a URL's
 secret.
 """
