@@ -2,15 +2,16 @@
 
 A Link is how a round asks one acceptor. requests' HTTPAdapter (urllib3
 underneath) opens the connection, with its TLS settings, credentials and
-proxy, and keeps it alive; a tap on that connection records the socket, so
-another thread can cut an abandoned request short, and whether the request
-was written out whole, which is what decides if a failed request may have
-reached the acceptor. Once a direct connection is open, a round drives it
-in two halves from its own thread (send, then receive, with urllib3's
+proxy, and keeps it alive; a tap on that connection (tap.py) records the
+socket, so another thread can cut an abandoned request short, and whether
+the request was written out whole, which is what decides if a failed
+request may have reached the acceptor. Once a direct connection is open, a
+round drives it in two halves (send, then receive, with urllib3's
 connection methods that the adapter itself calls), so that one thread
-writes every acceptor's request before it waits for any reply; a request
-that needs a connection opened, or goes through a proxy, goes through the
-adapter on a worker thread (call). A reply body is read up to wire.MAX_REPLY + 1
+writes every acceptor's request before it waits for any reply, and reads
+on that thread only a reply already whole (reply_waiting); a request that
+needs a connection opened, is large, or goes through a proxy goes through
+the adapter on a worker thread (call). A reply body is read up to wire.MAX_REPLY + 1
 bytes and never further. Redirects are never followed. Requests go straight
 to the adapter, not through Session.send: with redirects off, Session.send
 still reads a 3xx body whole into memory to prepare the next hop, and it
@@ -30,17 +31,18 @@ from typing import Any, Optional
 from urllib.parse import urlsplit
 
 import urllib3
-from requests.adapters import HTTPAdapter
 from requests.auth import HTTPBasicAuth
 from requests.exceptions import ProxyError
-from requests.models import PreparedRequest, Response
+from requests.models import PreparedRequest
 from requests.utils import get_environ_proxies, select_proxy
-from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from . import wire
 from .causes import chain, describe_error
 from .clientopts import ClientOptions, check_url, is_loopback, redacted
+from .tap import Tap, _Adapter, _TappedHTTP
 from .text import visible
+
+__all__ = ["Answer", "Link", "Tap", "Unanswered", "_Adapter", "_TappedHTTP", "whole_reply"]
 
 HEADERS = {"User-Agent": "paxos-shell", "Accept": "application/json", "Accept-Encoding": "identity"}
 """Sent with every request, before the user's own --header options (which may replace them)."""
@@ -98,129 +100,6 @@ class Answer:
     encoding: Optional[str] = None
     location: Optional[str] = None
     cut_off: bool = False
-
-
-class Tap:
-    """What the connection under one Link did during the current request, as it tells it."""
-
-    def __init__(self) -> None:
-        self.sock: Optional[socket.socket] = None
-        self.connected = False
-        """A connection was opened for this request."""
-        self.reused = False
-        """The request went out on a connection opened for an earlier one (kept alive)."""
-        self.whole = False
-        """The request was written out whole: it may have reached the acceptor."""
-        self.abandoned = False
-        """Set from another thread: what has not been sent yet never will be."""
-        self.conn: Optional[_TappedHTTP] = None
-        """The connection the adapter's pool opened last (one at a time: the pool holds one)."""
-
-    def begin(self) -> None:
-        self.connected = self.reused = self.whole = False
-
-    def cut(self) -> None:
-        """Shut the socket down from another thread: a blocked send or recv returns now."""
-        sock = self.sock
-        if sock is None:
-            return
-        try:
-            # socket.socket's own shutdown, not SSLSocket's (which would drop
-            # its TLS state under the thread still reading it).
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
-        except OSError:
-            pass  # already closed
-
-
-class _TappedHTTP(HTTPConnection):
-    """urllib3's connection, reporting its socket and its writes to a Tap."""
-
-    def __init__(self, *args: Any, tap: Tap, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.tap = tap
-        tap.conn = self
-
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        self.tap.sock, self.tap.connected = sock, True
-        if self.tap.abandoned:  # the round gave up on it while it was connecting
-            sock.close()
-        self._unless_abandoned()
-        return sock
-
-    def _unless_abandoned(self) -> None:
-        if self.tap.abandoned:
-            raise ConnectionAbortedError("abandoned before it was sent")
-
-    def connect(self) -> None:
-        super().connect()
-        self.tap.sock = self.sock  # with TLS, the wrapped socket (the plain one is detached)
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        # urllib3 swallows a broken pipe here and reads on; the tap keeps the
-        # fact that the request did not leave whole.
-        self._unless_abandoned()
-        # Plain HTTP connects inside this call (no socket yet); HTTPS has connected just before.
-        self.tap.reused = self.sock is not None and not self.tap.connected
-        super().request(*args, **kwargs)
-        self.tap.whole = True
-
-
-class _TappedHTTPS(_TappedHTTP, HTTPSConnection):
-    pass
-
-
-class _Response(Response):
-    """requests' Response without its cookie jar and the rest of its set-up: the adapter fills it."""
-
-    def __init__(self) -> None:
-        # Response.__init__ is not called on purpose: it makes a cookie jar per reply.
-        self._content = False
-        self._content_consumed = False
-        self.history = []
-        self.encoding = None
-
-
-class _Adapter(HTTPAdapter):
-    """One pool of one connection to one acceptor, whose connections report to the Link's tap.
-
-    The pool is found once (a Link never changes its URL, TLS or proxy), and
-    responses are built without cookies: nothing here keeps state an acceptor
-    sent, and a round saves the per-request work.
-    """
-
-    def __init__(self, tap: Tap, origin: Optional[str]) -> None:
-        self.tap = tap
-        self.origin = origin
-        """`scheme://[userinfo@]host:port` of every URL sent, or None through a proxy."""
-        self._pool: Any = None
-        super().__init__(pool_connections=1, pool_maxsize=1)
-
-    def get_connection_with_tls_context(self, *args: Any, **kwargs: Any) -> Any:
-        if self._pool is None:
-            pool = super().get_connection_with_tls_context(*args, **kwargs)
-            pool.ConnectionCls = _TappedHTTPS if pool.scheme == "https" else _TappedHTTP
-            pool.conn_kw["tap"] = self.tap
-            self._pool = pool
-        return self._pool
-
-    def request_url(self, request: PreparedRequest, proxies: Any) -> str:
-        if self.origin is None:  # through a proxy: requests decides the form
-            return str(super().request_url(request, proxies))
-        return (request.url or "")[len(self.origin):] or "/"
-
-    def build_response(self, req: PreparedRequest, resp: Any) -> Response:
-        response = _Response()
-        response.status_code = resp.status
-        response.headers = resp.headers  # urllib3's HTTPHeaderDict: case-insensitive already
-        response.raw = resp
-        response.reason = resp.reason
-        response.request = req
-        return response
-
-    def close(self) -> None:
-        self._pool = None
-        super().close()
 
 
 class Link:
