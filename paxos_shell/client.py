@@ -22,7 +22,7 @@ from concurrent.futures import ALL_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from importlib import import_module
-from typing import TYPE_CHECKING, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Optional, Sequence
 from urllib.parse import quote
 
 from . import signals, wire
@@ -220,23 +220,11 @@ class Client:
 
     def _finish(self, ask: _Ask, sid: int, link: Link, due: float) -> Reply:
         """The reply to a request send() wrote, read within the round."""
-        from .transport import Unanswered
-
-        try:
-            reply = _interpret(sid, ask.phase, link.receive(ask.route, due - time.perf_counter()))
-        except Unanswered as e:
-            reply = Reply(sid, ask.phase, NO_RESPONSE, cause=e.cause, reached=e.reached)
-        return ask.reply(reply)
+        return _replied(ask, sid, lambda: link.receive(ask.route, due - time.perf_counter()))
 
     def _call(self, ask: _Ask, sid: int, link: Link) -> Reply:
         """On a worker thread: the whole request through requests' adapter, connecting if need be."""
-        from .transport import Unanswered
-
-        try:
-            reply = _interpret(sid, ask.phase, link.call(ask.method, ask.route, self.timeout))
-        except Unanswered as e:
-            reply = Reply(sid, ask.phase, NO_RESPONSE, cause=e.cause, reached=e.reached)
-        return ask.reply(reply)
+        return _replied(ask, sid, lambda: link.call(ask.method, ask.route, self.timeout))
 
     def _settle(self, ask: _Ask, servers: Sequence[int], got: _Gathered, interrupted: bool) -> None:
         """A reply for every server: what came, else silence (timeout or interrupted), its link dropped."""
@@ -299,6 +287,17 @@ class Client:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+
+def _replied(ask: _Ask, sid: int, answer: Callable[[], Answer]) -> Reply:
+    """What `answer()` brought back, as the round's reply from `sid`; silence if it raised Unanswered."""
+    from .transport import Unanswered
+
+    try:
+        reply = _interpret(sid, ask.phase, answer())
+    except Unanswered as e:
+        reply = Reply(sid, ask.phase, NO_RESPONSE, cause=e.cause, reached=e.reached)
+    return ask.reply(reply)
 
 
 def _interpret(sid: int, phase: Phase, a: Answer) -> Reply:

@@ -163,9 +163,10 @@ class Link:
             return False
         conn = self.tap.conn
         try:
-            if self.abandoned or conn is None or conn.sock is None or not conn.is_connected or self.buffered():
-                if self.buffered():
-                    self.close()  # bytes left after the last reply, hidden in TLS: never read as the next one
+            leftover = self.buffered()
+            if leftover:
+                self.close()  # bytes left after the last reply, hidden in TLS: never read as the next one
+            if leftover or self.abandoned or conn is None or conn.sock is None or not conn.is_connected:
                 self.busy.release()
                 return False
             self.tap.begin()
@@ -187,7 +188,7 @@ class Link:
             assert conn is not None
             conn.timeout = max(timeout, 0.001)
             resp = conn.getresponse()
-            answer = self._read(resp, resp.status, resp.headers, self.prefix + route.partition("?")[0])
+            answer = self._read(resp, resp.status, resp.headers, self._path(route))
             if answer.cut_off or answer.encoding not in (None, "identity"):
                 self.close()  # the rest of that body is still on the connection, unread
             return answer
@@ -220,6 +221,10 @@ class Link:
     def tls(self) -> bool:
         return isinstance(self.tap.sock, ssl.SSLSocket)
 
+    def _path(self, route: str) -> str:
+        """The path a reply is said to come from: the base URL's path, then the route's, no query."""
+        return self.prefix + route.partition("?")[0]
+
     def fileno(self) -> int:
         """The socket a request written by send() awaits its reply on (-1 if it was closed)."""
         sock = self.tap.sock
@@ -241,7 +246,7 @@ class Link:
         try:
             resp = self.adapter.send(_request(self.templates[method], route), stream=True,
                                      timeout=(timeout, timeout), verify=self.verify, proxies=self.proxies)
-            return self._read(resp.raw, resp.status_code, resp.headers, self.prefix + route.partition("?")[0])
+            return self._read(resp.raw, resp.status_code, resp.headers, self._path(route))
         except Unanswered:
             raise
         except Exception as e:

@@ -29,7 +29,7 @@ from paxos_shell.session import Session
 from paxos_shell.wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, OK, Phase
 
 from .helpers import dead_url, free_port, reset_arrived
-from .helpers.fake import HOST, Handler
+from .helpers.fake import HOST, Handler, trickle
 
 SECRET = "s3cret-Zq9"
 
@@ -451,17 +451,8 @@ class TestHostileReplies:
     def test_a_trickling_reply_ends_at_the_round_timeout(self, fake: Any, client: Any) -> None:
         """Each byte comes within the socket timeout; only the round's own deadline stops it."""
         stop = threading.Event()
-
-        def trickle(h: Handler) -> None:
-            h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
-            while not stop.wait(0.1):
-                try:
-                    h.wfile.write(b" ")
-                except OSError:
-                    break
-            h.close_connection = True
-
-        c = client({1: fake(trickle).url}, timeout=0.5)
+        c = client({1: fake(trickle(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", stop, 0.1)).url},
+                   timeout=0.5)
         rnd = c.state([1])
         stop.set()
         assert (rnd.replies[0].kind, rnd.replies[0].cause) == (NO_RESPONSE, "timeout") and rnd.elapsed < 5

@@ -22,19 +22,11 @@ import pytest
 import trustme
 
 from paxos_shell import transport, wire
-from paxos_shell.client import Client, ClientOptions
+from paxos_shell.client import ClientOptions
 from paxos_shell.wire import ERROR, GRANTED, NO_RESPONSE, Phase
 
 from .helpers import reset_arrived
-from .helpers.fake import HOST, Fake, Handler
-
-
-def warm(c: Client, *fakes: Fake) -> None:
-    """One ordinary round to each fake, so their connections are open and idle."""
-    for sid, f in enumerate(fakes, 1):
-        behaviour, f.behaviour = f.behaviour, Handler.protocol
-        assert c.prepare(1, [sid]).replies[0].kind == GRANTED
-        f.behaviour = behaviour
+from .helpers.fake import HOST, Fake, Handler, trickle, warm
 
 
 def ports(f: Fake) -> set[int]:
@@ -49,7 +41,7 @@ def test_every_request_is_written_before_any_reply_is_read(fake: Any, client: An
     f1 = fake(lambda h: (second_asked.wait(10), h.protocol()))
     f2 = fake(lambda h: (second_asked.set(), h.protocol()))
     c = client({1: f1.url, 2: f2.url}, timeout=10)
-    warm(c, *[(f1, f2)[i - 1] for i in warmed])
+    warm(c, {i: (f1, f2)[i - 1] for i in warmed})
     second_asked.clear()
     rnd = c.prepare(5, [1, 2])
     assert [(r.acceptor, r.kind, r.promised_id) for r in rnd.replies] == [(1, GRANTED, 5), (2, GRANTED, 5)]
@@ -57,24 +49,14 @@ def test_every_request_is_written_before_any_reply_is_read(fake: Any, client: An
     assert len(ports(f1)) == 1, "the open connection was not the one used"
 
 
-def trickle(stop: threading.Event) -> Any:
-    def send(h: Handler) -> None:
-        h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
-        while not stop.wait(0.1):
-            try:
-                h.wfile.write(b" ")
-            except OSError:
-                break
-        h.close_connection = True
-
-    return send
+HEAD_1000 = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
 
 
 def test_a_trickling_reply_on_an_open_connection_ends_at_the_deadline(fake: Any, client: Any) -> None:
     stop = threading.Event()
-    f = fake(trickle(stop))
+    f = fake(trickle(HEAD_1000, stop, 0.1))
     c = client({1: f.url}, timeout=0.5)
-    warm(c, f)
+    warm(c, {1: f})
     rnd = c.state([1])
     stop.set()
     assert (rnd.replies[0].kind, rnd.replies[0].cause, rnd.replies[0].reached) == (NO_RESPONSE, "timeout", True)
@@ -89,10 +71,10 @@ def test_a_timeout_shortened_after_a_long_one_is_kept(fake: Any, client: Any) ->
     stop = threading.Event()
     f = fake()
     c = client({1: f.url}, timeout=30)
-    warm(c, f)
+    warm(c, {1: f})
     assert c.prepare(2, [1]).replies[0].kind == GRANTED  # a 30 s round on the open connection
     c.timeout = 0.5
-    f.behaviour = trickle(stop)
+    f.behaviour = trickle(HEAD_1000, stop, 0.1)
     rnd = c.state([1])
     stop.set()
     assert (rnd.replies[0].kind, rnd.replies[0].cause) == (NO_RESPONSE, "timeout")
@@ -111,7 +93,7 @@ def test_ctrl_c_while_reading_returns_at_once_and_cuts_the_request(acceptors: An
     (a,) = acceptors(1)
     f = fake()
     c = client({1: f.url, 2: a.url}, timeout=60)
-    warm(c, f)
+    warm(c, {1: f})
     assert c.prepare(1, [2]).replies[0].kind == GRANTED
     f.behaviour = hang
 
@@ -159,7 +141,7 @@ def test_a_reply_broken_off_on_an_open_connection_may_have_acted(fake: Any, clie
 
     f = fake(broken)
     c = client({1: f.url})
-    warm(c, f)
+    warm(c, {1: f})
     r = c.prepare(2, [1]).replies[0]
     assert (r.kind, r.cause, r.may_have_acted) == (NO_RESPONSE, "connection closed mid-reply", True)
 
@@ -179,7 +161,7 @@ def test_a_huge_reply_on_an_open_connection_is_cut_and_the_connection_dropped(fa
 
     f = fake(huge)
     c = client({1: f.url})
-    warm(c, f)
+    warm(c, {1: f})
     r = c.prepare(2, [1]).replies[0]
     assert (r.kind, r.cause) == (ERROR, "reply larger than 1 MiB: cut off")
     f.behaviour = Handler.protocol
@@ -220,7 +202,7 @@ def test_nothing_is_left_to_read_on_a_connection_after_a_round(fake: Any, client
     sends = counted_adapter_sends(monkeypatch)
     f = fake()
     c = client({1: f.url})
-    warm(c, f)
+    warm(c, {1: f})
     for n in range(2, 30):
         assert c.prepare(n, [1]).replies[0].promised_id == n
         sock = c._links[1].tap.sock
@@ -256,7 +238,7 @@ def test_signals_for_the_shell_reach_its_main_thread_only(fake: Any, client: Any
     in the round's wait until its timeout; every helper thread blocks them."""
     f = fake()
     c = client({1: f.url})
-    warm(c, f)
+    warm(c, {1: f})
     assert c.prepare(2, [1]).replies[0].kind == GRANTED
     helpers = [t for t in threading.enumerate() if t.name.startswith("round")]
     assert helpers and {t.name.split("_")[0] for t in helpers} == {"round"}

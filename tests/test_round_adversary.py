@@ -27,19 +27,11 @@ import pytest
 import trustme
 
 from paxos_shell import signals, transport
-from paxos_shell.client import Client, ClientOptions
+from paxos_shell.client import ClientOptions
 from paxos_shell.wire import ERROR, GRANTED, NO_RESPONSE, REFUSED
 
 from .helpers import dead_url
-from .helpers.fake import HOST, Fake, Handler, wire_json
-
-
-def warm(c: Client, fakes: dict[int, Fake]) -> None:
-    """One ordinary round to each fake, so their connections are open and idle."""
-    for sid, f in fakes.items():
-        behaviour, f.behaviour = f.behaviour, Handler.protocol
-        assert c.prepare(1, [sid]).replies[0].kind == GRANTED
-        f.behaviour = behaviour
+from .helpers.fake import HOST, Fake, Handler, trickle, warm, wire_json
 
 
 def ports(f: Fake) -> set[int]:
@@ -51,23 +43,6 @@ def summary(rnd: Any) -> list[tuple[int, str, Any]]:
 
 
 # -- one slow reply must not hide the others ------------------------------------------------
-
-
-def trickle(first: bytes, written: threading.Event, stop: threading.Event) -> Callable[[Handler], None]:
-    """Writes the start of a reply, then one more byte every 20 ms until stopped: a reply that keeps
-    coming (a slow link, a proxy buffering, a stalled server), never letting a socket timeout fire."""
-
-    def send(h: Handler) -> None:
-        h.wfile.write(first)
-        written.set()
-        while not stop.wait(0.02):
-            try:
-                h.wfile.write(b" ")
-            except OSError:
-                break
-        h.close_connection = True
-
-    return send
 
 
 SLOW_BODY = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"
@@ -83,7 +58,7 @@ def test_a_trickling_reply_does_not_hold_up_a_reply_that_came_in_time(fake: Any,
     read on the round's thread; one still coming in goes to a worker, so acceptor 2 is granted
     with its own latency."""
     written, stop = threading.Event(), threading.Event()
-    f1 = fake(trickle(SLOW_BODY, written, stop))
+    f1 = fake(trickle(SLOW_BODY, stop, written=written))
     f2 = fake(lambda h: (written.wait(10), h.protocol()))
     c = client({1: f1.url, 2: f2.url}, timeout=0.5)
     warm(c, {1: f1, 2: f2})
@@ -105,7 +80,7 @@ def test_a_reply_cut_at_the_deadline_is_a_timeout_that_may_have_acted(fake: Any,
     read cut at the deadline once came back as "not a paxos acceptor", an answer that did not act,
     about an acceptor that did. It must be a timeout that may have acted."""
     written, stop = threading.Event(), threading.Event()
-    f = fake(trickle(start, written, stop))
+    f = fake(trickle(start, stop, written=written))
     c = client({1: f.url}, timeout=1.0)
     warm(c, {1: f})
     try:
@@ -536,7 +511,7 @@ def test_an_answered_connection_survives_a_round_that_waited_for_a_slow_acceptor
 
     def after_one(h: Handler) -> None:
         if answered.wait(10) and consumed(sock):
-            trickle(SLOW_BODY, written, stop)(h)
+            trickle(SLOW_BODY, stop, written=written)(h)
 
     f.behaviour, slow.behaviour = answer, after_one
     try:

@@ -16,11 +16,14 @@ import threading
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 from urllib.parse import parse_qs, urlsplit
 
 from paxos_shell import paxos, wire
 from paxos_shell.paxos import AcceptorState
+
+if TYPE_CHECKING:
+    from paxos_shell.client import Client
 
 HOST = "127.0.0.1"
 
@@ -120,3 +123,31 @@ class Fake:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
+
+
+def trickle(first: bytes, stop: threading.Event, every: float = 0.02,
+            written: Optional[threading.Event] = None) -> Behaviour:
+    """Writes the start of a reply, then one more byte every `every` seconds until stopped: a reply
+    that keeps coming (a slow link, a stalled server), never letting a socket timeout fire."""
+
+    def send(h: Handler) -> None:
+        h.wfile.write(first)
+        if written is not None:
+            written.set()
+        while not stop.wait(every):
+            try:
+                h.wfile.write(b" ")
+            except OSError:
+                break
+        h.close_connection = True
+
+    return send
+
+
+def warm(client: Client, fakes: dict[int, Fake]) -> None:
+    """One ordinary round to each fake (by acceptor id), so their connections are open and idle."""
+    for sid, f in fakes.items():
+        behaviour, f.behaviour = f.behaviour, Handler.protocol
+        assert client.prepare(1, [sid]).replies[0].kind == wire.GRANTED
+        f.behaviour = behaviour
+
