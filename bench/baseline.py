@@ -19,7 +19,7 @@ from typing import Any, Iterator, Optional
 
 from common import HOST, free_port
 
-from paxos_shell.pool import healthy
+from paxos_shell.pool.local import healthy
 
 BASELINE = "b40f8f920e2c9ec489b7b5ce245dcfc6ac2d726a"
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")

@@ -13,7 +13,7 @@ from typing import Iterator
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from paxos_shell.pool import healthy
+from paxos_shell.pool.local import healthy
 from tests.helpers import HOST, Blackhole, free_port  # the same doubles the tests use
 
 __all__ = ["HOST", "Blackhole", "acceptors", "fmt", "free_port", "rss_mb", "run_header", "summary"]

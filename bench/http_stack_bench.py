@@ -29,7 +29,7 @@ from typing import Any, Iterator
 from baseline import checkout, where
 from common import HOST, fmt, free_port, rss_mb, summary
 
-from paxos_shell.pool import healthy
+from paxos_shell.pool.local import healthy
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -31,11 +31,12 @@ from urllib.parse import quote, urlsplit
 
 from common import HOST, Blackhole, acceptors, fmt, run_header, summary
 
-from paxos_shell import paxos
-from paxos_shell.client import Client
-from paxos_shell.proposer import Engine, ProposeResult
-from paxos_shell.session import Session
-from paxos_shell.wire import GRANTED
+from paxos_shell.core import paxos
+from paxos_shell.core.wire import GRANTED
+from paxos_shell.engine.proposer import Engine
+from paxos_shell.engine.results import ProposeResult
+from paxos_shell.engine.session import Session
+from paxos_shell.net.client import Client
 
 Send = Callable[[str, str, float], Optional[dict]]
 

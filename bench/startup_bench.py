@@ -21,7 +21,7 @@ import time
 import pexpect
 from common import HOST, acceptors, rss_mb
 
-from paxos_shell.pool import LocalPool
+from paxos_shell.pool.local import LocalPool
 
 ENV = dict(os.environ, TERM="xterm", NO_COLOR="1", PROMPT_TOOLKIT_NO_CPR="1")
 

@@ -20,7 +20,7 @@ from common import fmt, summary
 
 from paxos_shell.acceptor import diskio, record
 from paxos_shell.acceptor.store import LEGACY_FILE, Store
-from paxos_shell.paxos import AcceptorState
+from paxos_shell.core.paxos import AcceptorState
 
 BLOCK = 100
 """Saves per block; the stores take turns block by block."""

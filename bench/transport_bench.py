@@ -32,10 +32,10 @@ from typing import Callable
 import requests
 from common import HOST, acceptors, fmt, run_header, summary
 
-from paxos_shell.client import Client
-from paxos_shell.clientopts import ClientOptions
-from paxos_shell.transport import Link
-from paxos_shell.wire import OK, STATE
+from paxos_shell.core.wire import OK, STATE
+from paxos_shell.net.client import Client
+from paxos_shell.net.clientopts import ClientOptions
+from paxos_shell.net.transport import Link
 
 
 def per_request(port: int, n: int) -> dict[str, list[float]]:
@@ -132,7 +132,7 @@ def main() -> None:
               f"({statistics.median(samples) / base:.2f}x the threads), shell CPU {cpu[name] * 1000:.3f} ms a round")
     bare = import_time("pass", a.runs)
     print(f"python -c pass: {bare:.3f} s")
-    for mod in ("http.client", "requests", "paxos_shell.transport"):
+    for mod in ("http.client", "requests", "paxos_shell.net.transport"):
         took = import_time(f"import {mod}", a.runs)
         print(f"python -c 'import {mod}': {took:.3f} s (+{took - bare:.3f} s)")
 

@@ -34,9 +34,9 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from paxos_shell.pool import Pool
+from paxos_shell.pool.local import Pool
 from paxos_shell.shell.app import Shell
-from paxos_shell.shell.commands.viewcmds import running_view
+from paxos_shell.view.command import running_view
 from paxos_shell.view.model import recent, round_end
 from paxos_shell.view.server import FRAME_INTERVAL
 from tests.helpers import Acceptor, free_port

@@ -13,14 +13,16 @@ import os
 import sys
 from typing import Callable, NoReturn, Optional, Sequence, TypeVar
 
-from . import __version__, signals
-from .clientopts import ClientOptions, parse_auth, parse_header, redacted
-from .config import ConfigError, config_argv, read_config
-from .dirs import config_dir
-from .errors import ExitStatus, InvocationError, UserError, exit_status
-from .options import BadValue, parse_format, parse_int, parse_proposer_number, parse_timeout
-from .pool import LAYOUT_BASE_PORT, LocalPool, Pool, PoolUsageError, layout, parse_url_option
-from .text import span, visible
+from paxos_shell import __version__
+from paxos_shell.config import ConfigError, config_argv, read_config
+from paxos_shell.core.errors import ExitStatus, InvocationError, UserError, exit_status
+from paxos_shell.core.options import BadValue, parse_format, parse_int, parse_proposer_number, parse_timeout
+from paxos_shell.core.text import span, visible
+from paxos_shell.core.urls import redacted
+from paxos_shell.net.clientopts import ClientOptions, parse_auth, parse_header
+from paxos_shell.pool.local import LAYOUT_BASE_PORT, LocalPool, Pool, PoolUsageError, layout, parse_url_option
+from paxos_shell.runtime import signals
+from paxos_shell.runtime.dirs import config_dir
 
 POOL_OPTIONS = ("server_count", "url", "local")
 T = TypeVar("T")
@@ -94,7 +96,7 @@ def client_options(args: argparse.Namespace) -> ClientOptions:
 
 
 def _whole(what: str) -> Callable[[str], int]:
-    """An argparse type for a count or port: a whole number from 1 (pool.py checks the top)."""
+    """An argparse type for a count or port: a whole number from 1 (pool/local.py checks the top)."""
     return _checked(lambda raw: parse_int(raw, what, 1))
 
 
@@ -186,7 +188,7 @@ def _local_pool(args: argparse.Namespace, announce: bool) -> Pool:
 
 def banner(text: str) -> None:
     """A start-up line on stderr, wrapped at word boundaries to the terminal (never mid-option)."""
-    from .shell.render import screen_width, wrap
+    from paxos_shell.shell.render import screen_width, wrap
 
     print("\n".join(wrap(text, screen_width(sys.stderr))), file=sys.stderr, flush=True)
 
@@ -223,8 +225,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _run(args: argparse.Namespace, pool: Pool, script_lines: Optional[list[str]], options: ClientOptions) -> int:
     try:
-        from .shell.app import Shell  # imported while the local acceptors start
-        from .shell.render import Format
+        from paxos_shell.shell.app import Shell  # imported while the local acceptors start
+        from paxos_shell.shell.render import Format
+        from paxos_shell.view import command as _view_command  # noqa: F401 - registers `view`
 
         if pool.local is not None:
             pool.local.wait_started()
@@ -241,7 +244,7 @@ def _run(args: argparse.Namespace, pool: Pool, script_lines: Optional[list[str]]
         raise
     try:
         if args.view:
-            from .shell.commands.viewcmds import view_at_start
+            from paxos_shell.view.command import view_at_start
 
             repl = not args.commands and script_lines is None and sys.stdin.isatty()
             shell.worst = max(shell.worst, view_at_start(shell, interactive=repl))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from .errors import InvocationError
+from paxos_shell.core.errors import InvocationError
 
 VALUED = ("server-count", "host", "base-port", "url", "timeout", "format", "local", "data-dir", "proposer-number",
           "ca-bundle", "header", "auth")

@@ -14,9 +14,10 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from paxos_shell.client import Client
-from paxos_shell.pool import LocalPool, Pool
+from paxos_shell.net.client import Client
+from paxos_shell.pool.local import LocalPool, Pool
 from paxos_shell.shell.app import Shell
+from paxos_shell.view import command as _view_command  # noqa: F401 - the program registers `view` too
 
 from .helpers import Acceptor, Blackhole, free_port
 from .helpers.fake import Fake

@@ -109,8 +109,8 @@ def test_a_peer_answering_json_nested_too_deep_is_left_out_not_a_failure() -> No
     """`[[[[...` exhausts json's recursion: that peer is left out; the others still count."""
     import asyncio
 
-    from paxos_shell import wire
     from paxos_shell.acceptor.broadcast import Peers
+    from paxos_shell.core import wire
 
     from .helpers.fake import Fake
 

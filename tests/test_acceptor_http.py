@@ -19,7 +19,7 @@ import pytest
 from paxos_shell.acceptor.node import AcceptorNode
 from paxos_shell.acceptor.server import AcceptorServer
 from paxos_shell.acceptor.store import STATE_FILE, Store
-from paxos_shell.paxos import AcceptorState
+from paxos_shell.core.paxos import AcceptorState
 
 from .helpers import HOST, Acceptor, dead_url, free_port, serve_in_thread
 

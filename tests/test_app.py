@@ -14,8 +14,8 @@ from prompt_toolkit.application import create_app_session
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from paxos_shell.errors import ExitStatus
-from paxos_shell.pool import Pool
+from paxos_shell.core.errors import ExitStatus
+from paxos_shell.pool.local import Pool
 from paxos_shell.shell.app import Shell
 from paxos_shell.shell.registry import REGISTRY
 
@@ -157,7 +157,7 @@ def test_toolbar_follows_faults_heal_and_volatile_restarts(local: Shell) -> None
 
 
 def test_a_crash_log_never_holds_a_secret(acceptors: Any, private_home: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from paxos_shell.clientopts import ClientOptions
+    from paxos_shell.net.clientopts import ClientOptions
 
     accs = acceptors(1)
     url = accs[0].url.replace("http://", "http://ann:s3cret-pw@")

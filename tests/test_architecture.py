@@ -87,20 +87,105 @@ def test_the_cycle_finder_finds_a_planted_circle() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
 
 
+PURE = ("core/paxos.py", "core/wire.py", "core/text.py", "core/urls.py", "core/errors.py", "core/options.py",
+        "core/vocab.py", "knowledge/model.py", "knowledge/facts.py", "knowledge/possible.py",
+        "knowledge/breaks.py", "knowledge/outlook.py", "knowledge/hints.py", "shell/results.py",
+        "shell/completer.py")
+"""Every module the README calls pure: the Paxos rules, the protocol, the knowledge model."""
+
+
 def test_the_pure_core_does_no_io() -> None:
-    io_modules = {"socket", "http", "requests", "subprocess", "os", "threading", "urllib", "select", "time"}
-    for name in ("paxos.py", "text.py", "errors.py", "options.py", "shell/results.py", "shell/completer.py"):
+    io_modules = {"socket", "http.client", "http.server", "requests", "urllib3", "subprocess", "os", "threading",
+                  "select", "time", "asyncio", "signal", "shutil", "io"}  # `http` alone is HTTPStatus: data
+    for name in PURE:
         tree = ast.parse((PACKAGE / name).read_text())
-        used = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        used |= {(n.module or "").split(".")[0] for n in ast.walk(tree)
-                 if isinstance(n, ast.ImportFrom) and not n.level}
+        used = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        used |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and not n.level}
+        used |= {u.split(".")[0] for u in used}
         assert not used & io_modules, (name, used & io_modules)
+
+
+def test_the_pure_modules_import_only_pure_modules() -> None:
+    g = graph()
+    pure = {module_name(PACKAGE / name) for name in PURE}
+    for mod in sorted(m for m in pure if not m.startswith("paxos_shell.shell.")):  # the shell's own: above
+        assert g[mod] <= pure | {"paxos_shell.core", "paxos_shell.knowledge"}, (mod, g[mod] - pure)
+
+
+LAYERS = (
+    {"core", "runtime"},
+    {"knowledge", "net", "pool"},
+    {"engine"},
+    {"diagram"},
+    {"audit", "watch"},
+    {"shell"},
+    {"view"},
+    {"cli", "config", "__main__"},
+)
+"""The packages from the bottom up: a package imports only from its own layer's package or from
+layers below it (cli.py, config.py and __main__.py are the program at the top). The acceptor is
+a program of its own beside the shell: it may import only what ACCEPTOR_MAY lists."""
+ACCEPTOR_MAY = {"core", "runtime", "pool.layout"}
+
+
+def package_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def layer_of(package: str) -> int:
+    return next(i for i, layer in enumerate(LAYERS) if package in layer)
+
+
+def direction_breaks(g: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """(importer, imported) pairs that go up the layers, or from the acceptor beyond what it may use."""
+    found = []
+    for mod, deps in g.items():
+        pkg = package_of(mod)
+        for dep in deps:
+            dpkg = package_of(dep)
+            if not dpkg or dpkg == pkg:
+                continue
+            if pkg == "acceptor":
+                allowed = any(dep.startswith(f"paxos_shell.{a}") for a in ACCEPTOR_MAY)
+            elif dpkg == "acceptor":
+                allowed = False
+            else:
+                allowed = layer_of(dpkg) < layer_of(pkg) or (layer_of(dpkg) == layer_of(pkg) and pkg in ("cli",
+                                                                                                        "config",
+                                                                                                        "__main__"))
+            if not allowed:
+                found.append((mod, dep))
+    return sorted(found)
+
+
+def test_packages_depend_in_one_direction() -> None:
+    assert direction_breaks(graph()) == []
+
+
+def test_the_direction_check_catches_a_planted_upward_import() -> None:
+    g = {"paxos_shell.core.paxos": {"paxos_shell.shell.render"},
+         "paxos_shell.acceptor.node": {"paxos_shell.net.client"},
+         "paxos_shell.shell.app": {"paxos_shell.view.live"}}
+    assert direction_breaks(g) == [("paxos_shell.acceptor.node", "paxos_shell.net.client"),
+                                   ("paxos_shell.core.paxos", "paxos_shell.shell.render"),
+                                   ("paxos_shell.shell.app", "paxos_shell.view.live")]
+
+
+def test_every_package_is_placed_in_a_layer() -> None:
+    placed = set().union(*LAYERS) | {"acceptor", "lessons"}
+    for path in PACKAGE.iterdir():
+        name = path.stem if path.suffix == ".py" else path.name
+        if path.name.startswith("__pycache__") or path.name == "__init__.py":
+            continue
+        if path.is_dir() or path.suffix == ".py":
+            assert name in placed, f"{name} is in no layer of tests/test_architecture.py"
 
 
 def test_the_completer_never_imports_the_client() -> None:
     deps = graph()["paxos_shell.shell.completer"]
-    network = {"paxos_shell.client", "paxos_shell.transport", "paxos_shell.tap", "paxos_shell.proposer",
-               "paxos_shell.pool"}
+    network = {"paxos_shell.net.client", "paxos_shell.net.transport", "paxos_shell.net.tap",
+               "paxos_shell.engine.proposer", "paxos_shell.pool.local"}
     assert not deps & network, deps
 
 
@@ -112,4 +197,7 @@ def test_every_module_is_in_the_readme_map() -> None:
         if path.name in ("__init__.py", "__main__.py"):
             continue
         assert re.search(rf"\b{re.escape(path.stem)}(\.py)?\b", block), f"{path.relative_to(PACKAGE)} not in the map"
+        rel = path.relative_to(PACKAGE)
+        if len(rel.parts) > 1:
+            assert f"{rel.parts[0]}/" in block, f"package {rel.parts[0]}/ not in the map"
     assert os.path.isdir(PACKAGE / "lessons")

@@ -6,9 +6,9 @@ from typing import Optional
 
 import pytest
 
-from paxos_shell.breaks import Breach
-from paxos_shell.facts import Observation, Outcome, Reported, Request, Reset
-from paxos_shell.knowledge import Knowledge
+from paxos_shell.knowledge.breaks import Breach
+from paxos_shell.knowledge.facts import Observation, Outcome, Reported, Request, Reset
+from paxos_shell.knowledge.model import Knowledge
 
 from .helpers.sim import Pool
 
@@ -129,8 +129,8 @@ def test_a_violation_is_listed_once() -> None:
 def test_a_refused_accept_below_a_known_promise_is_no_break() -> None:
     """Found by the engines-against-HTTP property: prepare refused reporting 100, then an
     accept at 1 refused. The refusal proves only a promise above 1: nothing was forgotten."""
-    from paxos_shell.facts import Observation, Outcome, Reported, Request
-    from paxos_shell.knowledge import Knowledge
+    from paxos_shell.knowledge.facts import Observation, Outcome, Reported, Request
+    from paxos_shell.knowledge.model import Knowledge
 
     k = Knowledge([1, 2, 3])
     k.add(Observation(1, 1, Request.PREPARE, Outcome.IGNORED, 1, None, Reported(promised_id=100)))

@@ -103,7 +103,7 @@ def test_the_banner_says_when_the_default_ports_are_taken() -> None:
     ("3=https://acceptor.example:8443", "https://acceptor.example:8443"),
 ])
 def test_id_url_keeps_https_and_adds_http_to_a_bare_address(text: str, url: str) -> None:
-    from paxos_shell.layout import parse_id_url
+    from paxos_shell.pool.layout import parse_id_url
 
     assert parse_id_url(text)[1] == url
 

@@ -22,11 +22,12 @@ import pytest
 import trustme
 import urllib3.connectionpool
 
-from paxos_shell import wire
-from paxos_shell.client import Client, ClientOptions, FaultsUnavailable
-from paxos_shell.clientopts import parse_auth, parse_header, redacted
-from paxos_shell.session import Session
-from paxos_shell.wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, OK, Phase
+from paxos_shell.core import wire
+from paxos_shell.core.urls import redacted
+from paxos_shell.core.wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, OK, Phase
+from paxos_shell.engine.session import Session
+from paxos_shell.net.client import Client, ClientOptions, FaultsUnavailable
+from paxos_shell.net.clientopts import parse_auth, parse_header
 
 from .helpers import dead_url, free_port, reset_arrived
 from .helpers.fake import HOST, Handler, trickle
@@ -87,7 +88,7 @@ class TestRounds:
 
     def test_restarted_acceptor_is_reached_again(self, acceptors: Any, client: Any,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-        from paxos_shell import transport
+        from paxos_shell.net import transport
 
         connects: list[int] = []
         opened = transport._TappedHTTP._new_conn
@@ -132,7 +133,7 @@ class TestRounds:
 def test_a_request_abandoned_while_connecting_is_never_sent() -> None:
     """The round gave up (Ctrl-C) while the connection was still being set up: when the
     connection completes later, the request must not go out after the round reported."""
-    from paxos_shell.transport import Link, Unanswered
+    from paxos_shell.net.transport import Link, Unanswered
 
     with socket.socket() as srv:
         srv.bind((HOST, 0))
@@ -515,7 +516,8 @@ def test_the_shell_starts_without_requests() -> None:
     assert {"prompt_toolkit", "paxos_shell.shell"} & imported(*pool, "-c", "help")
     assert not {"requests", "urllib3"} & imported(*pool, "-c", "help")
     assert {"requests", "urllib3"} <= imported(*pool, "-c", "state")
-    code = ("import sys, paxos_shell.cli, paxos_shell.client, paxos_shell.proposer, paxos_shell.session; "
+    code = ("import sys, paxos_shell.cli, paxos_shell.net.client, paxos_shell.engine.proposer, "
+            "paxos_shell.engine.session; "
             "print(sorted(m for m in ('requests', 'urllib3') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from paxos_shell.pool import Pool
+from paxos_shell.pool.local import Pool
 from paxos_shell.shell.app import Shell
 from paxos_shell.shell.render import Format
 
@@ -165,7 +165,7 @@ def test_ping_and_bench(local: Shell) -> None:
 
 def test_a_bench_cut_short_counts_only_the_proposals_that_finished(local: Shell, monkeypatch: Any) -> None:
     """Ctrl-C in the 4th proposal's prepare round: three proposals are figures, the 4th is not."""
-    from paxos_shell import client
+    from paxos_shell.net import client
 
     real_wait, rounds = client.wait, []
 

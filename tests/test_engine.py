@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
-from paxos_shell.client import Client
-from paxos_shell.paxos import Verdict
-from paxos_shell.proposer import Engine, ProposerError
-from paxos_shell.session import Session
-from paxos_shell.wire import GRANTED, IGNORED
+from paxos_shell.core.paxos import Verdict
+from paxos_shell.core.wire import GRANTED, IGNORED
+from paxos_shell.engine.proposer import Engine
+from paxos_shell.engine.results import ProposerError
+from paxos_shell.engine.session import Session
+from paxos_shell.net.client import Client
 
 
 def engine_for(urls: dict[int, str], timeout: float = 5.0) -> Engine:

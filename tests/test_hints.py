@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from paxos_shell.facts import Reset
-from paxos_shell.hints import ProposerView, Step, accept_refusal, argument, next_step
-from paxos_shell.knowledge import Knowledge
-from paxos_shell.paxos import MAX_ID, Promise
+from paxos_shell.core.paxos import MAX_ID, Promise
+from paxos_shell.knowledge.facts import Reset
+from paxos_shell.knowledge.hints import ProposerView, Step, accept_refusal, argument, next_step
+from paxos_shell.knowledge.model import Knowledge
 
 from .helpers.sim import Pool
 

@@ -13,11 +13,22 @@ from typing import Optional
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paxos_shell.breaks import Breach
-from paxos_shell.facts import Down, Observation, Outcome, Recovery, Reported, Request, Reset, Sent, Up, Volatile
-from paxos_shell.futures import Kind, Known, Unknown, Vote
-from paxos_shell.knowledge import Knowledge
-from paxos_shell.paxos import AcceptorState, Verdict
+from paxos_shell.core.paxos import AcceptorState, Verdict
+from paxos_shell.knowledge.breaks import Breach
+from paxos_shell.knowledge.facts import (
+    Down,
+    Observation,
+    Outcome,
+    Recovery,
+    Reported,
+    Request,
+    Reset,
+    Sent,
+    Up,
+    Volatile,
+)
+from paxos_shell.knowledge.model import Knowledge
+from paxos_shell.knowledge.possible import Kind, Known, Unknown, Vote
 
 from .helpers.sim import Pool, state_read
 

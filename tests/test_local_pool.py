@@ -18,7 +18,7 @@ import pexpect
 import pytest
 
 from paxos_shell.acceptor.store import STATE_FILE
-from paxos_shell.pool import LocalPool, PoolError
+from paxos_shell.pool.local import LocalPool, PoolError
 
 from .helpers import line, spawn, wait_gone
 

@@ -21,9 +21,10 @@ from typing import Any
 import pytest
 import trustme
 
-from paxos_shell import transport, wire
-from paxos_shell.client import ClientOptions
-from paxos_shell.wire import ERROR, GRANTED, NO_RESPONSE, Phase
+from paxos_shell.core import wire
+from paxos_shell.core.wire import ERROR, GRANTED, NO_RESPONSE, Phase
+from paxos_shell.net import transport
+from paxos_shell.net.clientopts import ClientOptions
 
 from .helpers import reset_arrived
 from .helpers.fake import HOST, Fake, Handler, trickle, warm

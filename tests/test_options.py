@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from paxos_shell.options import BadValue, is_whole_number, parse_int, parse_timeout
+from paxos_shell.core.options import BadValue, is_whole_number, parse_int, parse_timeout
 
 
 def test_is_whole_number_refuses_what_int_would_misread() -> None:

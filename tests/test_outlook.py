@@ -1,11 +1,11 @@
-"""outlook.guaranteed: the one test of whether Paxos's guarantees hold (knowledge.py and Outlook ask it)."""
+"""outlook.guaranteed: the one test of whether Paxos's guarantees hold (model.py and Outlook ask it)."""
 
 from __future__ import annotations
 
-from paxos_shell import breaks
-from paxos_shell.facts import Sent
-from paxos_shell.knowledge import Knowledge
-from paxos_shell.outlook import Caution, Caveat, guaranteed
+from paxos_shell.knowledge import breaks
+from paxos_shell.knowledge.facts import Sent
+from paxos_shell.knowledge.model import Knowledge
+from paxos_shell.knowledge.outlook import Caution, Caveat, guaranteed
 
 from .helpers.sim import Pool
 

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from paxos_shell import paxos
-from paxos_shell.paxos import AcceptorState, Promise
+from paxos_shell.core import paxos
+from paxos_shell.core.paxos import AcceptorState, Promise
 
 FRESH = AcceptorState()
 

@@ -6,7 +6,7 @@ import io
 import json
 from typing import Any
 
-from paxos_shell.pool import Pool
+from paxos_shell.pool.local import Pool
 from paxos_shell.shell.app import Shell
 from paxos_shell.shell.render import Format
 

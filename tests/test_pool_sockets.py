@@ -18,9 +18,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from paxos_shell import pool as pool_module
 from paxos_shell.acceptor.store import Store
-from paxos_shell.pool import LocalPool, PoolError
+from paxos_shell.pool import local as pool_module
+from paxos_shell.pool.local import LocalPool, PoolError
 
 HOST = "127.0.0.1"
 

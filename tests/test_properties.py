@@ -13,14 +13,15 @@ from typing import Optional
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from paxos_shell import paxos
 from paxos_shell.acceptor.node import AcceptorNode
 from paxos_shell.acceptor.server import AcceptorServer
 from paxos_shell.acceptor.store import Store
-from paxos_shell.client import Client
-from paxos_shell.paxos import AcceptorState, Promise
-from paxos_shell.proposer import Engine, ProposerError
-from paxos_shell.session import Session
+from paxos_shell.core import paxos
+from paxos_shell.core.paxos import AcceptorState, Promise
+from paxos_shell.engine.proposer import Engine
+from paxos_shell.engine.results import ProposerError
+from paxos_shell.engine.session import Session
+from paxos_shell.net.client import Client
 
 from .helpers import serve_in_thread
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 
-from paxos_shell.paxos import Verdict
-from paxos_shell.proposer import ProposeResult
+from paxos_shell.core.paxos import Verdict
+from paxos_shell.engine.results import ProposeResult
 from paxos_shell.shell.app import Shell
 
 from .helpers import run

@@ -26,9 +26,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import trustme
 
-from paxos_shell import signals, transport
-from paxos_shell.client import ClientOptions
-from paxos_shell.wire import ERROR, GRANTED, NO_RESPONSE, REFUSED
+from paxos_shell.core.wire import ERROR, GRANTED, NO_RESPONSE, REFUSED
+from paxos_shell.net import transport
+from paxos_shell.net.clientopts import ClientOptions
+from paxos_shell.runtime import signals
 
 from .helpers import dead_url
 from .helpers.fake import HOST, Fake, Handler, trickle, warm, wire_json

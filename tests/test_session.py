@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from paxos_shell.client import Round
-from paxos_shell.session import AcceptorStatus, PoolAction, Session
-from paxos_shell.wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, OK, Phase, Reply
+from paxos_shell.core.wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, OK, Phase, Reply, Round
+from paxos_shell.engine.session import AcceptorStatus, PoolAction, Session
 
 
 def prepare_round(n: int, *replies: Reply) -> Round:

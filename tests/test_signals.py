@@ -11,8 +11,8 @@ from typing import Any
 import pexpect
 import pytest
 
-from paxos_shell import signals
-from paxos_shell.pool import Pool
+from paxos_shell.pool.local import Pool
+from paxos_shell.runtime import signals
 from paxos_shell.shell import ui
 from paxos_shell.shell.app import Shell
 

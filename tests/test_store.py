@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from paxos_shell import wire
 from paxos_shell.acceptor import diskio, record
 from paxos_shell.acceptor.node import AcceptorNode, PersistError
 from paxos_shell.acceptor.store import STATE_FILE, Store
-from paxos_shell.paxos import AcceptorState
+from paxos_shell.core import wire
+from paxos_shell.core.paxos import AcceptorState
 
 from .helpers import A, B, C, refusal, reopen, saved
 

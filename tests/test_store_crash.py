@@ -23,11 +23,11 @@ from urllib.parse import quote
 
 import pytest
 
-from paxos_shell import paxos
 from paxos_shell.acceptor import record
 from paxos_shell.acceptor.store import LEGACY_LOCK, STATE_FILE
-from paxos_shell.paxos import AcceptorState
-from paxos_shell.pool import healthy
+from paxos_shell.core import paxos
+from paxos_shell.core.paxos import AcceptorState
+from paxos_shell.pool.local import healthy
 
 from .helpers import HOST, Acceptor, free_port
 

@@ -20,7 +20,7 @@ import pytest
 
 from paxos_shell.acceptor import record
 from paxos_shell.acceptor.store import LEGACY_FILE, LEGACY_LOCK, MARKER_FILE, STATE_FILE, Store, StoreError
-from paxos_shell.paxos import AcceptorState
+from paxos_shell.core.paxos import AcceptorState
 
 from .helpers import A, B, refusal, reopen, saved
 

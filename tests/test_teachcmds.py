@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from paxos_shell.pool import Pool
+from paxos_shell.pool.local import Pool
 from paxos_shell.shell.app import Shell
 from paxos_shell.shell.lessons import lesson_names, load_lesson
 from paxos_shell.shell.render import Format

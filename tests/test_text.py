@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from paxos_shell.text import json_dumps, show_value, span, visible
+from paxos_shell.core.text import json_dumps, show_value, span, visible
 
 HOSTILE = "A\x1b]0;pwned\x07\x1b[2JZ"
 

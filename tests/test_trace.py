@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from paxos_shell.session import HistoryEntry
+from paxos_shell.core.wire import GRANTED, IGNORED, NO_RESPONSE, Phase, Reply
+from paxos_shell.diagram.trace import diagram, mermaid
+from paxos_shell.engine.session import HistoryEntry
 from paxos_shell.shell.app import Shell
-from paxos_shell.shell.trace import diagram, mermaid
-from paxos_shell.wire import GRANTED, IGNORED, NO_RESPONSE, Phase, Reply
 
 from .helpers import run
 

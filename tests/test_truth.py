@@ -16,10 +16,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from paxos_shell.futures import Kind
-from paxos_shell.outlook import Caution, Standing
-from paxos_shell.paxos import MAX_ID
-from paxos_shell.pool import Pool
+from paxos_shell.core.paxos import MAX_ID
+from paxos_shell.knowledge.outlook import Caution, Standing
+from paxos_shell.knowledge.possible import Kind
+from paxos_shell.pool.local import Pool
 from paxos_shell.shell.app import Shell
 from paxos_shell.shell.lessons import lesson_names
 

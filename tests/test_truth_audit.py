@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from typing import Any, Callable
 
-from paxos_shell.pool import Pool
+from paxos_shell.pool.local import Pool
 from paxos_shell.shell.app import Shell
 
 from .helpers import dead_url, run

@@ -19,12 +19,12 @@ from typing import Any, Iterator
 
 import pytest
 
-import paxos_shell.pool as pool_module
-from paxos_shell.pool import LocalPool, Pool
+import paxos_shell.pool.local as pool_module
+from paxos_shell.core.text import show_value, visible
+from paxos_shell.pool.local import LocalPool, Pool
 from paxos_shell.shell.app import Shell
-from paxos_shell.shell.commands.viewcmds import running_view, view_at_start
 from paxos_shell.shell.lessons import load_lesson
-from paxos_shell.text import show_value, visible
+from paxos_shell.view.command import running_view, view_at_start
 
 from .helpers import HOST, run
 

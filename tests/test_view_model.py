@@ -8,8 +8,8 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-import paxos_shell.pool as pool_module
-from paxos_shell.pool import LocalPool, Pool
+import paxos_shell.pool.local as pool_module
+from paxos_shell.pool.local import LocalPool, Pool
 from paxos_shell.shell.app import Shell
 from paxos_shell.shell.lessons import load_lesson
 from paxos_shell.shell.teach import explain

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from paxos_shell.shell.app import Shell
-from paxos_shell.shell.commands import viewcmds
 from paxos_shell.view import assets
+from paxos_shell.view import command as viewcmds
 from paxos_shell.view.live import LiveView
 from paxos_shell.view.routes import route, sse_frame
 from paxos_shell.view.server import FRAME_INTERVAL, MAX_VIEWERS, ViewServer
@@ -200,7 +200,7 @@ def acceptor_states(accs: list[Acceptor]) -> list[bytes]:
 
 
 def test_a_viewer_can_change_nothing(acceptors: Callable[..., list[Acceptor]]) -> None:
-    from paxos_shell.pool import Pool
+    from paxos_shell.pool.local import Pool
 
     accs = acceptors(3)
     sh = Shell(Pool({a.id: a.url for a in accs}, "test pool"), timeout=5.0, colour=False)

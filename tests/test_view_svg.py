@@ -8,13 +8,13 @@ import sys
 import xml.etree.ElementTree as ET
 from typing import Any, Optional
 
-from paxos_shell.session import HistoryEntry
+from paxos_shell.core.wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, Phase, Reply
+from paxos_shell.diagram.marks import MarkKind, RoundMark
+from paxos_shell.diagram.style import stylesheet
+from paxos_shell.diagram.svg import diagram
+from paxos_shell.engine.session import HistoryEntry
 from paxos_shell.shell.app import Shell
-from paxos_shell.shell.marks import MarkKind, RoundMark
 from paxos_shell.shell.render import Format
-from paxos_shell.view import assets
-from paxos_shell.view.svg import diagram
-from paxos_shell.wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, Phase, Reply
 
 from .helpers import run
 
@@ -135,7 +135,7 @@ def test_rounds_after_the_last_snapshot_are_marked_new_with_their_steps() -> Non
 
 
 def test_the_standalone_form_carries_the_stylesheet_and_the_same_drawing() -> None:
-    css = assets.diagram_css()
+    css = stylesheet()
     page = diagram(known_history(), [1, 2, 3], MARKS)
     file = diagram(known_history(), [1, 2, 3], MARKS, css=css)
     assert file.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<svg')

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from paxos_shell import paxos, wire
-from paxos_shell.paxos import AcceptorState
-from paxos_shell.wire import Phase
+from paxos_shell.core import paxos, wire
+from paxos_shell.core.paxos import AcceptorState
+from paxos_shell.core.wire import Phase
 
 
 class TestParseId:

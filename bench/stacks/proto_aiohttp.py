@@ -17,9 +17,9 @@ from aiohttp import web
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
 
-from paxos_shell import wire
 from paxos_shell.acceptor.node import AcceptorNode
 from paxos_shell.acceptor.store import Store
+from paxos_shell.core import wire
 
 
 async def main() -> None:

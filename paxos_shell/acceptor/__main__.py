@@ -19,15 +19,15 @@ import threading
 import time
 from typing import Callable, NoReturn, Optional, Sequence
 
-from .. import __version__
-from ..dirs import data_dir
-from ..layout import BASE_PORT, listening_socket, parse_id_url, port_of
-from .broadcast import PEER_TIMEOUT
-from .faults import Faults
-from .limits import HEAD_TIMEOUT, MAX_CONNECTIONS, Limits, fd_budget, raise_nofile
-from .node import AcceptorNode
-from .server import AcceptorServer, tls_context
-from .store import Store, StoreError
+from paxos_shell import __version__
+from paxos_shell.acceptor.broadcast import PEER_TIMEOUT
+from paxos_shell.acceptor.faults import Faults
+from paxos_shell.acceptor.limits import HEAD_TIMEOUT, MAX_CONNECTIONS, Limits, fd_budget, raise_nofile
+from paxos_shell.acceptor.node import AcceptorNode
+from paxos_shell.acceptor.server import AcceptorServer, tls_context
+from paxos_shell.acceptor.store import Store, StoreError
+from paxos_shell.pool.layout import BASE_PORT, listening_socket, parse_id_url, port_of
+from paxos_shell.runtime.dirs import data_dir
 
 PROG = "paxos-acceptor"
 

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 import h11
 
-from .. import wire
-from .limits import MAX_PEER_CALLS
+from paxos_shell.acceptor.limits import MAX_PEER_CALLS
+from paxos_shell.core import wire
 
 PEER_TIMEOUT = 0.3
 """How long a broadcast waits for a peer: short, so one dead peer costs little."""

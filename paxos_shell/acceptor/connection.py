@@ -22,12 +22,12 @@ from urllib.parse import urlsplit
 
 import h11
 
-from .. import wire
-from ..text import visible
-from . import framing
-from .framing import JSON, Refusal
-from .limits import ConnectionTable, ConnPhase, Limits
-from .routes import App, Reply
+from paxos_shell.acceptor import framing
+from paxos_shell.acceptor.framing import JSON, Refusal
+from paxos_shell.acceptor.limits import ConnectionTable, ConnPhase, Limits
+from paxos_shell.acceptor.routes import App, Reply
+from paxos_shell.core import wire
+from paxos_shell.core.text import visible
 
 LogFn = Callable[[str], None]
 

@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 import h11
 
-from .. import wire
+from paxos_shell.core import wire
 
 REQUEST_LINE = re.compile(rb"[!-~]+ [!-~]+ HTTP/[0-9]\.[0-9]\r?\n")
 """Method, target, version: anything else (HTTP/0.9's two words included) is refused at once."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional
 
-from .. import paxos, wire
-from ..paxos import AcceptorState, Transition
-from .store import Store
+from paxos_shell.acceptor.store import Store
+from paxos_shell.core import paxos, wire
+from paxos_shell.core.paxos import AcceptorState, Transition
 
 
 class PersistError(Exception):

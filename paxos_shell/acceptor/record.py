@@ -17,9 +17,9 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ..paxos import AcceptorState, possible_state
-from ..vocab import Word
-from ..wire import MAX_VALUE_BYTES, is_int
+from paxos_shell.core.paxos import AcceptorState, possible_state
+from paxos_shell.core.vocab import Word
+from paxos_shell.core.wire import MAX_VALUE_BYTES, is_int
 
 FORMAT = 2
 """Format 1 was `state.json`, replaced atomically on each save; format 2 is this record."""

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Optional, Union
 from urllib.parse import parse_qs, urlsplit
 
-from .. import wire
-from ..clientopts import is_loopback
-from .broadcast import Peers
-from .faults import Faults
-from .framing import JSON, TEXT
-from .node import AcceptorNode, PersistError
+from paxos_shell.acceptor.broadcast import Peers
+from paxos_shell.acceptor.faults import Faults
+from paxos_shell.acceptor.framing import JSON, TEXT
+from paxos_shell.acceptor.node import AcceptorNode, PersistError
+from paxos_shell.core import wire
+from paxos_shell.core.urls import is_loopback
 
 
 @dataclass(frozen=True)

@@ -24,15 +24,15 @@ from typing import Callable, Iterable, Optional
 
 import h11
 
-from .. import wire
-from ..layout import listening_socket
-from .broadcast import PEER_TIMEOUT, Peers
-from .connection import Connection, Context
-from .faults import Faults
-from .framing import JSON, reply_bytes
-from .limits import ConnectionTable, ConnPhase, Limits
-from .node import AcceptorNode
-from .routes import App, admin_allowed
+from paxos_shell.acceptor.broadcast import PEER_TIMEOUT, Peers
+from paxos_shell.acceptor.connection import Connection, Context
+from paxos_shell.acceptor.faults import Faults
+from paxos_shell.acceptor.framing import JSON, reply_bytes
+from paxos_shell.acceptor.limits import ConnectionTable, ConnPhase, Limits
+from paxos_shell.acceptor.node import AcceptorNode
+from paxos_shell.acceptor.routes import App, admin_allowed
+from paxos_shell.core import wire
+from paxos_shell.pool.layout import listening_socket
 
 __all__ = ["AcceptorServer", "admin_allowed", "tls_context"]
 

@@ -19,9 +19,9 @@ import os
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
-from ..paxos import AcceptorState
-from ..text import visible
-from . import diskio, record
+from paxos_shell.acceptor import diskio, record
+from paxos_shell.core.paxos import AcceptorState
+from paxos_shell.core.text import visible
 
 STATE_FILE = "state.rec"
 MARKER_FILE = "acceptor.json"

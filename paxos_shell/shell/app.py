@@ -12,23 +12,24 @@ import os
 import traceback
 from typing import Callable, Iterable, Optional, Sequence, TextIO
 
-from .. import signals
-from ..client import Client
-from ..clientopts import ClientOptions, scrub
-from ..errors import ExitStatus, UserError, exit_status
-from ..facts import Reset
-from ..pool import Pool
-from ..proposer import Engine
-from ..session import AcceptorStatus, Session, Status
-from . import commands  # noqa: F401 - importing the package registers every command
-from .context import LessonStep
-from .lessons import lesson_names
-from .marks import RoundMark, note_marks
-from .registry import Command, Exit, lookup, parse, split
-from .render import Format, Renderer
-from .results import Block, Result, Style, Text
-from .teach import explain
-from .transcript import Transcript
+from paxos_shell.core.errors import ExitStatus, UserError, exit_status
+from paxos_shell.core.urls import scrub
+from paxos_shell.diagram.marks import RoundMark, note_marks
+from paxos_shell.engine.proposer import Engine
+from paxos_shell.engine.session import AcceptorStatus, Session, Status
+from paxos_shell.knowledge.facts import Reset
+from paxos_shell.net.client import Client
+from paxos_shell.net.clientopts import ClientOptions
+from paxos_shell.pool.local import Pool
+from paxos_shell.runtime import signals
+from paxos_shell.shell import commands  # noqa: F401 - importing the package registers every command
+from paxos_shell.shell.context import LessonStep
+from paxos_shell.shell.lessons import lesson_names
+from paxos_shell.shell.registry import Command, Exit, lookup, parse, split
+from paxos_shell.shell.render import Format, Renderer
+from paxos_shell.shell.results import Block, Result, Style, Text
+from paxos_shell.shell.teach import explain
+from paxos_shell.shell.transcript import Transcript
 
 
 class Shell:
@@ -162,7 +163,7 @@ class Shell:
         return self.worst
 
     def _log_crash(self) -> str:
-        from ..dirs import state_dir
+        from paxos_shell.runtime.dirs import state_dir
 
         path = os.path.join(state_dir(), "crash.log")
         try:
@@ -215,7 +216,7 @@ class Shell:
 
     def repl(self) -> ExitStatus:
         """Interactive: leaving with Ctrl-D, exit or quit is a success, as in psql and python."""
-        from .ui import build_prompt_session, make_pause
+        from paxos_shell.shell.ui import build_prompt_session, make_pause
 
         prompt = build_prompt_session(self)
         self.pause = make_pause(self)

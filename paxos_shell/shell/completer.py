@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Callable, Iterable, Optional
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
-from ..clientopts import redacted
-from ..options import is_whole_number
-from ..paxos import choose_value
-from ..text import show_value
-from . import registry as reg
-from .registry import ArgKind as K
+from paxos_shell.core.options import is_whole_number
+from paxos_shell.core.paxos import choose_value
+from paxos_shell.core.text import show_value
+from paxos_shell.core.urls import redacted
+from paxos_shell.shell import registry as reg
+from paxos_shell.shell.registry import ArgKind as K
 
 if TYPE_CHECKING:
-    from .context import Context
+    from paxos_shell.shell.context import Context
 
 
 @dataclass

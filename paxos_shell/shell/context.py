@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional, Protocol, Sequence
 
-from ..client import Client
-from ..pool import Pool
-from ..proposer import Engine
-from ..session import Session
-from .marks import RoundMark
-from .render import Renderer
-from .results import Block
-from .transcript import Transcript
+from paxos_shell.diagram.marks import RoundMark
+from paxos_shell.engine.proposer import Engine
+from paxos_shell.engine.session import Session
+from paxos_shell.net.client import Client
+from paxos_shell.pool.local import Pool
+from paxos_shell.shell.render import Renderer
+from paxos_shell.shell.results import Block
+from paxos_shell.shell.transcript import Transcript
 
 
 @dataclass(frozen=True)

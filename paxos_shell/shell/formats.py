@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional
 
-from ..text import json_dumps, show_value
-from ..wire import Phase, Reply, ReplyKind
-from .results import Column, Style
+from paxos_shell.core.text import json_dumps
+from paxos_shell.core.wire import Reply, ReplyKind
+from paxos_shell.diagram.trace import reply_summary
+from paxos_shell.shell.results import Column, Style
 
 KIND_STYLE = {
     ReplyKind.GRANTED: Style.GOOD,
@@ -34,19 +35,6 @@ def latency_cell(milliseconds: Optional[float]) -> str:
     """A record's latencyMs as a table shows it."""
     return ms(None if milliseconds is None else milliseconds / 1000)
 
-
-def reply_summary(r: Reply) -> str:
-    """What an acceptor said, in Paxos words: promise, accepted, ignored, no response."""
-    if r.kind in (ReplyKind.NO_RESPONSE, ReplyKind.ERROR):
-        return f"x {r.cause}"
-    pair = f" (accepted {r.accepted_id}: {show_value(r.accepted_value)})" if r.accepted_id >= 0 else ""
-    if r.phase == Phase.PREPARE:
-        if r.kind == ReplyKind.GRANTED:
-            return f"promise {r.promised_id}{pair}"
-        return f"ignored (promised {r.promised_id}){pair}" if r.promised_id >= 0 else f"ignored{pair}"
-    if r.phase == Phase.ACCEPT:
-        return "accepted" if r.kind == ReplyKind.GRANTED else "ignored"
-    return f"state {r.promised_id}/{r.accepted_id}" + (f": {show_value(r.accepted_value)}" if pair else "")
 
 
 def reply_record(r: Reply) -> dict[str, Any]:

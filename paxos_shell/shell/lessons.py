@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 from importlib import resources
 
-from ..options import parse_int
-from .registry import UsageError
+from paxos_shell.core.options import parse_int
+from paxos_shell.shell.registry import UsageError
 
 FILE = re.compile(r"^(\d+)-([a-z0-9-]+)\.txt$")
 

@@ -15,14 +15,14 @@ import shlex
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Optional, Union
 
-from ..errors import UserError
-from ..options import FORMATS, is_whole_number, parse_int
-from ..paxos import MAX_ID
-from ..vocab import Word
+from paxos_shell.core.errors import UserError
+from paxos_shell.core.options import FORMATS, is_whole_number, parse_int
+from paxos_shell.core.paxos import MAX_ID
+from paxos_shell.core.vocab import Word
 
 if TYPE_CHECKING:
-    from .context import Context
-    from .results import Result
+    from paxos_shell.shell.context import Context
+    from paxos_shell.shell.results import Result
 
 
 class ArgKind(Word):

@@ -19,12 +19,10 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Iterator, Optional, Sequence, TextIO
 
-from wcwidth import wcswidth
-
-from ..options import BadValue, parse_int
-from ..text import json_dumps, visible
-from ..vocab import Word
-from .results import Block, Column, Result, Style, Table, Text
+from paxos_shell.core.options import BadValue, parse_int
+from paxos_shell.core.text import json_dumps, shorten, visible, width_of
+from paxos_shell.core.vocab import Word
+from paxos_shell.shell.results import Block, Column, Result, Style, Table, Text
 
 
 class Format(Word):
@@ -41,7 +39,6 @@ COLOURS = {
     Style.HEADING: "\x1b[1m",
 }
 RESET = "\x1b[0m"
-ELLIPSIS = "…"
 GAP = 2
 """Spaces between table columns (tabulate's simple and plain formats)."""
 MIN_CELL = 6
@@ -83,25 +80,8 @@ def screen_width(stream: TextIO) -> int:
         return 80
 
 
-def width_of(text: str) -> int:
-    w = wcswidth(text)
-    return w if w >= 0 else len(text)
-
-
 def _cell_width(text: str) -> int:
     return max(width_of(line) for line in text.split("\n"))
-
-
-def shorten(text: str, width: int) -> str:
-    """`text` cut to `width` display cells, the cut marked with an ellipsis."""
-    if width_of(text) <= width:
-        return text
-    out = ""
-    for ch in text:
-        if width_of(out + ch) > width - 1:
-            break
-        out += ch
-    return out + ELLIPSIS
 
 
 BAR = 30

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
-from ..errors import ExitStatus, exit_status
-from ..vocab import Word
+from paxos_shell.core.errors import ExitStatus, exit_status
+from paxos_shell.core.vocab import Word
 
 
 class Style(Word):

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .context import Context, LessonStep
-from .lessons import Lesson
-from .results import Style, Text
+from paxos_shell.shell.context import Context, LessonStep
+from paxos_shell.shell.lessons import Lesson
+from paxos_shell.shell.results import Style, Text
 
 NEXT, BACK, SKIP, QUIT = "", ("b", "back"), ("s", "skip"), ("q", "quit", "stop")
 HELP = "Enter runs it, b back, s skip, q quit, or type a command"

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from ..breaks import Breach, Violation
-from ..futures import names
-from ..outlook import Caution, Outlook
-from ..paxos import Verdict
-from ..proposer import AcceptResult, PrepareResult, ProposeResult, StateResult
-from ..text import show_value
-from ..wire import ReplyKind
+from paxos_shell.core.paxos import Verdict
+from paxos_shell.core.text import show_value
+from paxos_shell.core.wire import ReplyKind
+from paxos_shell.engine.results import AcceptResult, PrepareResult, ProposeResult, StateResult
+from paxos_shell.knowledge.breaks import Breach, Violation
+from paxos_shell.knowledge.outlook import Caution, Outlook
+from paxos_shell.knowledge.possible import names
 
 
 def _v(value: Optional[str]) -> str:

@@ -13,9 +13,9 @@ import sys
 import time
 from typing import Optional, Sequence, TextIO
 
-from ..text import visible
-from .render import Format, Renderer
-from .results import Block, Result
+from paxos_shell.core.text import visible
+from paxos_shell.shell.render import Format, Renderer
+from paxos_shell.shell.results import Block, Result
 
 WIDTH = 100
 

@@ -10,16 +10,16 @@ from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.formatted_text import HTML, FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 
-from .. import signals
-from ..dirs import state_dir
-from ..session import AcceptorStatus
-from ..text import visible
-from .completer import ShellCompleter, view_of
-from .registry import ALIASES, REGISTRY, Command, names
-from .runner import HELP as STEP_HELP
+from paxos_shell.core.text import visible
+from paxos_shell.engine.session import AcceptorStatus
+from paxos_shell.runtime import signals
+from paxos_shell.runtime.dirs import state_dir
+from paxos_shell.shell.completer import ShellCompleter, view_of
+from paxos_shell.shell.registry import ALIASES, REGISTRY, Command, names
+from paxos_shell.shell.runner import HELP as STEP_HELP
 
 if TYPE_CHECKING:
-    from .context import Context
+    from paxos_shell.shell.context import Context
 
 STATUS_STYLE = {
     AcceptorStatus.UP: "ansigreen",

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..breaks import Violation, pool_wide
-from ..outlook import Outlook, Standing
-from .context import Context
-from .results import Result, Style
+from paxos_shell.knowledge.breaks import Violation, pool_wide
+from paxos_shell.knowledge.outlook import Outlook, Standing
+from paxos_shell.shell.context import Context
+from paxos_shell.shell.results import Result, Style
 
 
 def standing(ctx: Context, outlook: Outlook, out: Result) -> None:

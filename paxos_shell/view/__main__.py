@@ -15,9 +15,9 @@ import os
 import sys
 from typing import BinaryIO, Optional
 
-from . import assets
-from .process import ERROR, LINE_LIMIT, LISTENING, VIEWERS
-from .server import DRAIN_TIMEOUT, MAX_VIEWERS, ViewServer
+from paxos_shell.view import assets
+from paxos_shell.view.process import ERROR, LINE_LIMIT, LISTENING, VIEWERS
+from paxos_shell.view.server import DRAIN_TIMEOUT, MAX_VIEWERS, ViewServer
 
 NICENESS = 10
 """The server yields the processor to the shell and its acceptors: on a busy machine the page may

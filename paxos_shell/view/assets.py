@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 
+from paxos_shell.diagram.style import STYLESHEET, stylesheet
+
 PAGE = "index.html"
-DIAGRAM_CSS = "diagram.css"
+DIAGRAM_CSS = STYLESHEET
 
 TYPES = {
     PAGE: "text/html; charset=utf-8",
@@ -30,6 +32,9 @@ class Asset:
 
 
 def read(name: str) -> bytes:
+    """A file of the page: the diagram's stylesheet lives with the diagram (diagram/), the rest here."""
+    if name == DIAGRAM_CSS:
+        return stylesheet().encode("utf-8")
     return (resources.files("paxos_shell") / "view" / "static" / name).read_bytes()
 
 
@@ -37,6 +42,3 @@ def load() -> dict[str, Asset]:
     return {name: Asset(name, ctype, read(name)) for name, ctype in TYPES.items()}
 
 
-def diagram_css() -> str:
-    """The diagram's stylesheet, which a standalone SVG (`trace --svg`) carries inside it."""
-    return read(DIAGRAM_CSS).decode("utf-8")

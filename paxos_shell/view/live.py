@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..clientopts import is_loopback
-from .model import Tracker
-from .process import ServerProcess
-from .routes import event_data, sse_frame
-from .server import DRAIN_TIMEOUT, MAX_VIEWERS
+from paxos_shell.core.urls import is_loopback
+from paxos_shell.view.model import Tracker
+from paxos_shell.view.process import ServerProcess
+from paxos_shell.view.routes import event_data, sse_frame
+from paxos_shell.view.server import DRAIN_TIMEOUT, MAX_VIEWERS
 
 if TYPE_CHECKING:
-    from ..shell.context import Context
+    from paxos_shell.shell.context import Context
 
 LOOPBACK = "127.0.0.1"
 

@@ -15,20 +15,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional, Reversible
 
-from ..futures import Kind
-from ..outlook import Standing
-from ..paxos import NONE
-from ..session import AcceptorStatus
-from ..shell.formats import to_ms
-from ..shell.teach import explain
-from ..text import show_value, visible
-from ..vocab import Word
-from ..wire import NO_RESPONSE
-from . import svg
+from paxos_shell.core.paxos import NONE
+from paxos_shell.core.text import show_value, visible
+from paxos_shell.core.vocab import Word
+from paxos_shell.core.wire import NO_RESPONSE
+from paxos_shell.diagram import svg
+from paxos_shell.engine.session import AcceptorStatus
+from paxos_shell.knowledge.outlook import Standing
+from paxos_shell.knowledge.possible import Kind
+from paxos_shell.shell.formats import to_ms
+from paxos_shell.shell.teach import explain
 
 if TYPE_CHECKING:
-    from ..session import HistoryEntry
-    from ..shell.context import Context
+    from paxos_shell.engine.session import HistoryEntry
+    from paxos_shell.shell.context import Context
 
 LAST_ROUNDS = 3
 """Rounds drawn in the page's diagram: a propose (two rounds) and what came before it."""

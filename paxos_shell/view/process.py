@@ -23,8 +23,8 @@ import threading
 import time
 from typing import IO, Optional
 
-from .. import signals
-from .server import DRAIN_TIMEOUT, MAX_VIEWERS, STOP_TIMEOUT, new_token
+from paxos_shell.runtime import signals
+from paxos_shell.view.server import DRAIN_TIMEOUT, MAX_VIEWERS, STOP_TIMEOUT, new_token
 
 FLUSH_WAIT = 0.5
 """How long the flusher waits for room in the pipe before looking again (and at `close`)."""

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
-from .assets import PAGE, Asset
+from paxos_shell.view.assets import PAGE, Asset
 
 EVENTS = "events"
 RETRY_MS = 1000

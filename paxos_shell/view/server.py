@@ -19,8 +19,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional
 
-from .assets import Asset
-from .routes import EVENTS, REASONS, STREAM_HEAD, BadRequest, parse_head, response, route
+from paxos_shell.view.assets import Asset
+from paxos_shell.view.routes import EVENTS, REASONS, STREAM_HEAD, BadRequest, parse_head, response, route
 
 MAX_VIEWERS = 200
 MAX_CONNECTIONS = MAX_VIEWERS + 32

@@ -24,8 +24,8 @@ import pytest
 
 from paxos_shell.acceptor.server import AcceptorServer
 from paxos_shell.acceptor.store import Store, StoreError
-from paxos_shell.paxos import AcceptorState
-from paxos_shell.pool import healthy
+from paxos_shell.core.paxos import AcceptorState
+from paxos_shell.pool.local import healthy
 
 if TYPE_CHECKING:
     from paxos_shell.shell.app import Shell

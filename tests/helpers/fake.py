@@ -19,11 +19,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Callable, Optional
 from urllib.parse import parse_qs, urlsplit
 
-from paxos_shell import paxos, wire
-from paxos_shell.paxos import AcceptorState
+from paxos_shell.core import paxos, wire
+from paxos_shell.core.paxos import AcceptorState
 
 if TYPE_CHECKING:
-    from paxos_shell.client import Client
+    from paxos_shell.net.client import Client
 
 HOST = "127.0.0.1"
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from paxos_shell import paxos
-from paxos_shell.facts import Observation, Outcome, Reported, Request, Sent
-from paxos_shell.knowledge import Knowledge
-from paxos_shell.paxos import NONE, AcceptorState
+from paxos_shell.core import paxos
+from paxos_shell.core.paxos import NONE, AcceptorState
+from paxos_shell.knowledge.facts import Observation, Outcome, Reported, Request, Sent
+from paxos_shell.knowledge.model import Knowledge
 
 
 def pair(s: AcceptorState) -> Reported:

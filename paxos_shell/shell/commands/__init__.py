@@ -2,10 +2,13 @@
 
 Each module declares its commands with `registry.command`; this file only
 imports them (litecli's `special/__init__.py`), so the registry is complete
-whoever imports it first: the shell, the completer's tests, `help`.
+whoever imports it first: the shell, the completer's tests, `help`. Commands of the
+layers above the shell register themselves the same way (`view`: paxos_shell/view/command.py),
+imported by the program that wants them (cli.py), as litecli's app registers app-bound ones.
 """
 
-from . import debugcmds, paxoscmds, poolcmds, proposecmds, recordcmds, sessioncmds, teachcmds, viewcmds
+from paxos_shell.shell.commands import debugcmds, paxoscmds, poolcmds, proposecmds, recordcmds, sessioncmds, teachcmds
 
-__all__ = ["debugcmds", "paxoscmds", "poolcmds", "proposecmds", "recordcmds", "sessioncmds", "teachcmds",
-           "viewcmds"]
+from paxos_shell.shell.commands import lessoncmds  # isort: skip - after teachcmds: help lists in this order
+
+__all__ = ["debugcmds", "lessoncmds", "paxoscmds", "poolcmds", "proposecmds", "recordcmds", "sessioncmds", "teachcmds"]

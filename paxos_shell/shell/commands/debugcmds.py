@@ -7,14 +7,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...options import parse_int
-from ...proposer import Engine
-from ...session import Session
-from ...wire import ReplyKind
-from ..context import Context
-from ..formats import latency_cell, ms, to_ms
-from ..registry import ArgKind, Args, Group, UsageError, command
-from ..results import Column, Result, Style, Table
+from paxos_shell.core.options import parse_int
+from paxos_shell.core.wire import ReplyKind
+from paxos_shell.engine.proposer import Engine
+from paxos_shell.engine.session import Session
+from paxos_shell.shell.context import Context
+from paxos_shell.shell.formats import latency_cell, ms, to_ms
+from paxos_shell.shell.registry import ArgKind, Args, Group, UsageError, command
+from paxos_shell.shell.results import Column, Result, Style, Table
 
 K = ArgKind
 

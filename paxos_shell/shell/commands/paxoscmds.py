@@ -10,21 +10,17 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ...options import is_whole_number
-from ...outlook import Standing
-from ...paxos import Verdict
-from ...proposer import (
-    AcceptResult,
-    PrepareResult,
-    StateResult,
-)
-from ...text import show_value
-from ...wire import ReplyKind
-from ..context import Context
-from ..formats import REPLY_COLUMNS, latency_cell, reply_rows, to_ms
-from ..registry import ArgKind, Args, command, to_id
-from ..results import Column, Result, Style, Table, Text
-from ..verdict import broken_here, lead_with_violations, standing
+from paxos_shell.core.options import is_whole_number
+from paxos_shell.core.paxos import Verdict
+from paxos_shell.core.text import show_value
+from paxos_shell.core.wire import ReplyKind
+from paxos_shell.engine.results import AcceptResult, PrepareResult, StateResult
+from paxos_shell.knowledge.outlook import Standing
+from paxos_shell.shell.context import Context
+from paxos_shell.shell.formats import REPLY_COLUMNS, latency_cell, reply_rows, to_ms
+from paxos_shell.shell.registry import ArgKind, Args, command, to_id
+from paxos_shell.shell.results import Column, Result, Style, Table, Text
+from paxos_shell.shell.verdict import broken_here, lead_with_violations, standing
 
 K = ArgKind
 

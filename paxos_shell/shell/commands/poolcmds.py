@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ...clientopts import redacted
-from ...pool import LocalPool
-from ...session import AcceptorStatus, PoolAction
-from ..context import Context
-from ..formats import latency_cell, to_ms
-from ..registry import ArgKind, Args, Group, UsageError, command
-from ..results import Column, Result, Style, Table
+from paxos_shell.core.urls import redacted
+from paxos_shell.engine.session import AcceptorStatus, PoolAction
+from paxos_shell.pool.local import LocalPool
+from paxos_shell.shell.context import Context
+from paxos_shell.shell.formats import latency_cell, to_ms
+from paxos_shell.shell.registry import ArgKind, Args, Group, UsageError, command
+from paxos_shell.shell.results import Column, Result, Style, Table
 
 K = ArgKind
 

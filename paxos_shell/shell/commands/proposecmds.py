@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...options import parse_int
-from ...paxos import Verdict
-from ...proposer import Accepted, AlreadyChosen, Prepared, ProposeEvent, ProposeResult, Retrying, Started
-from ...text import show_value
-from ..context import Context
-from ..formats import REPLY_COLUMNS, reply_rows
-from ..registry import ArgKind, Args, UsageError, command, quote, to_id
-from ..results import Result, Style, Table, Text
-from ..teach import explain
-from .paxoscmds import prepare_blocks
+from paxos_shell.core.options import parse_int
+from paxos_shell.core.paxos import Verdict
+from paxos_shell.core.text import show_value
+from paxos_shell.engine.results import Accepted, AlreadyChosen, Prepared, ProposeEvent, ProposeResult, Retrying, Started
+from paxos_shell.shell.commands.paxoscmds import prepare_blocks
+from paxos_shell.shell.context import Context
+from paxos_shell.shell.formats import REPLY_COLUMNS, reply_rows
+from paxos_shell.shell.registry import ArgKind, Args, UsageError, command, quote, to_id
+from paxos_shell.shell.results import Result, Style, Table, Text
+from paxos_shell.shell.teach import explain
 
 K = ArgKind
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ...text import show_value
-from ..context import Context
-from ..registry import ArgKind, Args, Group, UsageError, command, quote
-from ..results import Result, Text
-from ..transcript import Transcript
+from paxos_shell.core.text import show_value
+from paxos_shell.shell.context import Context
+from paxos_shell.shell.registry import ArgKind, Args, Group, UsageError, command, quote
+from paxos_shell.shell.results import Result, Text
+from paxos_shell.shell.transcript import Transcript
 
 K = ArgKind
 

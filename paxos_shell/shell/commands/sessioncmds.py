@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any, Optional
 
-from ...clientopts import redacted
-from ...options import parse_format, parse_int, parse_timeout
-from ...text import show_value
-from ..context import Context
-from ..formats import KIND_STYLE, latency_cell, reply_summary, to_ms
-from ..registry import (
+from paxos_shell.core.options import parse_format, parse_int, parse_timeout
+from paxos_shell.core.text import show_value
+from paxos_shell.core.urls import redacted
+from paxos_shell.shell.context import Context
+from paxos_shell.shell.formats import KIND_STYLE, latency_cell, reply_summary, to_ms
+from paxos_shell.shell.registry import (
     ALIASES,
     REGISTRY,
     SETTINGS,
@@ -25,8 +25,8 @@ from ..registry import (
     lookup,
     to_id,
 )
-from ..render import Format
-from ..results import Column, Result, Style, Table
+from paxos_shell.shell.render import Format
+from paxos_shell.shell.results import Column, Result, Style, Table
 
 K = ArgKind
 HELP_SYNTAX_WIDTH = 24

@@ -1,0 +1,1 @@
+"""What the programs ask of the operating system: signal handling and the XDG directories."""
