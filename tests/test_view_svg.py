@@ -173,7 +173,8 @@ def test_trace_svg_writes_a_file_or_stdout(shell: Shell, tmp_path: Any) -> None:
 def test_trace_even_as_svg_never_imports_the_view(acceptors: Any) -> None:
     url = acceptors(1)[0].url
     code = ("import sys; from paxos_shell.cli import main; "
-            f"rc = main(['--url', '1={url}', '-c', 'prepare 1', '-c', 'trace', '-c', 'trace --svg -', '-c', 'help view']); "
+            f"rc = main(['--url', '1={url}', '-c', 'prepare 1', '-c', 'trace', '-c', 'trace --svg -', "
+            "'-c', 'help view']); "
             "print(sorted(m for m in sys.modules if m.startswith('paxos_shell.view')))")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert p.stdout.strip().splitlines()[-1] == ONLY_THE_COMMAND, p.stdout + p.stderr
