@@ -26,10 +26,10 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 
 @contextmanager
-def checkout() -> Iterator[str]:
-    """A directory whose paxos_shell is the baseline's: put it first on PYTHONPATH."""
+def checkout(commit: str = BASELINE) -> Iterator[str]:
+    """A directory whose paxos_shell is that commit's (the baseline's): put it first on PYTHONPATH."""
     with tempfile.TemporaryDirectory(prefix="paxos-baseline-") as tmp:
-        archive = subprocess.run(["git", "-C", ROOT, "archive", BASELINE, "paxos_shell"],
+        archive = subprocess.run(["git", "-C", ROOT, "archive", commit, "paxos_shell"],
                                  check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
         yield tmp

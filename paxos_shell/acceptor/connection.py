@@ -1,9 +1,14 @@
 """One client connection: bytes into h11, complete requests to the routes, replies out.
 
-Requests on a connection are served one at a time (reading pauses while one is
-served; pipelined bytes wait in h11's buffer). A request is acted on only once it
-is complete, head and body; a framing error or an oversize head or body is answered
-with a Spring-shaped error and the connection closes, after draining the client's
+Requests on a connection are served one at a time, and fairly: after each reply
+with more pipelined bytes waiting, the connection yields to the event loop for
+one turn, so a client that pipelines gets one request answered per turn like
+every other connection, and cannot starve them. Bytes received wait in an inbox
+and reach h11 a few KiB at a time, when it needs them; an inbox over BACKLOG
+bytes stops the reading until all of it has been answered, so a pipelining
+client's backlog stays bounded. A request is acted on only once it is complete,
+head and body; a framing error or an oversize head or body is answered with a
+Spring-shaped error and the connection closes, after draining the client's
 input for a moment so the answer is not lost to a reset. The connection's phase in
 the ConnectionTable drives its deadlines and eviction (limits.py). The request log
 line carries the time from the request's first byte to its reply written, and
@@ -31,6 +36,12 @@ from paxos_shell.core.text import visible
 
 LogFn = Callable[[str], None]
 
+FEED = 4096
+"""Bytes handed to h11 at a time: its buffer (copied to look for a pipelined request) stays small."""
+
+BACKLOG = 16384
+"""Unparsed bytes past which a connection is not read until they have all been answered."""
+
 
 @dataclass
 class Context:
@@ -53,6 +64,11 @@ class Connection(asyncio.Protocol):
         self.closing = False
         self.busy = False
         self.blocked = False  # the client is not reading our replies: stop reading its requests
+        self.stuffed = False  # the inbox is over BACKLOG: read nothing until it is answered
+        self.waiting = False  # a turn is scheduled: other connections go first
+        self.pending = False  # h11 holds bytes of the next request
+        self.eof = False
+        self.inbox = bytearray()
         self.task: Optional[asyncio.Future[None]] = None
 
     def _reset_request(self) -> None:
@@ -75,6 +91,7 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Optional[Exception]) -> None:
         self.ctx.table.remove(self)
         self.closing = True
+        self.inbox.clear()
 
     def pause_writing(self) -> None:
         """Replies are piling up unread (a pipelining client that never reads): read no more."""
@@ -88,28 +105,27 @@ class Connection(asyncio.Protocol):
         self._pump()
 
     def _resume_reading(self) -> None:
-        if self.transport is not None and not self.blocked and not self.busy:
+        if self.transport is not None and not (self.blocked or self.busy or self.stuffed):
             self.transport.resume_reading()
 
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return  # draining after an error reply, or silenced by a fault
-        if self.busy:
-            self.h.receive_data(data)  # pipelined: parsed once this request is answered
-            return
-        if not self.started:
-            self._first_byte()
-        self.h.receive_data(data)
-        if not self.line_ok and not self._check_line(data):
-            return
+        self.inbox += data
+        if len(self.inbox) > BACKLOG and not self.stuffed:
+            self.stuffed = True
+            assert self.transport is not None
+            self.transport.pause_reading()
         self._pump()
 
     def eof_received(self) -> Optional[bool]:
         if self.closing or self.transport is None:
             return False
-        self.h.receive_data(b"")
-        if self.busy:
-            return True  # half-closed after a complete request: answer it, then close
+        self.eof = True
+        if not self.inbox:  # else h11 is told when the inbox is fed to it
+            self.h.receive_data(b"")
+        if self.inbox or self.busy or self.waiting or self.pending:
+            return True  # half-closed behind complete requests: answer them, then close
         if self.started:  # the client abandoned a request halfway: act on nothing
             return False
         self._pump()
@@ -133,20 +149,36 @@ class Connection(asyncio.Protocol):
         self.line_ok = b"\n" in self.line
         return True
 
+    def _feed(self) -> None:
+        """Hand h11 the next few KiB of the inbox (and the end of input once it is empty)."""
+        chunk = bytes(self.inbox[:FEED])
+        del self.inbox[:FEED]
+        if not self.started:
+            self._first_byte()
+        self.h.receive_data(chunk)
+        if self.eof and not self.inbox:
+            self.h.receive_data(b"")
+        if not self.line_ok:
+            self._check_line(chunk)  # a refusal sets `closing`, which ends the caller's loop
+
     def _pump(self) -> None:
-        """Parse and answer what is buffered; a loop, not recursion, so pipelined requests
-        answered synchronously cannot deepen the stack."""
+        """Parse and answer what is buffered, one request per turn of the event loop; a loop,
+        not recursion, so pipelined requests answered synchronously cannot deepen the stack."""
         limits = self.ctx.limits
-        while not self.closing and not self.busy and not self.blocked:
+        while not (self.closing or self.busy or self.blocked or self.waiting):
             try:
                 event = self.h.next_event()
             except h11.RemoteProtocolError as e:
                 if self.h.their_state is h11.ERROR and self._client_closed():
                     return self._close()
                 return self.refuse(framing.protocol_refusal(e))
-            if event is h11.NEED_DATA or event is h11.PAUSED:
+            if event is h11.NEED_DATA:
+                if not self.inbox:
+                    return self._drained()
+                self._feed()
+            elif event is h11.PAUSED:
                 return
-            if isinstance(event, h11.Request):
+            elif isinstance(event, h11.Request):
                 refusal = framing.check_request(event, limits.max_head, limits.max_body)
                 self.request = event
                 if refusal is not None:
@@ -156,9 +188,29 @@ class Connection(asyncio.Protocol):
                 if self.body > limits.max_body:
                     return self.refuse(framing.body_too_large(limits.max_body))
             elif isinstance(event, h11.EndOfMessage):
-                self._dispatch()
+                return self._dispatch()
             elif isinstance(event, h11.ConnectionClosed):
                 return self._close()
+
+    def _drained(self) -> None:
+        """Everything received is parsed: read again."""
+        if self.stuffed:
+            self.stuffed = False
+            self._resume_reading()
+
+    def _take_turn(self) -> None:
+        """After answering, the next pipelined request waits one turn of the loop: every other
+        connection's ready work runs first."""
+        if self.closing:
+            return
+        if not (self.inbox or self.pending):
+            return self._drained()
+        self.waiting = True
+        asyncio.get_running_loop().call_soon(self._turn)
+
+    def _turn(self) -> None:
+        self.waiting = False
+        self._pump()
 
     def _client_closed(self) -> bool:
         return self.h.trailing_data[1]
@@ -170,7 +222,8 @@ class Connection(asyncio.Protocol):
         method, target = self.request.method.decode("ascii"), self.request.target.decode("ascii")
         reply = self.ctx.app.handle(method, target, self.client)
         if isinstance(reply, Reply):
-            return self._answer(method, target, reply)
+            self._answer(method, target, reply)
+            return self._take_turn()
         self.busy = True  # a broadcast or an injected delay: read nothing more until it is answered
         self.ctx.table.set(self, ConnPhase.BUSY, time.monotonic())
         self.transport.pause_reading()
@@ -180,7 +233,7 @@ class Connection(asyncio.Protocol):
         answer = await reply
         if self.transport is not None and not self.transport.is_closing():
             self._answer(method, target, answer)
-            self._pump()  # requests pipelined behind this one
+            self._take_turn()  # requests pipelined behind this one
 
     def _answer(self, method: str, target: str, reply: Reply) -> None:
         assert self.transport is not None
@@ -201,8 +254,9 @@ class Connection(asyncio.Protocol):
         assert self.transport is not None
         self.busy = False
         self._reset_request()
-        pending, _ = self.h.trailing_data
-        self.ctx.table.set(self, ConnPhase.PENDING if pending else ConnPhase.IDLE, time.monotonic())
+        pending, _ = self.h.trailing_data  # at most FEED bytes, so the copy is cheap
+        self.pending = bool(pending)
+        self.ctx.table.set(self, ConnPhase.PENDING if pending or self.inbox else ConnPhase.IDLE, time.monotonic())
         self._resume_reading()
         if pending:
             self.started = time.perf_counter()
