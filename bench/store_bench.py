@@ -3,7 +3,10 @@
 The baseline is the previous store's save, syscall for syscall (with exact writes):
 write state.json.tmp, fsync it, rename it over state.json, open the directory and
 fsync it. The record store writes one slot and fdatasyncs. Both save the same
-states, in alternating blocks so drift in the machine's load hits both alike.
+states, in alternating blocks so drift in the machine's load hits both alike. A third
+store is the record without the check that the state path still names the file
+written, and a fourth does that check with os.stat instead of the directory listing:
+what the check costs, each way.
 
 Run: python bench/store_bench.py [--saves N] [--dir DIR]
 """
@@ -14,7 +17,7 @@ import argparse
 import os
 import tempfile
 import time
-from typing import Callable
+from typing import Callable, Optional
 
 from common import fmt, summary
 
@@ -40,14 +43,35 @@ class RenameStore:
             os.close(dfd)
 
 
+class UncheckedStore(Store):
+    """The record store without its identity check: the check's cost, by difference."""
+
+    def _check_still_there(self) -> None:
+        pass
+
+
+class StatStore(Store):
+    """The identity check by os.stat of the path: what the listing is measured against."""
+
+    def _entry_inode(self) -> Optional[int]:
+        try:
+            return os.stat(self.path).st_ino
+        except FileNotFoundError:
+            return None
+
+
 def run(saves: int, value_bytes: int, root: str, deadline: float) -> dict[str, list[float]]:
     value = "v" * value_bytes
-    rec_dir, ren_dir = (tempfile.mkdtemp(prefix=f"store-bench-{k}-", dir=root) for k in ("rec", "ren"))
-    store = Store(rec_dir)
-    store.open()
+    rec_dir, ren_dir, raw_dir, st_dir = (tempfile.mkdtemp(prefix=f"store-bench-{k}-", dir=root)
+                                         for k in ("rec", "ren", "raw", "stat"))
+    records = [Store(rec_dir), UncheckedStore(raw_dir), StatStore(st_dir)]
+    for r in records:
+        r.open()
     stores: dict[str, Callable[[AcceptorState], None]] = {
         "temp file + fsync + rename + fsync dir": RenameStore(ren_dir).save,
-        "record: pwrite + fdatasync": store.save,
+        "record: pwrite + fdatasync + listing": records[0].save,
+        "record without the check": records[1].save,
+        "record, the check by os.stat": records[2].save,
     }
     times: dict[str, list[float]] = {name: [] for name in stores}
     n = 0
@@ -61,7 +85,8 @@ def run(saves: int, value_bytes: int, root: str, deadline: float) -> dict[str, l
                     times[name].append(time.perf_counter() - t0)
             n += BLOCK
     finally:
-        store.close()
+        for r in records:
+            r.close()
     return times
 
 
@@ -75,13 +100,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="store-bench-", dir=args.dir) as root:
         for value_bytes in (16, 6000):
             times = run(args.saves, value_bytes, root, deadline)
-            (base_name, base), (rec_name, rec) = times.items()
-            b, r = summary(base), summary(rec)
-            print(f"value of {value_bytes} bytes, {len(rec)} saves each")
-            print(f"  {base_name:40} {fmt(b)}")
-            print(f"  {rec_name:40} {fmt(r)}")
+            figures = {name: summary(t) for name, t in times.items()}
+            b, r, u, st = figures.values()
+            print(f"value of {value_bytes} bytes, {len(times[next(iter(times))])} saves each")
+            for name, f in figures.items():
+                print(f"  {name:40} {fmt(f)}")
             print(f"  record is {b['median_ms'] / r['median_ms']:.2f}x faster at the median, "
-                  f"{b['p99_ms'] / r['p99_ms']:.2f}x at p99")
+                  f"{b['p99_ms'] / r['p99_ms']:.2f}x at p99; the check costs "
+                  f"{(r['median_ms'] - u['median_ms']) * 1000:+.1f} us at the median by listing, "
+                  f"{(st['median_ms'] - u['median_ms']) * 1000:+.1f} us by os.stat")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from paxos_shell.acceptor.limits import HEAD_TIMEOUT, MAX_CONNECTIONS, Limits, f
 from paxos_shell.acceptor.node import AcceptorNode
 from paxos_shell.acceptor.server import AcceptorServer, tls_context
 from paxos_shell.acceptor.store import Store, StoreError
+from paxos_shell.core.text import visible
 from paxos_shell.pool.layout import BASE_PORT, listening_socket, parse_id_url, port_of
 from paxos_shell.runtime.dirs import data_dir
 
@@ -259,6 +260,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         server.request_stop()
     if args.parent_pid:
         threading.Thread(target=_watch_parent, args=(args.parent_pid,), daemon=True).start()
+    if store.recovered:
+        print(f"{PROG} {args.id}: state file {visible(store.path)}: {store.recovered}", file=sys.stderr)
     print(banner(args, server, store), file=sys.stderr, flush=True)
     try:
         server.serve_forever(stop_signals=(signal.SIGTERM, signal.SIGINT))

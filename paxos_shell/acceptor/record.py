@@ -133,13 +133,41 @@ def read_slot(raw: bytes, index: int) -> Slot:
         return Slot(index, seq, problem=SlotProblem.STATE)
 
 
-def newest(raw: bytes, slot_bytes: int) -> Slot:
-    """The valid slot with the highest sequence; RecordError naming each slot's problem if none is."""
+@dataclass(frozen=True)
+class Loaded:
+    """What start-up reads from a record: the slot loaded, and the other when it was set aside."""
+
+    slot: Slot
+    set_aside: Optional[Slot] = None
+
+    def recovery(self) -> Optional[str]:
+        """One line saying which slot failed which check and what was loaded instead, or None
+        when nothing was set aside (the other slot blank or older): a flipped bit in the newest
+        slot would otherwise make the acceptor forget an acknowledged state in silence."""
+        bad, good = self.set_aside, self.slot
+        if bad is None or good.state is None:
+            return None
+        st = good.state
+        return (f"slot {bad.index} failed its check ({bad.problem}) and was set aside; loaded slot "
+                f"{good.index}, sequence {good.seq}: promisedId={st.promised_id} acceptedId={st.accepted_id} "
+                f"(if slot {bad.index} held a later acknowledged state, this acceptor has forgotten it)")
+
+
+def load(raw: bytes, slot_bytes: int) -> Loaded:
+    """The valid slot with the highest sequence, and the other slot if it failed a check;
+    RecordError naming each slot's problem if none is valid."""
     slots = [read_slot(raw[i * slot_bytes:(i + 1) * slot_bytes], i) for i in (0, 1)]
     valid = [s for s in slots if s.state is not None]
     if not valid:
         raise RecordError("; ".join(f"slot {s.index}: {s.problem}" for s in slots))
-    return max(valid, key=lambda s: s.seq)
+    best = max(valid, key=lambda s: s.seq)
+    other = slots[1 - best.index]
+    return Loaded(best, other if other.problem not in (None, SlotProblem.BLANK) else None)
+
+
+def newest(raw: bytes, slot_bytes: int) -> Slot:
+    """The valid slot with the highest sequence; RecordError naming each slot's problem if none is."""
+    return load(raw, slot_bytes).slot
 
 
 # --- the marker and format 1 ------------------------------------------------------

@@ -77,6 +77,9 @@ class App:
         self.node = node
         self.peers = peers
         self.faults = faults
+        recovered = node.store.recovered
+        self.health = f"UP acceptor {node.node_id}\n" + (f"recovered: {recovered}\n" if recovered else "")
+        """/health's body: its second line says what start-up recovered from, if anything."""
 
     def handle(self, method: str, target: str, client: str) -> Union[Reply, Awaitable[Reply]]:
         """The reply now, or (broadcast, injected faults) a coroutine that makes it."""
@@ -94,7 +97,7 @@ class App:
         except UnicodeDecodeError:
             return error(400, "query string is not valid UTF-8", parts.path)
         if path == wire.HEALTH:
-            return Reply(200, f"UP acceptor {self.node.node_id}\n", TEXT)
+            return Reply(200, self.health, TEXT)
         if self.faults is not None and (self.faults.delay_ms or self.faults.drop_requests or self.faults.drop_replies):
             return self._with_faults(path, params, parts)
         if path in BROADCASTS:

@@ -6,7 +6,10 @@ is then not granted) if any byte of it could not be written. Each save writes
 the slot that does not hold the newest state (record.py), so a crash or a failed
 write leaves the previous state intact. The directory knows it was used: a marker
 written at initialisation makes a missing state file a refusal, not a silent
-fresh start; a flock on the directory itself keeps a second acceptor out. Every
+fresh start; a flock on the directory itself keeps a second acceptor out. Before
+a save is acknowledged, the state path must still name the file written (its
+inode): a state file deleted or renamed over while the acceptor runs would
+otherwise take acknowledged promises with it at the next restart. Every
 start-up failure is one StoreError line. This module never decides a Paxos
 question and never prints; the front shows the StoreError.
 """
@@ -53,6 +56,10 @@ class Store:
         self._fd: Optional[int] = None
         self._slot_bytes = record.SLOT_BYTES
         self._seq = 0
+        self._inode: Optional[int] = None
+        """The open state file's inode, as the directory lists it: what the path must still name."""
+        self.recovered: Optional[str] = None
+        """Set at start-up when a slot failed its check and the other was loaded (record.Loaded)."""
 
     def open(self, init: bool = False) -> AcceptorState:
         """Take the directory lock, then load the state or initialise the directory.
@@ -91,10 +98,40 @@ class Store:
         try:
             diskio.write_all(self._fd, data, at)
             diskio.datasync(self._fd)
+            self._check_still_there()
         except OSError:
             self._void(at)
             raise
         self._seq = seq
+
+    def _check_still_there(self) -> None:
+        """OSError unless the state path still names the file just written, against a save
+        that would vanish at the next restart."""
+        try:
+            inode = self._entry_inode()
+        except OSError as e:
+            if not isinstance(e, FileNotFoundError):
+                raise OSError(f"cannot check state file {visible(self.path)}: {e.strerror or e}") from None
+            inode = None
+        if inode is None:
+            raise OSError(f"state file {visible(self.path)} was deleted or moved while the acceptor ran; "
+                          "nothing more is granted (a restart would find no state)")
+        if inode != self._inode:
+            raise OSError(f"state file {visible(self.path)} was replaced while the acceptor ran; "
+                          "nothing more is granted (a restart would load the other file's state)")
+
+    def _entry_inode(self) -> Optional[int]:
+        """The inode the directory at our path lists as the state file (None: not listed).
+
+        Read from the listing, not by stat: asking the file for its attributes makes the
+        next write update its timestamps on kernels with multigrain timestamps (Linux 6.13+),
+        which cost 40 us per save; the listing costs a few (docs/performance.md#store).
+        """
+        with os.scandir(self.directory) as entries:
+            for entry in entries:
+                if entry.name == STATE_FILE:
+                    return entry.inode()
+        return None
 
     def _void(self, at: int) -> None:
         """Blank a slot whose save failed, so a restart does not load a state never granted.
@@ -177,14 +214,16 @@ class Store:
             with self._failing(f"cannot read state file {visible(self.path)}"):
                 size = os.fstat(fd).st_size
                 slot_bytes = record.slot_bytes_of(size)
-                newest = record.newest(diskio.read_all(fd, size), slot_bytes)
+                loaded = record.load(diskio.read_all(fd, size), slot_bytes)
         except record.RecordError as e:
             os.close(fd)
             raise self._corrupt(self.path, str(e)) from None
         except BaseException:
             os.close(fd)
             raise
+        newest = loaded.slot
         assert newest.state is not None
+        self.recovered = loaded.recovery()
         self._adopt(fd, newest.seq, slot_bytes)
         if slot_bytes < record.SLOT_BYTES:  # written with smaller slots: rebuild before any save
             self._initialise(newest.state, newest.seq)
@@ -194,6 +233,7 @@ class Store:
         if self._fd is not None:
             os.close(self._fd)
         self._fd, self._seq, self._slot_bytes = fd, seq, slot_bytes
+        self._inode = self._entry_inode()
 
     def _complete(self, marker: Optional[record.Marker]) -> None:
         """Finish what a crash during initialisation or migration left undone."""
