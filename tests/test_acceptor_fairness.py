@@ -48,16 +48,16 @@ def test_twenty_pipelining_clients_leave_health_and_prepare_answered_within_a_ro
             load.stop()
 
 
-def test_thousands_of_pipelined_requests_then_a_half_close_are_all_answered_in_order(tmp_path: Path) -> None:
+def test_a_thousand_pipelined_requests_then_a_half_close_are_all_answered_in_order(tmp_path: Path) -> None:
     """The backlog is read in bounded pieces, a turn at a time: nothing is lost or reordered,
     and the half-close is honoured after the last reply."""
     with AcceptorProcess(str(tmp_path), "--id", "1", "--port", "0", "--quiet") as acc:
-        requests = [f"POST /api/paxos/prepare?id={n} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for n in range(3000)]
+        requests = [f"POST /api/paxos/prepare?id={n} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for n in range(1000)]
         with socket.create_connection((HOST, acc.port), timeout=30) as s:
             s.sendall(b"".join(requests) + HEALTH)
             s.shutdown(socket.SHUT_WR)
             data = read_until_closed(s)
     bodies = [part.split(b"\r\n\r\n", 1)[1] for part in data.split(b"HTTP/1.1 ")[1:]]
-    assert len(bodies) == 3001
-    assert [json.loads(b)["promisedId"] for b in bodies[1:-1]] == list(range(1, 3000))
+    assert len(bodies) == 1001
+    assert [json.loads(b)["promisedId"] for b in bodies[1:-1]] == list(range(1, 1000))
     assert bodies[-1] == b"UP acceptor 1\n"

@@ -2,8 +2,9 @@
 
 Works out the acceptor's port and its peers (the layout, a base port, its own port,
 or explicit --peer URLs), opens its store, binds its socket (or takes one a parent
-bound, --listen-fd) and serves until SIGTERM or Ctrl-C. Every start-up failure is
-one line on stderr: exit 2 for a wrong command line, 1 for anything else; never a
+bound, --listen-fd) and serves until SIGTERM or Ctrl-C. Everything it says goes
+through its RequestLog (stderr, or --log-file, rotated), which never raises. Every
+start-up failure is one line on stderr (or the log file): exit 2 for a wrong command line, 1 for anything else; never a
 traceback.
 """
 
@@ -17,13 +18,14 @@ import ssl
 import sys
 import threading
 import time
-from typing import Callable, NoReturn, Optional, Sequence
+from typing import NoReturn, Optional, Sequence
 
 from paxos_shell import __version__
 from paxos_shell.acceptor.broadcast import PEER_TIMEOUT
 from paxos_shell.acceptor.faults import Faults
 from paxos_shell.acceptor.limits import HEAD_TIMEOUT, MAX_CONNECTIONS, Limits, fd_budget, raise_nofile
 from paxos_shell.acceptor.node import AcceptorNode
+from paxos_shell.acceptor.requestlog import LOG_MAX_BYTES, RequestLog
 from paxos_shell.acceptor.server import AcceptorServer, tls_context
 from paxos_shell.acceptor.store import Store, StoreError
 from paxos_shell.core.text import visible
@@ -100,6 +102,10 @@ def build_parser() -> Parser:
                    help=f"seconds a client has to send a whole request (default {HEAD_TIMEOUT:g})")
     p.add_argument("--faults", action="store_true", help="enable the loopback-only fault injection endpoint")
     p.add_argument("--quiet", action="store_true", help="no per-request log lines")
+    p.add_argument("--log-file", default=None, metavar="FILE",
+                   help="append stdout and stderr to FILE, rotated to FILE.1 at --log-max-bytes")
+    p.add_argument("--log-max-bytes", type=_count, default=LOG_MAX_BYTES, metavar="N",
+                   help=f"size at which --log-file is rotated (default {LOG_MAX_BYTES}: at most twice that kept)")
     p.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
     return p
 
@@ -199,7 +205,7 @@ def _open_store(args: argparse.Namespace) -> tuple[Store, AcceptorNode]:
     return store, AcceptorNode(args.id, store, state)
 
 
-def start(args: argparse.Namespace) -> tuple[AcceptorServer, Store]:
+def start(args: argparse.Namespace, log: RequestLog) -> tuple[AcceptorServer, Store]:
     """Everything up to serving: the store, the socket, TLS and limits; StartupError if not."""
     tls = None
     if args.tls_cert:
@@ -210,8 +216,8 @@ def start(args: argparse.Namespace) -> tuple[AcceptorServer, Store]:
     store, node = _open_store(args)
     try:
         sock = _listener(args, own_port(args))
-        log = None if args.quiet else _log_to_stderr(args.id)
-        server = AcceptorServer(None, node, args.peers, Faults() if args.faults else None, log, sock=sock,
+        server = AcceptorServer(None, node, args.peers, Faults() if args.faults else None,
+                                None if args.quiet else log, sock=sock,
                                 tls=tls, limits=_limits(args), peer_timeout=args.peer_timeout or PEER_TIMEOUT)
     except BaseException:
         store.close()
@@ -219,11 +225,15 @@ def start(args: argparse.Namespace) -> tuple[AcceptorServer, Store]:
     return server, store
 
 
-def _log_to_stderr(node_id: int) -> Callable[[str], None]:
-    def log(line: str) -> None:
-        sys.stderr.write(f"[acceptor {node_id}] {line}\n")
-        sys.stderr.flush()
-    return log
+def open_log(args: argparse.Namespace) -> RequestLog:
+    """stderr, or --log-file as stdout and stderr; StartupError if that file cannot be opened."""
+    prefix = f"[acceptor {args.id}] "
+    if args.log_file is None:
+        return RequestLog(prefix)
+    try:
+        return RequestLog.to_file(prefix, args.log_file, args.log_max_bytes)
+    except OSError as e:
+        raise StartupError(f"cannot open --log-file {visible(args.log_file)}: {e.strerror or e}") from None
 
 
 def banner(args: argparse.Namespace, server: AcceptorServer, store: Store) -> str:
@@ -251,9 +261,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, stop)
     try:
-        server, store = start(args)
+        log = open_log(args)
+        server, store = start(args, log)
     except StartupError as e:
-        print(f"{PROG} {args.id}: {e}", file=sys.stderr)
+        RequestLog("").say(f"{PROG} {args.id}: {e}")
         return 1
     serving.append(server)
     if stopped:
@@ -261,8 +272,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.parent_pid:
         threading.Thread(target=_watch_parent, args=(args.parent_pid,), daemon=True).start()
     if store.recovered:
-        print(f"{PROG} {args.id}: state file {visible(store.path)}: {store.recovered}", file=sys.stderr)
-    print(banner(args, server, store), file=sys.stderr, flush=True)
+        log.say(f"{PROG} {args.id}: state file {visible(store.path)}: {store.recovered}")
+    log.say(banner(args, server, store))
     try:
         server.serve_forever(stop_signals=(signal.SIGTERM, signal.SIGINT))
     finally:

@@ -12,8 +12,9 @@ Spring-shaped error and the connection closes, after draining the client's
 input for a moment so the answer is not lost to a reset. The connection's phase in
 the ConnectionTable drives its deadlines and eviction (limits.py). The request log
 line carries the time from the request's first byte to its reply written, and
-escapes what the client sent. The routes call the node inline, in the event loop:
-a save's fdatasync is the one wait (docs/performance.md says why not a thread).
+escapes what the client sent (ending.py: refusals, eviction, the log line). The
+routes call the node inline, in the event loop: a save's fdatasync is the one
+wait (docs/performance.md says why not a thread).
 """
 
 from __future__ import annotations
@@ -21,20 +22,17 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from dataclasses import dataclass
-from typing import Awaitable, Callable, Optional
-from urllib.parse import urlsplit
+from typing import Awaitable, Optional
 
 import h11
 
 from paxos_shell.acceptor import framing
-from paxos_shell.acceptor.framing import JSON, Refusal
-from paxos_shell.acceptor.limits import ConnectionTable, ConnPhase, Limits
-from paxos_shell.acceptor.routes import App, Reply
+from paxos_shell.acceptor.ending import Context, Ending
+from paxos_shell.acceptor.limits import ConnPhase
+from paxos_shell.acceptor.routes import Reply
 from paxos_shell.core import wire
-from paxos_shell.core.text import visible
 
-LogFn = Callable[[str], None]
+__all__ = ["BACKLOG", "Connection", "Context"]
 
 FEED = 4096
 """Bytes handed to h11 at a time: its buffer (copied to look for a pipelined request) stays small."""
@@ -43,17 +41,9 @@ BACKLOG = 16384
 """Unparsed bytes past which a connection is not read until they have all been answered."""
 
 
-@dataclass
-class Context:
-    """What every connection of one server shares."""
+class Connection(Ending, asyncio.Protocol):
+    """One client connection as asyncio drives it: reading, pacing and answering requests."""
 
-    app: App
-    table: ConnectionTable
-    limits: Limits
-    log: Optional[LogFn]
-
-
-class Connection(asyncio.Protocol):
     def __init__(self, ctx: Context, sock: socket.socket, client: str) -> None:
         self.ctx = ctx
         self.sock = sock
@@ -203,7 +193,7 @@ class Connection(asyncio.Protocol):
         connection's ready work runs first."""
         if self.closing:
             return
-        if not (self.inbox or self.pending):
+        if not (self.inbox or self.pending or self.eof):  # at the end of input, h11 says so next turn
             return self._drained()
         self.waiting = True
         asyncio.get_running_loop().call_soon(self._turn)
@@ -261,68 +251,3 @@ class Connection(asyncio.Protocol):
         if pending:
             self.started = time.perf_counter()
             self._check_line(pending)  # a refusal sets `closing`, which ends the caller's loop
-
-    def refuse(self, refusal: Refusal) -> None:
-        """Answer a request that cannot be trusted, then close (after draining)."""
-        if self.transport is None or self.closing:
-            return
-        path = urlsplit(self.request.target.decode("ascii")).path if self.request is not None else ""
-        body = wire.error_reply(refusal.status, refusal.message, path)
-        try:
-            data = framing.reply_bytes(self.h, refusal.status, body, JSON, close=True)
-        except h11.LocalProtocolError:
-            data = b""  # a reply is already under way: only closing is left
-        self.transport.write(data)
-        method = self.request.method.decode("ascii") if self.request is not None else "-"
-        self._log(method, self.request.target.decode("ascii") if self.request is not None else "-",
-                  str(refusal.status))
-        self._linger()
-
-    def _linger(self) -> None:
-        """Stop sending but keep reading (and discarding) for a moment, so a client still
-        sending its request reads the error instead of a connection reset."""
-        assert self.transport is not None
-        self.closing = True
-        self.ctx.table.set(self, ConnPhase.CLOSING, time.monotonic())
-        self.transport.resume_reading()
-        if self.transport.can_write_eof():
-            self.transport.write_eof()
-        else:
-            self.transport.close()
-
-    def _silence(self) -> None:
-        """An injected dropped message: answer nothing until the client gives up."""
-        assert self.transport is not None
-        self.closing = True
-        self.ctx.table.set(self, ConnPhase.SILENT, time.monotonic())
-        self.transport.resume_reading()
-
-    def _close(self) -> None:
-        self.closing = True
-        self.ctx.table.remove(self)
-        if self.transport is not None:
-            self.transport.close()
-
-    def evict(self) -> None:
-        """Make room: drop this connection now, before or after its TLS handshake."""
-        self.closing = True
-        self.ctx.table.remove(self)
-        if self.transport is not None:
-            self.transport.abort()
-        else:  # not attached yet: end the TCP connection; the pending handshake cleans up
-            try:
-                self.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def on_deadline(self, phase: ConnPhase) -> None:
-        """Called by the server's sweep when this connection's phase ran out of time."""
-        if phase is ConnPhase.PENDING and self.started and self.transport is not None and not self.closing:
-            return self.refuse(Refusal(408, f"request not complete within {self.ctx.limits.head_timeout:g} s"))
-        self.evict()
-
-    def _log(self, method: str, target: str, outcome: str) -> None:
-        if self.ctx.log is None:
-            return
-        ms = (time.perf_counter() - self.started) * 1000 if self.started else 0.0
-        self.ctx.log(f"{self.client} {visible(method)} {visible(target)} {outcome} {ms:.2f}ms")

@@ -92,6 +92,21 @@ def create_file(dir_fd: int, name: str, data: bytes) -> int:
     return fd
 
 
+def listed_inode(directory: str, name: str) -> Optional[int]:
+    """The inode `directory`'s listing gives for `name` (None: not listed; OSError if the
+    directory cannot be read).
+
+    Read from the listing, not by stat: asking a file for its attributes makes its next
+    write update its timestamps on kernels with multigrain timestamps (Linux 6.13+), which
+    cost a save 40 us; the listing costs a few (docs/performance.md#store).
+    """
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.name == name:
+                return entry.inode()
+    return None
+
+
 def make_dirs(path: str) -> None:
     """Create `path` and any missing parents, each made durable by an fsync of its parent,
     so a crash cannot take away a directory that has held acknowledged state."""

@@ -121,17 +121,7 @@ class Store:
                           "nothing more is granted (a restart would load the other file's state)")
 
     def _entry_inode(self) -> Optional[int]:
-        """The inode the directory at our path lists as the state file (None: not listed).
-
-        Read from the listing, not by stat: asking the file for its attributes makes the
-        next write update its timestamps on kernels with multigrain timestamps (Linux 6.13+),
-        which cost 40 us per save; the listing costs a few (docs/performance.md#store).
-        """
-        with os.scandir(self.directory) as entries:
-            for entry in entries:
-                if entry.name == STATE_FILE:
-                    return entry.inode()
-        return None
+        return diskio.listed_inode(self.directory, STATE_FILE)
 
     def _void(self, at: int) -> None:
         """Blank a slot whose save failed, so a restart does not load a state never granted.

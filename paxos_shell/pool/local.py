@@ -148,7 +148,8 @@ class LocalPool:
     def _command(self, m: Member, fd: int, init: bool = False) -> list[str]:
         """The acceptor's command line: its inherited socket, and this pool (not a layout) as peers."""
         cmd = [sys.executable, "-m", "paxos_shell.acceptor", "--id", str(m.id), "--count", str(self.count),
-               "--listen-fd", str(fd), "--data-dir", str(self.data_dir), "--parent-pid", str(os.getpid())]
+               "--listen-fd", str(fd), "--data-dir", str(self.data_dir), "--parent-pid", str(os.getpid()),
+               "--log-file", self.log_path(m.id)]  # rotated by the acceptor: bounded however long it runs
         for j, url in self.urls.items():
             if j != m.id:
                 cmd += ["--peer", f"{j}={url}"]
