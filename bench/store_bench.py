@@ -19,7 +19,7 @@ import tempfile
 import time
 from typing import Callable, Optional
 
-from common import fmt, summary
+from common import fmt, run_header, summary
 
 from paxos_shell.acceptor import diskio, record
 from paxos_shell.acceptor.store import LEGACY_FILE, Store
@@ -97,6 +97,7 @@ def main() -> None:
     ap.add_argument("--max-seconds", type=float, default=60.0)
     args = ap.parse_args()
     deadline = time.monotonic() + args.max_seconds
+    print(run_header())
     with tempfile.TemporaryDirectory(prefix="store-bench-", dir=args.dir) as root:
         for value_bytes in (16, 6000):
             times = run(args.saves, value_bytes, root, deadline)
