@@ -4,8 +4,8 @@ Works out the acceptor's port and its peers (the layout, a base port, its own po
 or explicit --peer URLs), opens its store, binds its socket (or takes one a parent
 bound, --listen-fd) and serves until SIGTERM or Ctrl-C. Everything it says goes
 through its RequestLog (stderr, or --log-file, rotated), which never raises. Every
-start-up failure is one line on stderr (or the log file): exit 2 for a wrong command line, 1 for anything else; never a
-traceback.
+start-up failure is one line on stderr (or the log file): exit 2 for a wrong
+command line, 1 for anything else; never a traceback.
 """
 
 from __future__ import annotations
