@@ -28,7 +28,7 @@ from paxos_shell.core.wire import GRANTED, IGNORED, OK, Phase, Reply, ReplyKind
 
 FRESH = AcceptorState()
 
-ANYWHERE_SECONDS = 1.0
+ANYWHERE_SECONDS = 0.5
 """The most the search for a window that proves itself from any state may take (see the evidence)."""
 
 Answer = tuple[Optional[bool], Optional[int], Optional[int], Optional[str]]
