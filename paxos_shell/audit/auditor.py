@@ -15,11 +15,11 @@ import random
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from ..paxos import NONE, AcceptorState
-from ..vocab import Word
-from ..wire import ACCEPT, PREPARE, STATE, Phase
-from . import expect
-from .exchange import Exchange, Lane, Recorder
+from paxos_shell.audit import expect
+from paxos_shell.audit.exchange import Exchange, Lane, Recorder
+from paxos_shell.core.paxos import NONE, AcceptorState
+from paxos_shell.core.vocab import Word
+from paxos_shell.core.wire import ACCEPT, PREPARE, STATE, Phase
 
 LANES = 8
 """Connections the concurrent rules open at once."""
@@ -79,6 +79,8 @@ class Auditor:
         self.trail: list[Exchange] = []
         """The exchanges of the rule running now."""
         self.facts: list[str] = []
+        self.memo: dict[str, object] = {}
+        """What rules share (the durability rules' two restarts, run once)."""
 
     def lane(self, k: int) -> Lane:
         while len(self.lanes) <= k:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..paxos import MAX_ID, AcceptorState
-from ..text import show_value
-from ..wire import ACCEPT, PREPARE, STATE, Phase, ReplyKind
-from . import expect
-from .auditor import Auditor, Broken
-from .exchange import Exchange
-from .rules import tag
+from paxos_shell.audit import expect
+from paxos_shell.audit.auditor import Auditor, Broken
+from paxos_shell.audit.exchange import Exchange
+from paxos_shell.audit.rules import tag
+from paxos_shell.core.paxos import MAX_ID, AcceptorState
+from paxos_shell.core.text import show_value
+from paxos_shell.core.wire import ACCEPT, PREPARE, STATE, Phase, ReplyKind
 
 ODD_VALUES = (
     "", " ", "two words", "  padded  ", "+ & = % # ?", "a+b=c&d=e", "100%", "%20%zz%", "#fragment?query",

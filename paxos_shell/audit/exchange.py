@@ -21,8 +21,8 @@ from urllib.parse import quote
 
 import requests
 
-from ..text import visible
-from ..wire import MAX_REPLY, PHASES, Phase, Reply, interpret
+from paxos_shell.core.text import visible
+from paxos_shell.core.wire import MAX_REPLY, PHASES, Phase, Reply, interpret
 
 BODY_SHOWN = 2000
 """Characters of a reply body kept as evidence: enough for any protocol reply."""

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..paxos import NONE, AcceptorState, on_accept, on_prepare, possible_state
-from ..text import show_value
-from ..wire import ReplyKind, Reply
+from paxos_shell.core.paxos import NONE, AcceptorState, on_accept, on_prepare, possible_state
+from paxos_shell.core.text import show_value
+from paxos_shell.core.wire import Reply, ReplyKind
 
 EQUAL_ID_RULE = "a prepare at the promised id itself is ignored (strictly above, the paxos-server rule)"
 

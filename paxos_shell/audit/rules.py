@@ -10,9 +10,9 @@ the rule and the seed, so a report names exactly what was sent.
 
 from __future__ import annotations
 
-from ..paxos import AcceptorState
-from .auditor import Auditor, Broken
-from .expect import EQUAL_ID_RULE
+from paxos_shell.audit.auditor import Auditor, Broken
+from paxos_shell.audit.expect import EQUAL_ID_RULE
+from paxos_shell.core.paxos import AcceptorState
 
 
 def tag(a: Auditor, rule: str, k: int) -> str:
