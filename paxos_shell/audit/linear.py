@@ -119,7 +119,9 @@ class Linearization:
 
     `order`: a witness order when linearizable (indefinite exchanges that need not take effect are
     left out). `window`: when not, the smallest window of the history that cannot be ordered on its
-    own, sorted by call. `why`: one line. `explored`: search states entered, window search included.
+    own, sorted by call, and the interval it covers: from `start` (None: the history's beginning,
+    from `initial`; else from any state) to `end`, the reply no order explains. `why`: one line.
+    `explored`: search states entered, the window's search included.
     """
 
     outcome: Outcome
@@ -127,6 +129,8 @@ class Linearization:
     window: tuple[Op, ...]
     why: str
     explored: int
+    start: Optional[float] = None
+    end: Optional[float] = None
 
     @property
     def ok(self) -> bool:
@@ -151,13 +155,19 @@ def check(ops: Sequence[Op], initial: AcceptorState = FRESH, budget: float = 5.0
         return Linearization(Outcome.LINEARIZABLE, tuple(history[i] for i in order), (), "", spent.explored)
     window, start, culprit = _evidence(history, initial, spent)
     return Linearization(Outcome.NOT_LINEARIZABLE, (), tuple(window), _why(culprit, len(window), start, initial),
-                         spent.explored)
+                         spent.explored, start, culprit.ret)
 
 
 def _search(ops: Sequence[Op], must: Sequence[bool], starts: Sequence[AcceptorState], spent: Budget) -> Search:
     """A search over `ops`, starting from any of `starts`; `must[i]`: op i has to be ordered."""
     return Search([o.call for o in ops], [o.ret if m else None for o, m in zip(ops, must)],
-                  lambda i, s: legal(ops[i], s), starts, spent)
+                  lambda i, s: legal(ops[i], s), starts, spent, [_quiet(o) for o in ops])
+
+
+def _quiet(op: Op) -> bool:
+    """A read, or a refusal: where it is legal it changed nothing (paxos.py: a refused request keeps
+    the state), so the search may place it as soon as it fits."""
+    return op.replied and (op.phase == Phase.STATE or op.granted is False)
 
 
 # --- the evidence ---------------------------------------------------------------

@@ -18,6 +18,9 @@ from typing import Callable, Generic, Hashable, Optional, Sequence, TypeVar
 
 S = TypeVar("S", bound=Hashable)
 
+ENTER, BACK, FAIL = -2, -3, -4
+"""Where the walk goes next besides an event: a configuration just entered, back, or no order."""
+
 CHECK_EVERY = 512
 """Steps between two looks at the clock: cheap enough, and well under a millisecond apart."""
 
@@ -42,12 +45,15 @@ class Search(Generic[S]):
     """One search over operations 0..n-1 (`calls[i]`, `rets[i]` None for an optional one).
 
     `step(i, state)` is the model: the state after operation i, or None when i cannot come next.
+    `quiet[i]`: operation i, wherever the model allows it, leaves the state as it is (for the
+    acceptor: a refusal or a read); the search then places it as soon as it fits, once.
     At equal times calls come before returns, so exchanges that touch count as concurrent: the
     search never orders two operations the times do not order (no false failure from a tie).
     """
 
     def __init__(self, calls: Sequence[float], rets: Sequence[Optional[float]],
-                 step: Callable[[int, S], Optional[S]], starts: Sequence[S], budget: Budget) -> None:
+                 step: Callable[[int, S], Optional[S]], starts: Sequence[S], budget: Budget,
+                 quiet: Optional[Sequence[bool]] = None) -> None:
         events = sorted([(t, 0, i) for i, t in enumerate(calls)]
                         + [(t, 1, i) for i, t in enumerate(rets) if t is not None])
         size = len(events)
@@ -61,6 +67,7 @@ class Search(Generic[S]):
         for a, b in zip(chain, chain[1:]):
             self.next[a], self.prev[b] = b, a
         self.must = [t is not None for t in rets]
+        self.quiet = list(quiet) if quiet is not None else [False] * len(calls)
         self.step, self.starts, self.budget = step, starts, budget
         self.states: list[S] = []
         self.code: dict[S, int] = {}
@@ -106,34 +113,66 @@ class Search(Generic[S]):
         if (0, start) in self.seen:
             return None
         self.seen.add((0, start))
-        nxt, is_call, op, must = self.next, self.is_call, self.op, self.must
-        placed, state, left = 0, start, sum(must)
-        stack: list[tuple[int, int, int]] = []
-        e, steps = nxt[self.head], 0
-        while left:
+        self.placed, self.state, self.left = 0, start, sum(self.must)
+        self.stack: list[tuple[int, int, int, bool]] = []
+        e, steps = ENTER, 0
+        while self.left:
             steps += 1
             if steps % CHECK_EVERY == 0:
                 self.budget.check()
-            if e != self.tail and is_call[e]:
-                i = op[e]
-                after = self._next_state(i, state)
-                if after >= 0:
-                    key = (placed | (1 << i), after)
-                    if key not in self.seen:
-                        self.seen.add(key)
-                        self.budget.explored += 1
-                        stack.append((e, placed, state))
-                        self._lift(e)
-                        placed, state = key
-                        left -= must[i]
-                        e = nxt[self.head]
-                        continue
-                e = nxt[e]
-                continue
-            if not stack:  # a return whose operation no order places before it
-                return None
-            e, placed, state = stack.pop()
+            if e == ENTER:
+                e = self._settle()
+            elif e == BACK or e == self.tail or not self.is_call[e]:
+                e = self._back()  # a return whose operation no order places before it
+                if e == FAIL:
+                    return None
+            else:
+                e = self._try(e)
+        return [self.op[x] for x, _, _, _ in self.stack]
+
+    def _settle(self) -> int:
+        """On entering a configuration: a quiet operation that fits now is placed, for good.
+
+        Whatever order completes the search from here can place it now instead: it changes no
+        state now nor where it stood, and every operation still unplaced returns after its call.
+        """
+        e = self.next[self.head]
+        while e != self.tail and self.is_call[e]:
+            i = self.op[e]
+            if self.quiet[i] and self._next_state(i, self.state) == self.state:
+                return ENTER if self._place(e, i, self.state, True) else BACK
+            e = self.next[e]
+        return self.next[self.head]
+
+    def _try(self, e: int) -> int:
+        """Place the operation called at e if the model allows it next, else move on.
+
+        An optional operation that would change nothing is never placed: leaving it out is the same.
+        """
+        i = self.op[e]
+        after = self._next_state(i, self.state)
+        if after >= 0 and (self.must[i] or after != self.state) and self._place(e, i, after, False):
+            return ENTER
+        return self.next[e]
+
+    def _place(self, e: int, i: int, after: int, forced: bool) -> bool:
+        key = (self.placed | (1 << i), after)
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        self.budget.explored += 1
+        self.stack.append((e, self.placed, self.state, forced))
+        self._lift(e)
+        self.placed, self.state = key
+        self.left -= self.must[i]
+        return True
+
+    def _back(self) -> int:
+        """Undo the last free choice (and the placements it forced); where the walk goes on, or FAIL."""
+        while self.stack:
+            e, self.placed, self.state, forced = self.stack.pop()
             self._unlift(e)
-            left += must[op[e]]
-            e = nxt[e]
-        return [op[x] for x, _, _ in stack]
+            self.left += self.must[self.op[e]]
+            if not forced:
+                return self.next[e]
+        return FAIL
