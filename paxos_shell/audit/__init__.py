@@ -1,4 +1,5 @@
-"""The auditor: drives one acceptor through a battery of rules and proves every failure.
-
-paxos-audit and the shell's `audit` command share it; see README "For acceptor authors".
+"""The auditor: drives one acceptor through a battery of cases and says, rule by rule, whether it
+obeys the paxos-server API and the Paxos acceptor rules of core/paxos.py, with the exchanges (requests,
+replies and their times) that prove every failure; it judges only through core/paxos.py and
+core/wire.py, never with a rule of its own.
 """
