@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from paxos_shell.audit import expect
 from paxos_shell.audit.exchange import Exchange, Lane, Recorder
@@ -59,6 +59,8 @@ class Options:
     force: bool = False
     read_only: bool = False
     restart: Optional[str] = None
+    restarter: Optional[Callable[[], None]] = None
+    """Restarts the acceptor in-process instead of a command (the shell's own local pool)."""
     ident: int = 1
     """The acceptor's id, for {id} in the restart command."""
     lanes: int = LANES
@@ -113,11 +115,13 @@ class Auditor:
     def accept_raw(self, n: int, value: str, lane: int = 0) -> Exchange:
         return self.send("POST", ACCEPT, {"id": str(n), "value": value}, Phase.ACCEPT, lane)
 
-    def state(self, evidence: Sequence[Exchange] = ()) -> AcceptorState:
-        """The state the route reports; Broken when it is none an acceptor can be in."""
+    def state(self, evidence: Sequence[Exchange] = (), strict: bool = False) -> AcceptorState:
+        """The state the route reports; Broken when there is none, or (strict) when it is one no
+        acceptor following the rules can be in. Only state-consistent is strict: the other rules
+        judge what follows from any state, so one quirk does not fail them all."""
         x = self.send("GET", STATE, phase=Phase.STATE)
         st, why = expect.state_of(x.reply)
-        if why or st is None:
+        if st is None or (why and strict):
             raise Broken(why or "no state", self.proof(evidence, x))
         return self.see(st)
 
@@ -137,9 +141,10 @@ class Auditor:
             raise Broken(why, self.proof(evidence, x))
         return self.see(after)
 
-    def check_state(self, expected: AcceptorState, evidence: Sequence[Exchange] = ()) -> AcceptorState:
-        """Read the state and require it to be `expected`."""
-        seen = self.state(evidence)
+    def check_state(self, expected: AcceptorState, evidence: Sequence[Exchange] = (),
+                    strict: bool = False) -> AcceptorState:
+        """Read the state and require it to be `expected` (and, strict, a possible one)."""
+        seen = self.state(evidence, strict)
         why = expect.same_state(expected, seen)
         if why:
             raise Broken(why, self.proof(evidence, self.trail[-1]))

@@ -120,7 +120,7 @@ def preflight(a: Auditor) -> AcceptorState:
         cause = (x.reply.cause if x.reply is not None else None) or x.cause or "no reply"
         raise Unanswered(f"{visible(redacted(a.url))}: {cause}")
     st, _ = state_of(x.reply)
-    return st if st is not None else AcceptorState(promised_id=-2)
+    return st or AcceptorState()
 
 
 def audit(url: str, options: Options, rules: Sequence[Rule], progress: Callable[[str], None] = lambda s: None,

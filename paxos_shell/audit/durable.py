@@ -19,7 +19,7 @@ from typing import Optional, cast
 from paxos_shell.audit.auditor import Auditor, Broken, Skip
 from paxos_shell.audit.concurrent import Sent, storm
 from paxos_shell.audit.exchange import Exchange, Lane
-from paxos_shell.audit.restart import RestartFailed, restart
+from paxos_shell.audit.restart import RestartFailed, restart, run_command
 from paxos_shell.audit.rules import tag
 from paxos_shell.core.paxos import AcceptorState
 from paxos_shell.core.text import show_value
@@ -52,7 +52,8 @@ def _answers(lane: Lane) -> bool:
 def _restart(a: Auditor) -> None:
     probe = Lane(a.url, 99, a.recorder, min(a.options.timeout, 1.0))
     try:
-        restart(a.options.restart or "", a.url, a.options.ident, lambda: _answers(probe))
+        restart(a.options.restarter or (lambda: run_command(a.options.restart or "", a.url, a.options.ident)),
+                lambda: _answers(probe))
     except RestartFailed as e:
         last = a.recorder.exchanges[-1:] or a.trail[-1:]
         raise Broken(str(e), last) from None
@@ -106,7 +107,7 @@ def _busy(a: Auditor) -> Restarted:
 
 def restarts(a: Auditor) -> tuple[Restarted, ...]:
     """The two restarts, run once for both rules (kept on the auditor)."""
-    if not a.options.restart:
+    if not a.options.restart and a.options.restarter is None:
         raise Skip(HOW)
     if a.options.read_only:
         raise Skip("sends prepares and accepts: not run with --read-only")

@@ -83,17 +83,19 @@ def accept(before: AcceptorState, n: int, value: str, reply: Optional[Reply]) ->
 
 
 def state_of(reply: Optional[Reply]) -> tuple[Optional[AcceptorState], Optional[str]]:
-    """The state a state reply reports, or why it is no state an acceptor can be in."""
+    """The state a state reply reports (None when it is no state reply), and why it is no state
+    an acceptor following the rules can be in (paxos.possible_state), or None when it is one."""
     missing = no_reply("the state read", reply)
     if missing or reply is None:
         return None, missing
-    body = reply.body or {}
+    value = (reply.body or {}).get("acceptedValue")
+    st = AcceptorState(reply.promised_id, reply.accepted_id, value)
     try:
-        return possible_state(reply.promised_id, reply.accepted_id, body.get("acceptedValue")), None
+        possible_state(st.promised_id, st.accepted_id, st.accepted_value)
     except ValueError as e:
-        shown = (f"promisedId {body.get('promisedId')}, acceptedId {body.get('acceptedId')}, "
-                 f"acceptedValue {show_value(str(body.get('acceptedValue')))}")
-        return None, f"the state route reports an impossible state ({shown}): {e}"
+        shown = f"promisedId {st.promised_id}, acceptedId {st.accepted_id}, acceptedValue {show_value(value)}"
+        return st, f"the state route reports an impossible state ({shown}): {e}"
+    return st, None
 
 
 def same_state(expected: AcceptorState, seen: AcceptorState) -> Optional[str]:

@@ -33,14 +33,12 @@ def command_line(cmd: str, url: str, ident: int) -> str:
     return cmd.replace("{url}", shlex.quote(url)).replace("{id}", str(ident))
 
 
-def restart(cmd: str, url: str, ident: int, answers: Callable[[], bool], wait: float = RESTART_WAIT) -> float:
-    """Run the restart command, then wait until `answers()`; the seconds it took."""
-    line = command_line(cmd, url, ident)
-    start = time.monotonic()
+def run_command(cmd: str, url: str, ident: int, wait: float = RESTART_WAIT) -> None:
+    """Run CMD ({url} and {id} substituted) in a shell; RestartFailed in one line if it fails."""
     with tempfile.TemporaryFile() as err:
         try:
-            done = subprocess.run(line, shell=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=err, timeout=wait)
+            done = subprocess.run(command_line(cmd, url, ident), shell=True, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=err, timeout=wait)
         except subprocess.TimeoutExpired:
             raise RestartFailed(f"the restart command did not return within {wait:g} s") from None
         if done.returncode != 0:
@@ -48,6 +46,12 @@ def restart(cmd: str, url: str, ident: int, answers: Callable[[], bool], wait: f
             lines = err.read()[-400:].decode("utf-8", "replace").strip().splitlines()
             said = f": {visible(lines[-1])}" if lines else ""
             raise RestartFailed(f"the restart command exited with status {done.returncode}{said}")
+
+
+def restart(action: Callable[[], None], answers: Callable[[], bool], wait: float = RESTART_WAIT) -> float:
+    """Restart (the command, or the shell's own pool), then wait until `answers()`; the seconds it took."""
+    start = time.monotonic()
+    action()
     while not answers():
         if time.monotonic() - start > wait:
             raise RestartFailed(f"the acceptor did not come back within {wait:g} s of the restart")

@@ -10,9 +10,8 @@ the rule and the seed, so a report names exactly what was sent.
 
 from __future__ import annotations
 
-from paxos_shell.audit.auditor import Auditor, Broken
+from paxos_shell.audit.auditor import Auditor
 from paxos_shell.audit.expect import EQUAL_ID_RULE
-from paxos_shell.core.paxos import AcceptorState
 
 
 def tag(a: Auditor, rule: str, k: int) -> str:
@@ -89,7 +88,7 @@ def accept_records(a: Auditor) -> str:
 
 def state_consistent(a: Auditor) -> str:
     """The state route agrees with every reply before it, and is a possible state."""
-    st = a.state()
+    st = a.state(strict=True)
     if a.options.read_only:
         return (f"read-only: the state (promisedId {st.promised_id}, acceptedId {st.accepted_id}) "
                 "is a possible one")
@@ -100,16 +99,5 @@ def state_consistent(a: Auditor) -> str:
             st = a.prepare(st, n)
         else:
             st = a.accept(st, n, tag(a, "state-consistent", k))
-        a.check_state(st)
+        a.check_state(st, strict=True)
     return "24 random prepares and accepts, each followed by a state read that agreed with it"
-
-
-def expect_fresh(a: Auditor, st: AcceptorState) -> bool:
-    """Whether the acceptor has promised and accepted nothing (what some checks need)."""
-    return st == AcceptorState()
-
-
-def require(cond: bool, why: str, a: Auditor, k: int = 3) -> None:
-    """Broken with the rule's last k exchanges unless cond holds."""
-    if not cond:
-        raise Broken(why, a.trail[-k:])
