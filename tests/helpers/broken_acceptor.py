@@ -210,5 +210,24 @@ def main() -> None:
     server.serve_forever()
 
 
+class Running:
+    """A broken acceptor (or a restartable one: see restarter.py) started as a process by a test."""
+
+    def __init__(self, *bugs: str, state: Optional[str] = None) -> None:
+        import subprocess
+        import sys
+
+        argv = [sys.executable, __file__, *(a for b in bugs for a in ("--bug", b))]
+        self.proc = subprocess.Popen(argv + (["--state", state] if state else []), stdout=subprocess.PIPE,
+                                     stdin=subprocess.DEVNULL)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().decode()  # the banner: it serves from here on
+        self.url = line.split()[-1]
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
 if __name__ == "__main__":
     main()
