@@ -61,6 +61,8 @@ class Options:
     restart: Optional[str] = None
     restarter: Optional[Callable[[], None]] = None
     """Restarts the acceptor in-process instead of a command (the shell's own local pool)."""
+    restart_wait: float = 20.0
+    """Seconds a restart may take, until /health or the state route answers."""
     ident: int = 1
     """The acceptor's id, for {id} in the restart command."""
     lanes: int = LANES

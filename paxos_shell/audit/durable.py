@@ -52,8 +52,9 @@ def _answers(lane: Lane) -> bool:
 def _restart(a: Auditor) -> None:
     probe = Lane(a.url, 99, a.recorder, min(a.options.timeout, 1.0))
     try:
-        restart(a.options.restarter or (lambda: run_command(a.options.restart or "", a.url, a.options.ident)),
-                lambda: _answers(probe))
+        wait = a.options.restart_wait
+        restart(a.options.restarter or (lambda: run_command(a.options.restart or "", a.url, a.options.ident, wait)),
+                lambda: _answers(probe), wait)
     except RestartFailed as e:
         last = a.recorder.exchanges[-1:] or a.trail[-1:]
         raise Broken(str(e), last) from None
