@@ -126,6 +126,9 @@ def _write(args: argparse.Namespace, reports: list[AuditReport], out: TextIO, er
     if not reports:
         return
     if args.json:
+        for r in reports:
+            if r.forced:
+                err.write(f"{PROG}: {visible(r.url)}: {r.forced}\n")
         out.write(as_json(reports))
         if args.seed is None:
             err.write(f"{PROG}: seed {reports[0].seed}\n")
