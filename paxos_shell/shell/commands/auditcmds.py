@@ -11,11 +11,8 @@ the audit sent: after an audit, `reset` the member before a lesson.
 from __future__ import annotations
 
 import random
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
-from paxos_shell.audit.auditor import Options
-from paxos_shell.audit.battery import AuditReport, Refused, Unanswered, audit, select
-from paxos_shell.audit.report import record, table, write_svgs
 from paxos_shell.core.errors import UserError
 from paxos_shell.core.options import parse_int
 from paxos_shell.core.text import visible
@@ -23,6 +20,10 @@ from paxos_shell.pool.local import LocalPool
 from paxos_shell.shell.context import Context
 from paxos_shell.shell.registry import ArgKind, Args, Group, UsageError, command
 from paxos_shell.shell.results import Result, Style, Text
+
+if TYPE_CHECKING:
+    from paxos_shell.audit.auditor import Options
+    from paxos_shell.audit.battery import AuditReport
 
 K = ArgKind
 
@@ -42,6 +43,8 @@ K = ArgKind
     positional=(K.SERVERS,), group=Group.TEACH, saved=False,
 )
 def cmd_audit(ctx: Context, args: Args) -> Result:
+    from paxos_shell.audit.battery import Refused, Unanswered, audit, select  # requests: at first use only
+
     ids = ctx.engine.servers(args.acceptor_ids())
     only = args.text("--only")
     try:
@@ -63,6 +66,8 @@ def cmd_audit(ctx: Context, args: Args) -> Result:
 
 
 def _options(ctx: Context, args: Args, i: int, seed: int) -> Options:
+    from paxos_shell.audit.auditor import Options
+
     return Options(seed=seed, timeout=max(2.0, ctx.client.timeout), force=args.switch("--force"),
                    read_only=args.switch("--read-only"), restart=args.text("--restart"), ident=i,
                    restarter=_pool_restart(ctx.pool.local, i) if not args.text("--restart") else None)
@@ -80,6 +85,8 @@ def _pool_restart(local: Optional[LocalPool], i: int) -> Optional[Callable[[], N
 
 
 def _result(ctx: Context, args: Args, reports: list[AuditReport]) -> Result:
+    from paxos_shell.audit.report import record, table, write_svgs
+
     failed = any(r.verdict.value == "fail" for r in reports)
     out = Result("audit", ok=not failed, data={"acceptors": [record(r) for r in reports]})
     for r in reports:
