@@ -11,6 +11,7 @@ Returns text; the caller writes it. Judges nothing.
 from __future__ import annotations
 
 import os
+import textwrap
 import xml.etree.ElementTree as ET
 from typing import Any, Sequence
 
@@ -46,11 +47,11 @@ def table(report: AuditReport, width: int, verbose: bool = False) -> str:
         for f in report.findings:
             if f.verdict == Verdict.FAIL:
                 lines.extend(_evidence(f, width))
-    return "\n".join(lines) + "\n"
+    return "\n".join(_cut(line, width) for line in lines) + "\n"
 
 
 def _evidence(f: Finding, width: int) -> list[str]:
-    out = ["", f"{f.rule.name}: {visible(f.why)}"]
+    out = ["", *textwrap.wrap(f"{f.rule.name}: {visible(f.why)}", width)]
     out.extend(f"  {x.said()}"[:width] for x in f.evidence)
     out.extend(as_text(f.evidence, f.window, width))
     return out
