@@ -6,7 +6,8 @@ walks it from the head: a call whose operation the model allows next is lifted o
 placed in time, so the last lift is undone and the walk goes on past it. A configuration (the set
 of operations placed, as a bitmask, and the model's state) seen once is never explored again:
 what can follow depends on nothing else. An operation with no return event is optional: it may be
-placed anywhere after its call, or never. The model is a function given by the caller; this module
+placed anywhere after its call, or never (and a configuration with more of them placed is
+dominated by one with fewer, all else equal). The model is a function given by the caller; this module
 knows nothing of Paxos, and never looks at a clock except to honour the budget.
 """
 
@@ -20,6 +21,9 @@ S = TypeVar("S", bound=Hashable)
 
 ENTER, BACK, FAIL = -2, -3, -4
 """Where the walk goes next besides an event: a configuration just entered, back, or no order."""
+
+DOMINATORS = 16
+"""Configurations kept per (operations that must be placed, state) to test new ones against."""
 
 CHECK_EVERY = 512
 """Steps between two looks at the clock: cheap enough, and well under a millisecond apart."""
@@ -72,7 +76,8 @@ class Search(Generic[S]):
         self.states: list[S] = []
         self.code: dict[S, int] = {}
         self.memo: list[dict[int, int]] = [{} for _ in calls]
-        self.seen: set[tuple[int, int]] = set()
+        self.mandatory = sum(1 << i for i, m in enumerate(self.must) if m)
+        self.seen: dict[tuple[int, int], tuple[set[int], list[int]]] = {}
 
     def _intern(self, state: S) -> int:
         found = self.code.get(state)
@@ -104,23 +109,32 @@ class Search(Generic[S]):
     def first(self) -> Optional[list[int]]:
         """An order of every operation that must be placed (and of the optional ones placed), or None."""
         for start in self.starts:
-            found = self._from(self._intern(start))
+            found = self._from(self._intern(start), None)
             if found is not None:
                 return found
         return None
 
-    def _from(self, start: int) -> Optional[list[int]]:
-        if (0, start) in self.seen:
+    def finals(self) -> set[S]:
+        """Every state an order of every operation that must be placed (and any optional ones) ends in."""
+        found: set[int] = set()
+        for start in self.starts:
+            self._from(self._intern(start), found)
+        return {self.states[s] for s in found}
+
+    def _from(self, start: int, collect: Optional[set[int]]) -> Optional[list[int]]:
+        """The first order from `start`; or, collecting, every end state into `collect` (then None)."""
+        if not self._unseen(0, start):
             return None
-        self.seen.add((0, start))
         self.placed, self.state, self.left = 0, start, sum(self.must)
         self.stack: list[tuple[int, int, int, bool]] = []
         e, steps = ENTER, 0
-        while self.left:
+        while self.left or collect is not None:
             steps += 1
             if steps % CHECK_EVERY == 0:
                 self.budget.check()
             if e == ENTER:
+                if not self.left and collect is not None:
+                    collect.add(self.state)
                 e = self._settle()
             elif e == BACK or e == self.tail or not self.is_call[e]:
                 e = self._back()  # a return whose operation no order places before it
@@ -131,15 +145,17 @@ class Search(Generic[S]):
         return [self.op[x] for x, _, _, _ in self.stack]
 
     def _settle(self) -> int:
-        """On entering a configuration: a quiet operation that fits now is placed, for good.
+        """On entering a configuration: a quiet operation that must be placed and fits now is placed,
+        for good.
 
         Whatever order completes the search from here can place it now instead: it changes no
         state now nor where it stood, and every operation still unplaced returns after its call.
+        (A quiet optional one is never placed: leaving it out is the same.)
         """
         e = self.next[self.head]
         while e != self.tail and self.is_call[e]:
             i = self.op[e]
-            if self.quiet[i] and self._next_state(i, self.state) == self.state:
+            if self.quiet[i] and self.must[i] and self._next_state(i, self.state) == self.state:
                 return ENTER if self._place(e, i, self.state, True) else BACK
             e = self.next[e]
         return self.next[self.head]
@@ -155,15 +171,36 @@ class Search(Generic[S]):
             return ENTER
         return self.next[e]
 
-    def _place(self, e: int, i: int, after: int, forced: bool) -> bool:
-        key = (self.placed | (1 << i), after)
-        if key in self.seen:
+    def _unseen(self, placed: int, state: int) -> bool:
+        """Record the configuration, unless it or one it dominates was seen (and so explored).
+
+        Of two configurations with the same state and the same operations that must be placed,
+        the one with fewer optional operations placed can do all the other can: an optional
+        operation may always stay out. Only the first DOMINATORS seen are tried as such (the
+        scan would cost more than it saves); any configuration seen exactly still counts.
+        """
+        key = (placed & self.mandatory, state)
+        optional = placed & ~self.mandatory
+        seen = self.seen.get(key)
+        if seen is None:
+            self.seen[key] = ({optional}, [optional])
+            return True
+        exact, first = seen
+        if optional in exact or any(m & ~optional == 0 for m in first):
             return False
-        self.seen.add(key)
+        exact.add(optional)
+        if len(first) < DOMINATORS:
+            first.append(optional)
+        return True
+
+    def _place(self, e: int, i: int, after: int, forced: bool) -> bool:
+        placed = self.placed | (1 << i)
+        if not self._unseen(placed, after):
+            return False
         self.budget.explored += 1
         self.stack.append((e, self.placed, self.state, forced))
         self._lift(e)
-        self.placed, self.state = key
+        self.placed, self.state = placed, after
         self.left -= self.must[i]
         return True
 
