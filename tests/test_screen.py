@@ -32,7 +32,8 @@ EVERY_COMMAND = [
     "explain",
     "proposer B", "proposer main", "duel x y --turns 4 --no-backoff --seed 1", "expect chosen", "lesson",
     "check", "ping --count 2", "bench 3", "delay 2 5", "drop 3 requests 0", "heal", "down 3", "up 3",
-    "restart 2", "reset 1", "record {tmp}/t.md", "record off", "save {tmp}/s.txt", "set present on", "propose D",
+    "restart 2", "reset 1", "audit 1 --only promise-higher,bad-input", "record {tmp}/t.md", "record off",
+    "save {tmp}/s.txt", "set present on", "propose D",
     "set present off",
     "set raw on", "prepare", "set raw off", "view", "trace 1 --svg {tmp}/t.svg", "view off", "exit",
 ]

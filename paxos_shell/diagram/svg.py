@@ -18,7 +18,7 @@ from typing import Iterable, Mapping, NamedTuple, Optional
 from paxos_shell.core.text import shorten, visible
 from paxos_shell.core.wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, OK, TIMEOUT, Phase, Reply
 from paxos_shell.diagram.marks import RoundMark
-from paxos_shell.diagram.trace import reply_summary, request_label, rounds
+from paxos_shell.diagram.trace import Step, reply_summary, request_label, rounds
 from paxos_shell.engine.session import HistoryEntry
 
 COL = 170
@@ -230,12 +230,35 @@ def diagram(entries: Iterable[HistoryEntry], acceptors: Iterable[int], marks: Ma
     if not selected:
         c.add(c.text(c.width // 2, c.y + ROW, NO_ROUNDS, "empty"))
         c.y += 2 * ROW
+    return _document(c, f"rounds {selected[0][0].round_no} to {selected[-1][0].round_no}" if selected
+                     else "no rounds yet", css)
+
+
+def _document(c: _Canvas, span: str, css: Optional[str]) -> str:
+    """The drawn parts as one <svg> element, lifelines under them; standalone with `css`."""
     height = c.y + PAD
     lifelines = "".join(f'<path class="lifeline" d="M{x} {HEAD - 8} V{height - 6}"/>' for x in c.x.values())
-    span = f"rounds {selected[0][0].round_no} to {selected[-1][0].round_no}" if selected else "no rounds yet"
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="paxos-diagram" viewBox="0 0 {c.width} {height}" '
-            f'width="{c.width}" height="{height}" role="img" aria-label="Paxos messages, {span}">')
+            f'width="{c.width}" height="{height}" role="img" aria-label="Paxos messages, {escape(span)}">')
     style = f'<style>{escape(css, quote=False)}</style><rect class="bg" width="100%" height="100%"/>' if css else ""
     prolog = '<?xml version="1.0" encoding="UTF-8"?>\n' if css is not None else ""
-    return f"{prolog}{head}<title>Paxos messages, {span}</title>{style}{lifelines}{''.join(c.parts)}</svg>\n"
+    return f"{prolog}{head}<title>Paxos messages, {escape(span)}</title>{style}{lifelines}{''.join(c.parts)}</svg>\n"
 
+
+def lane_diagram(names: list[str], steps: Iterable[Step], span: str, css: Optional[str] = None) -> str:
+    """Messages on lanes in the order they happened (the audit's evidence): the last name is the
+    acceptor, the others connections; a str step is a titled band (a marked window's start or end)."""
+    c = _Canvas([Who("connection", n) for n in names[:-1]] + [Who("acceptor", names[-1])])
+    x = {w.name: c.x[w] for w in c.names}
+    c.add(_participants(c))
+    for k, s in enumerate(steps):
+        if isinstance(s, str):
+            c.add(f'<rect class="band" x="0" y="{c.y}" width="{c.width}" height="{TITLE - 6}"/>')
+            c.add(c.text(PAD, c.y + TITLE - 13, _fit(s, c.width - 2 * PAD), "round-title start"))
+            c.y += TITLE
+            continue
+        toward = 1 if x[s.dst] > x[s.src] else -1
+        cross = x[s.dst] - (CROSS + 4) * toward if s.lost else None
+        _arrow(c, x[s.src], x[s.dst], c.y + ROW - 8, s.style or ("rep" if s.reply else "req"), s.label, k, cross)
+        c.y += ROW
+    return _document(c, span, css)

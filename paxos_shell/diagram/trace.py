@@ -29,6 +29,8 @@ class Message:
     label: str
     lost: bool = False
     reply: bool = False
+    style: str = ""
+    """The SVG's class for it (`rep promise`, `req accept`...); empty: plain request or reply."""
 
 
 Item = Union[list[HistoryEntry], Marker]
@@ -124,10 +126,7 @@ def diagram(entries: Iterable[HistoryEntry], acceptors: Iterable[int], width: in
     items = timeline(entries, markers, last)
     names = participants(items, acceptors)
     cols = _columns(names, width)
-    lifeline = [" "] * width
-    for c in cols.values():
-        if c < width:
-            lifeline[c] = "|"
+    lifeline = _lifeline(cols, width)
     lines = [_centre_labels(names, cols, width), "".join(lifeline).rstrip()]
     for it in items:
         if isinstance(it, Marker):
@@ -139,6 +138,32 @@ def diagram(entries: Iterable[HistoryEntry], acceptors: Iterable[int], width: in
         for m in messages(it):
             lines.append(_arrow(lifeline, cols[m.src], cols[m.dst], m, width))
     return lines
+
+
+Step = Union[Message, str]
+"""One row of a lane diagram: an arrow, or a titled row across it (where a marked window starts or ends)."""
+
+
+def lane_diagram(names: list[str], steps: Iterable[Step], width: int) -> list[str]:
+    """Messages on lanes in the order they happened, as text no wider than `width`: the audit's
+    connections and the acceptor as lifelines, requests and replies interleaved by time."""
+    cols = _columns(names, width)
+    lifeline = _lifeline(cols, width)
+    lines = [_centre_labels(names, cols, width), "".join(lifeline).rstrip()]
+    for s in steps:
+        if isinstance(s, str):
+            lines.append((f"~~ {s} " + "~" * width)[:width])
+        else:
+            lines.append(_arrow(lifeline, cols[s.src], cols[s.dst], s, width))
+    return lines
+
+
+def _lifeline(cols: dict[str, int], width: int) -> list[str]:
+    row = [" "] * width
+    for c in cols.values():
+        if c < width:
+            row[c] = "|"
+    return row
 
 
 def _marker_lines(m: Marker, lifeline: list[str], cols: dict[str, int], width: int) -> list[str]:

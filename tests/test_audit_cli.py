@@ -1,0 +1,199 @@
+"""paxos-audit as a user meets it: output formats, exit statuses, safety of pools, bad acceptors.
+
+Bad input to the auditor (a URL that is not an acceptor, one that hangs, garbage, 100 MB) must
+give one line and an exit status, never a traceback or a hang.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from paxos_shell.audit.auditor import Options
+from paxos_shell.audit.battery import RULES, audit, select
+from paxos_shell.audit.cli import run
+from paxos_shell.audit.restart import command_line
+from paxos_shell.core.errors import UserError
+from paxos_shell.core.wire import PREPARE, STATE
+from tests.helpers import Acceptor, dead_url
+from tests.helpers.broken_acceptor import Running
+from tests.helpers.fake import Fake, Handler
+
+SCHEMA_RULE = {"rule", "kind", "verdict", "why", "evidence"}
+
+
+def audit_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        status = int(run(list(argv), out, err))
+    except UserError as e:  # main() prints it as one line; here it comes back as that line
+        return 2, out.getvalue(), f"paxos-audit: {e}\n"
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def sound() -> Iterator[Callable[..., Running]]:
+    started: list[Running] = []
+
+    def start(*bugs: str) -> Running:
+        started.append(Running(*bugs))
+        return started[-1]
+
+    yield start
+    for r in started:
+        r.kill()
+
+
+def test_json_has_exactly_the_documented_schema(sound: Any) -> None:
+    status, out, _ = audit_cli(sound("accept-any").url, "--json", "--only", "accept-respects-promise,bad-input")
+    report = json.loads(out)
+    assert status == 1 and set(report) == {"url", "verdict", "rules"} and report["verdict"] == "fail"
+    assert all(set(r) == SCHEMA_RULE for r in report["rules"])
+    fail = report["rules"][0]
+    assert fail["kind"] == "paxos" and fail["verdict"] == "fail"
+    assert set(fail["evidence"][0]) == {"method", "path", "status", "body", "start", "end"}
+    assert fail["evidence"][-1]["path"].startswith("/api/paxos/accept?id=")
+
+
+def test_several_acceptors_make_an_array(sound: Any) -> None:
+    a, b = sound(), sound()
+    status, out, _ = audit_cli(a.url, b.url, "--json", "--only", "promise-higher")
+    assert status == 0 and [r["url"] for r in json.loads(out)] == [a.url, b.url]
+
+
+def test_junit_has_one_testcase_per_rule_and_the_failure_text(sound: Any, tmp_path: Path) -> None:
+    path = tmp_path / "audit.xml"
+    status, _, _ = audit_cli(sound("strip-values").url, "--junit", str(path), "--seed", "9")
+    root = ET.parse(path).getroot()
+    cases = root.findall("./testsuite/testcase")
+    assert status == 1 and [c.get("name") for c in cases] == [r.name for r in RULES]
+    failed = [c for c in cases if c.find("failure") is not None]
+    assert [c.get("name") for c in failed] == ["values-exact"]
+    text = failed[0].find("failure").text or ""  # type: ignore[union-attr]
+    assert "was granted reporting" in text and "/api/paxos/accept?id=" in text
+    assert root.find("./testsuite/properties/property[@name='seed']").get("value") == "9"  # type: ignore[union-attr]
+    skipped = [c.get("name") for c in cases if c.find("skipped") is not None]
+    assert skipped == ["durable-promise", "durable-accept"]
+
+
+def test_the_table_prints_the_seed_and_how_to_enable_durability(sound: Any) -> None:
+    status, out, err = audit_cli(sound().url, "--seed", "42", "--only", "promise-higher,durable-accept")
+    assert status == 0 and err == ""
+    assert "seed 42" in out and "--restart CMD" in out
+    assert "promise-higher" in out and "pass" in out and "skipped" in out
+
+
+def test_verbose_draws_the_evidence_and_svg_writes_one_file_per_failing_rule(sound: Any, tmp_path: Path) -> None:
+    status, out, _ = audit_cli(sound("race").url, "--only", "linearizable,promise-higher", "--verbose",
+                                 "--svg", str(tmp_path / "svg"))
+    assert status == 1
+    assert "window opens" in out and "window closes" in out and "acceptor" in out and "|" in out
+    assert os.listdir(tmp_path / "svg") == ["linearizable.svg"]
+    svg = ET.parse(tmp_path / "svg" / "linearizable.svg").getroot()
+    assert svg.tag.endswith("svg") and "window opens" in ET.tostring(svg, encoding="unicode")
+
+
+def test_an_acceptor_holding_state_is_refused_unless_forced(sound: Any) -> None:
+    acc = sound()
+    assert audit_cli(acc.url, "--only", "promise-higher")[0] == 0
+    status, out, err = audit_cli(acc.url, "--only", "promise-higher")
+    assert status == 2 and out == "" and "--force" in err and len(err.strip().splitlines()) == 1
+    status, out, _ = audit_cli(acc.url, "--only", "promise-higher", "--force")
+    assert status == 0 and "forced: the acceptor held promisedId" in out
+
+
+def test_read_only_sends_no_prepare_or_accept(acceptors: Callable[..., list[Acceptor]]) -> None:
+    (acc,) = acceptors(1)
+    status, out, _ = audit_cli(acc.url, "--read-only")
+    assert status == 0 and "sends prepares and accepts: not run with --read-only" in out
+    with open(acc.log_path, encoding="utf-8") as f:
+        log = f.read()
+    assert f"POST {PREPARE}?" not in log and "POST /api/paxos/accept?" not in log and STATE in log
+
+
+def test_list_names_every_rule_once() -> None:
+    status, out, _ = audit_cli("--list")
+    assert status == 0 and [line.split()[0] for line in out.splitlines()] == [r.name for r in RULES]
+
+
+@pytest.mark.parametrize("argv, said", [
+    ([], "name at least one acceptor URL"),
+    (["ftp://x"], "the scheme must be http or https"),
+    (["http://127.0.0.1:1", "--only", "no-such-rule"], "unknown rule 'no-such-rule'"),
+    (["http://127.0.0.1:1", "--bogus"], "unrecognized arguments"),
+])
+def test_usage_errors_are_one_line_and_status_2(argv: list[str], said: str) -> None:
+    status, _, err = audit_cli(*argv)
+    assert status == 2 and said in err and len(err.strip().splitlines()) == 1
+
+
+def _html(h: Handler) -> None:
+    h.respond(200, b"<!doctype html><html>hello</html>", "text/html")
+
+
+def _garbage(h: Handler) -> None:
+    h.respond(200, b"\x00\xff\x1b[2Jnot json at all", "application/json")
+
+
+def _huge(h: Handler) -> None:
+    """100 MB announced and sent until the client hangs up."""
+    h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n")
+    chunk = b" " * (1 << 20)
+    try:
+        for _ in range(100):
+            h.wfile.write(chunk)
+    except OSError:
+        pass
+
+
+@pytest.mark.parametrize("behaviour, said", [
+    (_html, "not a paxos acceptor: the reply is HTML"),
+    (_garbage, "not a paxos acceptor: the reply is not JSON"),
+    (_huge, "reply larger than 1 MiB: cut off"),
+])
+def test_a_url_that_is_not_an_acceptor_is_one_line(fake: Callable[..., Fake], behaviour: Any, said: str) -> None:
+    status, out, err = audit_cli(fake(behaviour).url)
+    assert status == 2 and out == "" and said in err and len(err.strip().splitlines()) == 1
+    assert "\x1b" not in err and "Traceback" not in err
+
+
+def test_a_hung_or_dead_acceptor_is_one_line_not_a_hang(blackhole: Any) -> None:
+    status, _, err = audit_cli(blackhole().url, "--timeout", "0.3")
+    assert status == 2 and "timeout" in err and len(err.strip().splitlines()) == 1
+    status, _, err = audit_cli(dead_url())
+    assert status == 2 and "connection refused" in err
+
+
+def test_the_program_never_prints_a_traceback(blackhole: Any) -> None:
+    p = subprocess.run([sys.executable, "-m", "paxos_shell.audit", blackhole().url, "--timeout", "0.3"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_restart_command_substitutes_url_and_id() -> None:
+    assert command_line("restart {id} at {url}", "http://h:1/a b", 3) == "restart 3 at 'http://h:1/a b'"
+
+
+def test_a_failing_restart_command_fails_both_durability_rules_with_its_line(sound: Any) -> None:
+    status, out, _ = audit_cli(sound().url, "--only", "durable-promise,durable-accept", "--restart",
+                               "echo 'disk on fire' >&2; exit 3", "--json")
+    rules = json.loads(out)["rules"]
+    assert status == 1
+    for r in rules:
+        assert r["verdict"] == "fail" and "exited with status 3: disk on fire" in r["why"] and r["evidence"]
+
+
+def test_an_acceptor_that_does_not_come_back_is_a_failure_not_a_hang(sound: Any) -> None:
+    acc = sound()
+    opts = Options(seed=1, restarter=acc.kill, restart_wait=0.5)
+    report = audit(acc.url, opts, select(["durable-promise"]))
+    (f,) = report.findings
+    assert f.verdict.value == "fail" and "did not come back within 0.5 s" in f.why and f.evidence
