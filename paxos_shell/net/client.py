@@ -157,9 +157,9 @@ class Client:
         except KeyboardInterrupt:
             rnd.interrupted = True
         except BaseException:
-            self._settle(ask, got, interrupted=True)
+            self._settle(ask, servers, got, interrupted=True)
             raise
-        self._settle(ask, got, rnd.interrupted)
+        self._settle(ask, servers, got, rnd.interrupted)
         rnd.replies = [got.replies[sid] for sid in servers]
         rnd.elapsed = time.perf_counter() - ask.started
         return rnd
@@ -178,20 +178,24 @@ class Client:
         be; its reply is the round's unless the round has already settled without it."""
         got.replies.setdefault(sid, _replied(ask, sid, lambda: link.call(ask.method, ask.route, self.timeout)))
 
-    def _settle(self, ask: _Ask, got: _Gathered, interrupted: bool) -> None:
+    def _settle(self, ask: _Ask, servers: Sequence[int], got: _Gathered, interrupted: bool) -> None:
         """A reply for every server: what came, else silence (timeout or interrupted), the request
         cut short. Silence may have acted unless the request surely never left: its thread never
         started, or it was abandoned before it began to be written (transport.Link.abort)."""
         bug: Optional[tuple[int, BaseException]] = None
+        cause = wire.INTERRUPTED if interrupted else wire.TIMEOUT
         for fut, sid in got.futures.items():
             if sid in got.replies:
                 continue
             error = fut.exception() if fut.done() and not fut.cancelled() else None
             if error is not None:
                 bug = bug or (sid, error)
-            reached = not fut.cancel() and self._give_up(sid)
-            cause = wire.INTERRUPTED if interrupted else wire.TIMEOUT
-            got.replies.setdefault(sid, ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=cause, reached=reached)))
+            silence = ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=cause, reached=True))
+            if got.replies.setdefault(sid, silence) is silence:  # else its reply came just now
+                # Recorded before the request is cut: what the cut makes it say is not the round's.
+                silence.reached = not fut.cancel() and self._give_up(sid)
+        for sid in servers:  # not asked at all (Ctrl-C came first): it cannot have acted
+            got.replies.setdefault(sid, ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=cause, reached=False)))
         if bug is not None:
             sid, error = bug
             raise TransportBug(f"asking acceptor {sid} failed unexpectedly ({type(error).__name__}): "
