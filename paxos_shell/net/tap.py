@@ -144,9 +144,10 @@ def pool_classes(tap: Tap) -> dict[str, type[HTTPConnectionPool]]:
 class Adapter(HTTPAdapter):
     """One pool of one connection to one acceptor, whose connections report to the Link's tap.
 
-    The pool is found once (a Link never changes its URL, TLS or proxy), and
-    responses are built without cookies: nothing here keeps state an acceptor
-    sent, and a round saves the per-request work.
+    The pool is found once (a Link never changes its URL, TLS or proxy), the
+    request-target of a direct request is its path without looking for a
+    proxy again, and responses are built without cookies: nothing here keeps
+    state an acceptor sent, and a round saves the per-request work.
     """
 
     def __init__(self, tap: Tap) -> None:
@@ -169,6 +170,11 @@ class Adapter(HTTPAdapter):
         if self._pool is None:
             self._pool = super().get_connection_with_tls_context(*args, **kwargs)
         return self._pool
+
+    def request_url(self, request: PreparedRequest, proxies: Any) -> str:
+        if proxies:  # through a proxy, requests decides the form (a full URL to an HTTP proxy)
+            return str(super().request_url(request, proxies))
+        return str(request.path_url)
 
     def build_response(self, req: PreparedRequest, resp: Any) -> Response:
         response = Response()
