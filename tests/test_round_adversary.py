@@ -56,9 +56,8 @@ SLOW_UNSIZED = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection
 def test_a_trickling_reply_does_not_hold_up_a_reply_that_came_in_time(fake: Any, client: Any) -> None:
     """Acceptor 1 starts its reply and then trickles it; acceptor 2 grants at once, well inside the
     timeout. A round thread that sat in acceptor 1's read until the deadline reported acceptor 2's
-    grant as a timeout (no quorum) or with the trickler's latency. Only a reply already whole is
-    read on the round's thread; one still coming in goes to a worker, so acceptor 2 is granted
-    with its own latency."""
+    grant as a timeout (no quorum) or with the trickler's latency. Each reply is read on a thread
+    of its own, so acceptor 2 is granted with its own latency."""
     written, stop = threading.Event(), threading.Event()
     f1 = fake(trickle(SLOW_BODY, stop, written=written))
     f2 = fake(lambda h: (written.wait(10), h.protocol()))
@@ -448,8 +447,8 @@ BIG = "v" * (8 << 20)
 def test_acceptors_that_stopped_reading_cost_one_timeout_even_for_a_large_request(client: Any, deaf: Any) -> None:
     """Four acceptors stopped reading (SIGSTOP, a wedged loop) with their connections open, and the
     user accepts a value of 8 MiB (the client does not hold values to the protocol's 8 KiB). Written
-    in turn from the round's thread, each blocked write cost a timeout of its own; a request too
-    large to write without waiting goes to a worker thread, and the round ends at its deadline."""
+    in turn from one thread, each blocked write cost a timeout of its own; each is written on a
+    thread of its own, and the round ends at its deadline."""
     deafs = [deaf() for _ in range(4)]
     c = client({i: d.url for i, d in enumerate(deafs, 1)}, timeout=0.5)
     for i in range(1, 5):
@@ -513,3 +512,40 @@ def test_an_answered_connection_survives_a_round_that_waited_for_a_slow_acceptor
     f.behaviour = Handler.protocol
     assert c.prepare(3, [1]).replies[0].kind == GRANTED
     assert len(ports(f)) == 1, "acceptor 1's connection was cut although it had answered"
+
+
+# -- framings a foreign acceptor may send --------------------------------------------------------
+
+
+FRAMINGS = {
+    "content-length-twice": lambda b: b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(b), len(b), b),
+    "bare-lf": lambda b: b"HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: %d\n\n%s" % (len(b), b),
+    "plus-sign-length": lambda b: b"HTTP/1.1 200 OK\r\nContent-Length: +%d\r\n\r\n%s" % (len(b), b),
+    "chunked-and-length": lambda b: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
+                                    b"%x\r\n%s\r\n0\r\n\r\n" % (len(b), b),
+    "bytes-after-the-body": lambda b: http_reply(b) + b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}",
+    "interim-then-final": lambda b: b"HTTP/1.1 102 Processing\r\n\r\n" + http_reply(b),
+}
+
+
+@pytest.mark.parametrize("framing", list(FRAMINGS))
+def test_odd_framings_never_reach_the_next_round(fake: Any, client: Any, framing: str) -> None:
+    """A foreign acceptor frames its grant of prepare 2 oddly. Whatever the HTTP library makes of
+    it (the grant, a bad reply, or silence that may have acted), the round ends with a reply of
+    its own, and prepare 3 reads its own grant, not what prepare 2 left on the connection."""
+
+    def odd(h: Handler) -> None:
+        if not h.path.endswith("id=2"):
+            h.protocol()
+            return
+        h.wfile.write(FRAMINGS[framing](wire_json(h.server.fake.apply(h.path.split("?")[0], {"id": "2"}))))
+
+    f = fake()
+    c = client({1: f.url}, timeout=2.0)
+    warm(c, {1: f})
+    f.behaviour = odd
+    second = c.prepare(2, [1]).replies[0]
+    assert second.kind != GRANTED or second.promised_id == 2, second
+    third = c.prepare(3, [1]).replies[0]
+    assert (third.kind, third.promised_id) == (GRANTED, 3), third
