@@ -65,6 +65,8 @@ class _Gathered:
 
     replies: dict[int, Reply] = field(default_factory=dict)
     futures: dict[Future, int] = field(default_factory=dict)
+    handing: Optional[int] = None
+    """The acceptor whose request is being handed to a worker (a Ctrl-C may land there)."""
 
 
 class FaultsUnavailable(ValueError):
@@ -171,7 +173,9 @@ class Client:
         except ValueError as e:  # a URL that cannot be asked: nothing was sent
             got.replies[sid] = ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=visible(str(e)), reached=False))
             return
+        got.handing = sid
         got.futures[self._pool().submit(self._call, ask, sid, link, got)] = sid
+        got.handing = None
 
     def _call(self, ask: _Ask, sid: int, link: Link, got: _Gathered) -> None:
         """On a worker thread: the whole request through requests' adapter, connecting if need
@@ -195,7 +199,10 @@ class Client:
                 # Recorded before the request is cut: what the cut makes it say is not the round's.
                 silence.reached = not fut.cancel() and self._give_up(sid)
         for sid in servers:  # not asked at all (Ctrl-C came first): it cannot have acted
-            got.replies.setdefault(sid, ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=cause, reached=False)))
+            if sid not in got.replies:
+                # Interrupted while handing it out, it may be on its way: cut it, and ask the link.
+                reached = sid == got.handing and self._give_up(sid)
+                got.replies.setdefault(sid, ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=cause, reached=reached)))
         if bug is not None:
             sid, error = bug
             raise TransportBug(f"asking acceptor {sid} failed unexpectedly ({type(error).__name__}): "
