@@ -113,10 +113,13 @@ class TappedHTTPConnection(HTTPConnection):
         # connects inside it, and marks the start of writing once connected.
         self.then_write = self.is_closed
         self.tap.reused = not self.is_closed and not self.tap.connected
-        if not self.then_write:
-            self.tap.start_writing()
-        super().request(*args, **kwargs)
-        self.tap.whole = True
+        try:
+            if not self.then_write:
+                self.tap.start_writing()
+            super().request(*args, **kwargs)
+            self.tap.whole = True
+        finally:
+            self.then_write = False
 
     @property
     def is_connected(self) -> bool:
