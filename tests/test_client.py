@@ -24,7 +24,7 @@ from paxos_shell.core import wire
 from paxos_shell.core.urls import redacted
 from paxos_shell.core.wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, OK, Phase
 from paxos_shell.engine.session import Session
-from paxos_shell.net.client import Client, ClientOptions, FaultsUnavailable
+from paxos_shell.net.client import Client, ClientOptions, FaultsUnavailable, TransportBug
 from paxos_shell.net.clientopts import parse_auth, parse_header
 from paxos_shell.net.tap import TappedHTTPConnection
 
@@ -162,6 +162,23 @@ def test_a_request_abandoned_while_connecting_is_never_sent(client: Any) -> None
             assert late.recv(4096) == b"", "the abandoned request was sent"
         filler.close()
     assert (r.kind, r.cause, r.may_have_acted) == (NO_RESPONSE, "interrupted", False)
+
+
+def test_an_undocumented_library_failure_is_an_internal_error_not_silence(fake: Any, client: Any,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests or urllib3 raising what they do not document (after an upgrade, say) must not pass
+    for an acceptor's silence, which the shell would teach as "may have acted": the round fails,
+    naming the acceptor and the exception, and the shell reports it as an internal error."""
+
+    def changed(conn: Any, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("request() got an unexpected keyword argument")
+
+    f = fake()
+    c = client({1: f.url, 2: fake().url})
+    monkeypatch.setattr(TappedHTTPConnection, "request", changed)
+    with pytest.raises(TransportBug, match=r"^asking acceptor 1 failed unexpectedly \(TypeError\): a bug, or a change"):
+        c.prepare(1, [1])
+    assert f.seen == [] and c.in_flight() == []
 
 
 class TestKeepAlive:
