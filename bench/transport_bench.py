@@ -10,10 +10,10 @@ interpreter runs, so they include start-up; the bare interpreter is the
 baseline.
 
 Then a round: the state of 3 acceptors at once, two ways taking turns: each
-acceptor's Link.call on a worker thread of its own (how the client asked
-every round before), and Client.state, which on open connections writes
-every request from the round's own thread and then reads the replies as they
-arrive. Both count only rounds in which all 3 answered 200.
+acceptor's Link.call on a thread of a bare ThreadPoolExecutor (the least a
+thread per request can cost), and Client.state, which does the same with
+what a round adds (its deadline, Ctrl-C, the replies interpreted). Both
+count only rounds in which all 3 answered 200.
 
 Run: python bench/transport_bench.py [--requests N] [--runs N]
 """
@@ -79,11 +79,11 @@ def per_round(ports: list[int], n: int) -> tuple[dict[str, list[float]], dict[st
         answers = [f.result() for f in [pool.submit(link.call, "GET", STATE, 5) for link in links]]
         return sum(a.status == 200 for a in answers)
 
-    def one_thread() -> int:
+    def rounds() -> int:
         return len(client.state(list(urls)).ids(OK))
 
     ways: dict[str, Callable[[], int]] = {"Link.call on a thread each": threads,
-                                          "Client.state (one thread)": one_thread}
+                                          "Client.state": rounds}
     times: dict[str, list[float]] = {name: [] for name in ways}
     cpu = {name: 0.0 for name in ways}
     for k in range(200 + n):

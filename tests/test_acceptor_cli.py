@@ -21,6 +21,7 @@ from paxos_shell.acceptor.store import Store
 
 from .helpers import wait_gone
 from .helpers.rawhttp import HOST, AcceptorProcess, get_json, state
+from .helpers.wait import wait_until
 
 ACCEPTOR = [sys.executable, "-m", "paxos_shell.acceptor"]
 
@@ -171,13 +172,9 @@ def test_log_latency_is_the_request_not_the_idle_time_before_it(tmp_path: Path) 
 
 
 def wait_for_line(acc: AcceptorProcess, pattern: str) -> Any:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        m = re.search(pattern, acc.log())
-        if m:
-            return m
-        time.sleep(0.01)
-    raise AssertionError(f"no log line {pattern!r} in {acc.log()!r}")
+    m = wait_until(lambda: re.search(pattern, acc.log()), 20)
+    assert m, f"no log line {pattern!r} in {acc.log()!r}"
+    return m
 
 
 def test_quiet_logs_no_requests(tmp_path: Path) -> None:

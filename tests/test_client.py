@@ -13,24 +13,24 @@ import ssl
 import subprocess
 import sys
 import threading
-import time
 import tracemalloc
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 import trustme
-import urllib3.connectionpool
 
 from paxos_shell.core import wire
 from paxos_shell.core.urls import redacted
 from paxos_shell.core.wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, OK, Phase
 from paxos_shell.engine.session import Session
-from paxos_shell.net.client import Client, ClientOptions, FaultsUnavailable
+from paxos_shell.net.client import Client, ClientOptions, FaultsUnavailable, TransportBug
 from paxos_shell.net.clientopts import parse_auth, parse_header
+from paxos_shell.net.tap import TappedHTTPConnection
 
 from .helpers import dead_url, free_port, reset_arrived
 from .helpers.fake import HOST, Handler, trickle
+from .helpers.wait import wait_until
 
 SECRET = "s3cret-Zq9"
 
@@ -76,8 +76,8 @@ class TestRounds:
         c = client({1: a.url, 2: fake(hang).url}, timeout=60)
 
         def interrupt() -> None:
-            if got.wait(30):
-                time.sleep(0.2)  # margin only: the round is waiting by now
+            # Acceptor 2 holds the request, and acceptor 1's grant is the round's: only 2 is in flight.
+            if got.wait(30) and wait_until(lambda: c.in_flight() == [2], 30):
                 os.kill(os.getpid(), signal.SIGINT)
 
         threading.Thread(target=interrupt, daemon=True).start()
@@ -88,16 +88,14 @@ class TestRounds:
 
     def test_restarted_acceptor_is_reached_again(self, acceptors: Any, client: Any,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-        from paxos_shell.net import transport
-
         connects: list[int] = []
-        opened = transport._TappedHTTP._new_conn
+        opened = TappedHTTPConnection.connect
 
-        def counted(conn: Any) -> socket.socket:
+        def counted(conn: Any) -> None:
             connects.append(1)
-            return opened(conn)
+            opened(conn)
 
-        monkeypatch.setattr(transport._TappedHTTP, "_new_conn", counted)
+        monkeypatch.setattr(TappedHTTPConnection, "connect", counted)
         (a,) = acceptors(1)
         c = client({1: a.url})
         assert one(c, n=1).kind == GRANTED
@@ -130,36 +128,57 @@ class TestRounds:
         assert r.cause == "bad URL ftp://127.0.0.1:1: the scheme must be http or https"
 
 
-def test_a_request_abandoned_while_connecting_is_never_sent() -> None:
-    """The round gave up (Ctrl-C) while the connection was still being set up: when the
-    connection completes later, the request must not go out after the round reported."""
-    from paxos_shell.net.transport import Link, Unanswered
+def connecting(port: int) -> bool:
+    """A socket of this machine is still connecting to `port` (TCP state SYN_SENT, from /proc/net/tcp)."""
+    with open("/proc/net/tcp") as f:
+        rows = [line.split() for line in f.readlines()[1:]]
+    return any(int(row[2].split(":")[1], 16) == port and row[3] == "02" for row in rows)
 
+
+def test_a_request_abandoned_while_connecting_is_never_sent(client: Any) -> None:
+    """Ctrl-C while the connection is still being set up (the acceptor's accept queue is full):
+    the round says the request never reached it, and when the connection completes later,
+    the request does not go out after the round reported."""
     with socket.socket() as srv:
         srv.bind((HOST, 0))
         srv.listen(0)
+        port = srv.getsockname()[1]
         filler = socket.create_connection(srv.getsockname(), timeout=5)  # the accept queue is full now
-        link = Link(f"http://{HOST}:{srv.getsockname()[1]}", ClientOptions())
-        failed: list[Unanswered] = []
+        c = client({1: f"http://{HOST}:{port}"}, timeout=60)
 
-        def ask() -> None:
-            try:
-                link.call("POST", "/api/paxos/prepare?id=1", 60)
-            except Unanswered as e:
-                failed.append(e)
+        def interrupt() -> None:
+            if wait_until(lambda: connecting(port), 30):
+                os.kill(os.getpid(), signal.SIGINT)
 
-        t = threading.Thread(target=ask)
+        t = threading.Thread(target=interrupt, daemon=True)
         t.start()
-        link.abort()
+        r = one(c)
+        t.join(30)
         srv.settimeout(10)
         srv.accept()[0].close()  # room in the queue: the client's retried SYN completes its connection
-        t.join(30)
         late, _ = srv.accept()
         with late:
             late.settimeout(10)
             assert late.recv(4096) == b"", "the abandoned request was sent"
         filler.close()
-    assert not t.is_alive() and len(failed) == 1 and failed[0].reached is False
+    assert (r.kind, r.cause, r.may_have_acted) == (NO_RESPONSE, "interrupted", False)
+
+
+def test_an_undocumented_library_failure_is_an_internal_error_not_silence(fake: Any, client: Any,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests or urllib3 raising what they do not document (after an upgrade, say) must not pass
+    for an acceptor's silence, which the shell would teach as "may have acted": the round fails,
+    naming the acceptor and the exception, and the shell reports it as an internal error."""
+
+    def changed(conn: Any, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("request() got an unexpected keyword argument")
+
+    f = fake()
+    c = client({1: f.url, 2: fake().url})
+    monkeypatch.setattr(TappedHTTPConnection, "request", changed)
+    with pytest.raises(TransportBug, match=r"^asking acceptor 1 failed unexpectedly \(TypeError\): a bug, or a change"):
+        c.prepare(1, [1])
+    assert f.seen == [] and c.in_flight() == []
 
 
 class TestKeepAlive:
@@ -183,7 +202,7 @@ class TestKeepAlive:
         c = client({1: f.url})
         assert one(c, n=1).kind == GRANTED
         assert closed.wait(10)
-        sock = c._links[1].tap.sock
+        sock = c.connection(1)
         assert sock is not None and select.select([sock], [], [], 10)[0]  # the FIN has arrived
         assert one(c, n=2).kind == GRANTED
         assert [s.target for s in f.seen] == ["/api/paxos/prepare?id=1", "/api/paxos/prepare?id=2"]
@@ -218,9 +237,10 @@ class TestKeepAlive:
         c = client({1: f.url})
         assert one(c, n=1).kind == GRANTED
         assert reset.wait(10)
-        sock = c._links[1].tap.sock
+        sock = c.connection(1)
         assert isinstance(sock, socket.socket) and reset_arrived(sock)
-        monkeypatch.setattr(urllib3.connectionpool, "is_connection_dropped", lambda conn: False)
+        # urllib3's check before reuse, as if it ran just before the reset arrived.
+        monkeypatch.setattr(TappedHTTPConnection, "is_connected", property(lambda conn: not conn.is_closed))
         r = one(c, n=2)
         assert (r.kind, r.promised_id) == (GRANTED, 2)
         assert [s.target for s in f.seen] == ["/api/paxos/prepare?id=1", "/api/paxos/prepare?id=2"]

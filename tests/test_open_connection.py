@@ -1,9 +1,9 @@
-"""Rounds on kept-alive connections: every request written from the round's own thread before any
-reply is read, each reply read within the round's deadline, and what is cut short never reused.
+"""Rounds on kept-alive connections: every request sent before any reply is waited for, each reply
+read within the round's deadline, and what is cut short never reused.
 
-The first round to an acceptor opens its connection on a worker thread (tests/test_client.py covers
-that path); each test here warms the connection with one ordinary round before the behaviour under
-test begins, so the round under test runs on the open connection.
+The first round to an acceptor opens its connection (tests/test_client.py covers that); each test
+here warms the connection with one ordinary round before the behaviour under test begins, so the
+round under test runs on the open connection.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import signal
 import socket
 import ssl
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +22,10 @@ import trustme
 
 from paxos_shell.core import wire
 from paxos_shell.core.wire import ERROR, GRANTED, NO_RESPONSE, Phase
-from paxos_shell.net import transport
 from paxos_shell.net.clientopts import ClientOptions
 
-from .helpers import reset_arrived
 from .helpers.fake import HOST, Fake, Handler, trickle, warm
+from .helpers.wait import wait_until
 
 
 def ports(f: Fake) -> set[int]:
@@ -99,8 +97,8 @@ def test_ctrl_c_while_reading_returns_at_once_and_cuts_the_request(acceptors: An
     f.behaviour = hang
 
     def interrupt() -> None:
-        if got.wait(30):
-            time.sleep(0.2)  # margin only: the round is reading by now
+        # Acceptor 1 holds the request, and acceptor 2's grant is the round's: only 1 is in flight.
+        if got.wait(30) and wait_until(lambda: c.in_flight() == [1], 30):
             os.kill(os.getpid(), signal.SIGINT)
 
     threading.Thread(target=interrupt, daemon=True).start()
@@ -110,29 +108,6 @@ def test_ctrl_c_while_reading_returns_at_once_and_cuts_the_request(acceptors: An
     assert hung_up.wait(10), "the abandoned request was left to run into its 60 s timeout"
     f.behaviour = Handler.protocol
     assert c.prepare(4, [1]).replies[0].kind == GRANTED
-
-
-def test_a_reset_the_check_missed_is_sent_again_once(fake: Any, client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The acceptor reset the idle connection and the check before sending missed it: sending
-    fails before the request leaves, so it goes again, once, on a new connection."""
-    reset = threading.Event()
-
-    def answer_then_reset(h: Handler) -> None:
-        h.protocol()
-        if len(f.seen) == 1:
-            h.reset()
-            reset.set()
-
-    f = fake(answer_then_reset)
-    c = client({1: f.url})
-    assert c.prepare(1, [1]).replies[0].kind == GRANTED
-    assert reset.wait(10)
-    sock = c._links[1].tap.sock
-    assert isinstance(sock, socket.socket) and reset_arrived(sock)
-    monkeypatch.setattr(transport._TappedHTTP, "is_connected", property(lambda conn: conn.sock is not None))
-    r = c.prepare(2, [1]).replies[0]
-    assert (r.kind, r.promised_id) == (GRANTED, 2), r
-    assert [s.target for s in f.seen] == ["/api/paxos/prepare?id=1", "/api/paxos/prepare?id=2"]
 
 
 def test_a_reply_broken_off_on_an_open_connection_may_have_acted(fake: Any, client: Any) -> None:
@@ -176,7 +151,7 @@ def test_a_restarted_acceptor_on_an_open_connection_is_silence_then_reached_agai
     c = client({1: a.url})
     assert c.prepare(1, [1]).replies[0].kind == GRANTED
     a.kill()
-    sock = c._links[1].tap.sock
+    sock = c.connection(1)
     assert sock is not None and select.select([sock], [], [], 10)[0]  # the kernel closed it: FIN arrived
     r = c.prepare(2, [1]).replies[0]
     assert (r.kind, r.cause, r.reached) == (NO_RESPONSE, wire.REFUSED, False)
@@ -184,47 +159,30 @@ def test_a_restarted_acceptor_on_an_open_connection_is_silence_then_reached_agai
     assert c.round(Phase.PREPARE, [1], {"id": 3}).replies[0].kind == GRANTED
 
 
-def counted_adapter_sends(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many requests went through requests' adapter (a worker thread), not the open connection."""
-    sends: list[int] = []
-    through = transport._Adapter.send
-
-    def send(adapter: Any, *args: Any, **kwargs: Any) -> Any:
-        sends.append(1)
-        return through(adapter, *args, **kwargs)
-
-    monkeypatch.setattr(transport._Adapter, "send", send)
-    return sends
-
-
-def test_nothing_is_left_to_read_on_a_connection_after_a_round(fake: Any, client: Any,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nothing_is_left_to_read_on_a_connection_after_a_round(fake: Any, client: Any) -> None:
     """Every reply is read to its end: a byte left behind would be taken for the next reply."""
-    sends = counted_adapter_sends(monkeypatch)
     f = fake()
     c = client({1: f.url})
     warm(c, {1: f})
     for n in range(2, 30):
         assert c.prepare(n, [1]).replies[0].promised_id == n
-        sock = c._links[1].tap.sock
+        sock = c.connection(1)
         assert isinstance(sock, socket.socket) and not select.select([sock], [], [], 0)[0]
-    assert len(ports(f)) == 1 and len(sends) == 1  # only the first round opened the connection
+    assert len(ports(f)) == 1  # only the first round opened a connection
 
 
-def test_rounds_over_tls_use_the_verified_connection(fake: Any, client: Any, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rounds_over_tls_use_the_verified_connection(fake: Any, client: Any, tmp_path: Path) -> None:
     ca = trustme.CA()
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert(HOST).configure_cert(ctx)
     bundle = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
-    sends = counted_adapter_sends(monkeypatch)
     f = fake(tls=ctx)
     c = client({1: f.url}, options=ClientOptions(ca_bundle=str(bundle)))
     for n in range(1, 11):
         assert c.prepare(n, [1]).replies[0].promised_id == n
     assert c.state([1]).replies[0].body == {"promisedId": 10, "acceptedId": -1, "acceptedValue": None}
-    assert len(ports(f)) == 1 and len(sends) == 1
+    assert len(ports(f)) == 1
 
 
 def blocked_signals(native_id: int) -> set[int]:
@@ -249,34 +207,16 @@ def test_signals_for_the_shell_reach_its_main_thread_only(fake: Any, client: Any
     assert signal.SIGINT not in blocked_signals(threading.main_thread().native_id or 0)
 
 
-def test_a_request_on_the_open_connection_is_the_one_the_adapter_sends(fake: Any, client: Any) -> None:
-    """Same method, request-target, headers (credentials included) and header order, whichever path."""
+def test_a_request_on_the_open_connection_is_the_one_sent_on_a_new_one(fake: Any, client: Any) -> None:
+    """Same method, request-target, headers (credentials included) and header order on a kept-alive
+    connection as on the one just opened."""
     f = fake()
     options = ClientOptions(headers=(("X-Api-Key", "k-1"),), auth=("ann", "pw"))
     c = client({1: f.url + "/"}, options=options)
-    assert c.prepare(1, [1]).replies[0].kind == GRANTED  # through requests' adapter: it opens the connection
+    assert c.prepare(1, [1]).replies[0].kind == GRANTED  # it opens the connection
     assert c.prepare(2, [1]).replies[0].kind == GRANTED  # on the open connection
     first, second = f.seen
     assert (first.method, first.target.replace("id=1", "id=2")) == (second.method, second.target)
     assert list(first.headers.items()) == list(second.headers.items())
     assert first.headers["Authorization"].startswith("Basic ") and first.headers["X-Api-Key"] == "k-1"
     assert first.peer_port == second.peer_port
-
-
-@pytest.mark.parametrize("data,whole", [
-    (b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}', True),
-    (b'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n', True),
-    (b'HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n{}', False),  # a byte still to come
-    (b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n', False),  # the head is not over
-    (b'HTTP/1.1 200 OK\r\n\r\n{}', False),  # unsized: ends at the close
-    (b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n{}', False),
-    (b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}', False),
-    (b'HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\n{}', False),
-    (b'HTTP/1.1 103 Early Hints\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\n', False),
-    (b'HTTP/1.1 200 OK\r\nX: a\nContent-Length: 0\r\n\r\n{}', False),  # a bare LF: http.client splits there
-    (b'SSH-2.0-OpenSSH_9.6\r\n\r\n', False),
-])
-def test_only_a_plainly_whole_reply_is_read_on_the_round_thread(data: bytes, whole: bool) -> None:
-    """What whole_reply passes, http.client reads without waiting for another byte; anything else
-    goes to a worker thread, where a slow reply can hold up no one."""
-    assert transport.whole_reply(data) is whole

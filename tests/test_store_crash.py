@@ -30,6 +30,7 @@ from paxos_shell.core.paxos import AcceptorState
 from paxos_shell.pool.local import healthy
 
 from .helpers import HOST, Acceptor, free_port
+from .helpers.wait import wait_until
 
 Op = tuple[str, int, Optional[str]]
 """A request the client sent: ("prepare", id, None) or ("accept", id, value)."""
@@ -87,11 +88,9 @@ def start(root: Path, port: int, fsize: Optional[int] = None, *extra: str) -> su
 
 
 def wait_up(p: subprocess.Popen, port: int) -> None:
-    deadline = time.monotonic() + 10
-    while not healthy(HOST, port):
-        assert p.poll() is None, f"acceptor exited with {p.returncode}: {p.stderr.read() if p.stderr else ''}"
-        assert time.monotonic() < deadline, "acceptor did not start"
-        time.sleep(0.01)
+    wait_until(lambda: healthy(HOST, port) or p.poll() is not None)
+    assert p.poll() is None, f"acceptor exited with {p.returncode}: {p.stderr.read() if p.stderr else ''}"
+    assert healthy(HOST, port), "acceptor did not start"
 
 
 def refused(p: subprocess.Popen) -> str:

@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import webbrowser
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
@@ -27,6 +26,7 @@ from paxos_shell.view.routes import route, sse_frame
 from paxos_shell.view.server import FRAME_INTERVAL, MAX_VIEWERS, ViewServer
 
 from .helpers import HOST, Acceptor, run
+from .helpers.wait import wait_until
 
 URL = re.compile(r"(?:Live view|already running):\s+(http://\S+/)")
 METHODS = ("POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE", "PROPFIND")
@@ -110,11 +110,7 @@ class Stream:
 
 
 def wait_for(pred: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never: {what}")
-        time.sleep(0.01)
+    assert wait_until(pred, timeout), f"never: {what}"
 
 
 def view_threads() -> list[threading.Thread]:

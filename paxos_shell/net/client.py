@@ -1,22 +1,20 @@
 """Concurrent rounds of requests to acceptors.
 
-A round asks every named acceptor at once and lasts about as long as the
-slowest one that answers, never more than the timeout: five dead acceptors
-cost one timeout, not five. Ctrl-C returns the round at once, and requests
-left in flight are cut short so their threads end now. Each acceptor has one
-kept-alive connection (transport.Link, over requests), imported when the first
-round runs so that the shell starts without requests. Where that connection
-is open, the round's own thread writes every request and then reads each
-reply that has arrived whole: a thread per request cost the shell about 40 %
-more CPU a round on a small machine (docs/performance.md). This module
-never judges Paxos (proposer.py and paxos.py do) and never shows a URL's
-secret.
+A round asks every named acceptor at once, each from a worker thread of a
+small pool kept for the session, and lasts about as long as the slowest one
+that answers, never more than the timeout: five dead acceptors cost one
+timeout, not five. Ctrl-C returns the round at once, and requests left in
+flight are cut short so their threads end now. Worker threads block the
+signals meant for the shell (runtime/signals), so Ctrl-C always reaches the
+thread waiting for the round. Each acceptor has one kept-alive connection
+(transport.Link, over requests), imported when the first round runs so that
+the shell starts without requests. This module never judges Paxos (engine/
+and core/paxos.py do) and never shows a URL's secret.
 """
 
 from __future__ import annotations
 
-import math
-import select
+import socket
 import time
 from concurrent.futures import ALL_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -34,7 +32,7 @@ from paxos_shell.runtime import signals
 if TYPE_CHECKING:
     from paxos_shell.net.transport import Answer, Link
 
-__all__ = ["Client", "FaultsUnavailable"]
+__all__ = ["Client", "FaultsUnavailable", "TransportBug"]
 
 FAULT_KEYS = ("delay_ms", "drop_requests", "drop_replies")
 """What GET/POST /admin/faults of our acceptor answers, each an integer."""
@@ -62,17 +60,22 @@ class _Ask:
 
 @dataclass
 class _Gathered:
-    """What a round has so far: replies read, requests this thread wrote and has not read, worker
-    threads' futures, and every server a request was begun for."""
+    """What a round has so far: each acceptor's reply (written once, by its worker or by the round
+    giving up on it), and the worker threads' futures."""
 
     replies: dict[int, Reply] = field(default_factory=dict)
-    sent: dict[int, Link] = field(default_factory=dict)
     futures: dict[Future, int] = field(default_factory=dict)
-    tried: set[int] = field(default_factory=set)
+    handing: Optional[int] = None
+    """The acceptor whose request is being handed to a worker (a Ctrl-C may land there)."""
 
 
 class FaultsUnavailable(ValueError):
     """The acceptor does not serve fault injection; one line for the user."""
+
+
+class TransportBug(RuntimeError):
+    """requests or urllib3 failed in a way they do not document (a library change, or a bug here):
+    an internal error the shell reports and logs, never taken for an acceptor's silence."""
 
 
 def _warm() -> None:
@@ -91,6 +94,8 @@ class Client:
         self.options.check()
         self._links: dict[int, Link] = {}
         self._executor: Optional[ThreadPoolExecutor] = None
+        self._asking = _Gathered()
+        """The round under way, or the last one (for in_flight)."""
 
     @property
     def insecure(self) -> bool:
@@ -135,14 +140,8 @@ class Client:
         return self._executor
 
     def round(self, phase: Phase, servers: Sequence[int], params: dict) -> Round:
-        """Ask each server concurrently (once, however often it is named); Ctrl-C returns at
-        once with what came.
-
-        Where a connection is open, this thread writes the request, and reads each reply
-        that is already whole as soon as it arrives; a reply still coming in, or one it
-        cannot see into (TLS), is read by a worker thread, as are requests that need a
-        connection opened or go through a proxy. What has not come by the deadline is cut.
-        """
+        """Ask each server concurrently (once, however often it is named), each on a worker
+        thread; Ctrl-C returns at once with what came. What has not come by the deadline is cut."""
         method, path = wire.PHASES[phase]
         query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in params.items())
         route = path + (f"?{query}" if query else "")
@@ -150,13 +149,13 @@ class Client:
         servers = list(dict.fromkeys(servers))
         rnd = Round(phase, dict(params))
         ask = _Ask(phase, method, route, params, time.perf_counter(), time.time())
-        due = ask.started + self.timeout + GRACE
-        got = _Gathered()
+        got = self._asking = _Gathered()
         try:
-            self._send(ask, servers, got)
-            self._receive_all(ask, got, due)
-            # One wake-up for the rest of the round; a signal still interrupts the wait at once.
-            wait(got.futures, timeout=due - time.perf_counter(), return_when=ALL_COMPLETED)
+            for sid in servers:
+                self._ask(ask, sid, got)
+            # One wake-up for the whole round; a signal still interrupts the wait at once.
+            wait(got.futures, timeout=ask.started + self.timeout + GRACE - time.perf_counter(),
+                 return_when=ALL_COMPLETED)
         except KeyboardInterrupt:
             rnd.interrupted = True
         except BaseException:
@@ -167,67 +166,53 @@ class Client:
         rnd.elapsed = time.perf_counter() - ask.started
         return rnd
 
-    def _send(self, ask: _Ask, servers: Sequence[int], got: _Gathered) -> None:
-        """Write each request out on this thread where a connection is open; the rest to worker threads."""
-        for sid in servers:
-            got.tried.add(sid)
-            try:
-                link = self._link(sid)
-            except ValueError as e:  # a URL that cannot be asked: nothing was sent
-                got.replies[sid] = ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=visible(str(e)), reached=False))
-                continue
-            if link.send(ask.method, ask.route):
-                got.sent[sid] = link
-            else:
-                got.futures[self._pool().submit(self._call, ask, sid, link)] = sid
+    def _ask(self, ask: _Ask, sid: int, got: _Gathered) -> None:
+        """Hand one acceptor's request to a worker thread (or say at once why it cannot be sent)."""
+        try:
+            link = self._link(sid)
+        except ValueError as e:  # a URL that cannot be asked: nothing was sent
+            got.replies[sid] = ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=visible(str(e)), reached=False))
+            return
+        got.handing = sid
+        got.futures[self._pool().submit(self._call, ask, sid, link, got)] = sid
+        got.handing = None
 
-    def _receive_all(self, ask: _Ask, got: _Gathered, due: float) -> None:
-        """Read on this thread each reply to what it sent that is whole as it arrives; hand the
-        others to worker threads. What is read or handed over leaves `got.sent`."""
-        poller = select.poll()
-        owner: dict[int, int] = {}
-        for sid, link in list(got.sent.items()):
-            if link.tls:  # nothing to see into before reading: a worker reads it
-                got.futures[self._pool().submit(self._finish, ask, sid, got.sent.pop(sid), due)] = sid
-                continue
-            owner[link.fileno()] = sid
-            poller.register(link.fileno(), select.POLLIN | select.POLLPRI)
-        while got.sent:
-            left = due - time.perf_counter()
-            if left <= 0:
-                return
-            for fd, _ in poller.poll(math.ceil(left * 1000)):
-                sid = owner[fd]
-                link = got.sent.pop(sid)
-                poller.unregister(fd)
-                if link.reply_waiting():
-                    got.replies[sid] = self._finish(ask, sid, link, due)
-                else:  # it has begun to come and may trickle: never let it hold up the others
-                    got.futures[self._pool().submit(self._finish, ask, sid, link, due)] = sid
-
-    def _finish(self, ask: _Ask, sid: int, link: Link, due: float) -> Reply:
-        """The reply to a request send() wrote, read within the round."""
-        return _replied(ask, sid, lambda: link.receive(ask.route, due - time.perf_counter()))
-
-    def _call(self, ask: _Ask, sid: int, link: Link) -> Reply:
-        """On a worker thread: the whole request through requests' adapter, connecting if need be."""
-        return _replied(ask, sid, lambda: link.call(ask.method, ask.route, self.timeout))
+    def _call(self, ask: _Ask, sid: int, link: Link, got: _Gathered) -> None:
+        """On a worker thread: the whole request through requests' adapter, connecting if need
+        be; its reply is the round's unless the round has already settled without it."""
+        got.replies.setdefault(sid, _replied(ask, sid, lambda: link.call(ask.method, ask.route, self.timeout)))
 
     def _settle(self, ask: _Ask, servers: Sequence[int], got: _Gathered, interrupted: bool) -> None:
-        """A reply for every server: what came, else silence (timeout or interrupted), its link dropped."""
-        for link in got.sent.values():
-            link.drop()  # sent from this thread, its reply never read
+        """A reply for every server: what came, else silence (timeout or interrupted), the request
+        cut short. Silence may have acted unless the request surely never left: its thread never
+        started, or it was abandoned before it began to be written (transport.Link.abort)."""
+        bug: Optional[tuple[int, BaseException]] = None
+        cause = wire.INTERRUPTED if interrupted else wire.TIMEOUT
         for fut, sid in got.futures.items():
-            if fut.done() and not fut.cancelled():
-                got.replies[sid] = fut.result()
-            else:
-                fut.cancel()  # not started yet: it never will be
-        for sid in servers:
+            if sid in got.replies:
+                continue
+            error = fut.exception() if fut.done() and not fut.cancelled() else None
+            if error is not None:
+                bug = bug or (sid, error)
+            silence = ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=cause, reached=True))
+            if got.replies.setdefault(sid, silence) is silence:  # else its reply came just now
+                # Recorded before the request is cut: what the cut makes it say is not the round's.
+                silence.reached = not fut.cancel() and self._give_up(sid)
+        for sid in servers:  # not asked at all (Ctrl-C came first): it cannot have acted
             if sid not in got.replies:
-                cause = wire.INTERRUPTED if interrupted else wire.TIMEOUT
-                # Not asked at all (Ctrl-C came first): it cannot have acted.
-                got.replies[sid] = ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=cause, reached=sid in got.tried))
-                self.forget(sid)  # a request still in flight on it is cut short, its thread freed
+                # Interrupted while handing it out, it may be on its way: cut it, and ask the link.
+                reached = sid == got.handing and self._give_up(sid)
+                got.replies.setdefault(sid, ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=cause, reached=reached)))
+        if bug is not None:
+            sid, error = bug
+            raise TransportBug(f"asking acceptor {sid} failed unexpectedly ({type(error).__name__}): "
+                               "a bug, or a change in requests or urllib3") from error
+
+    def _give_up(self, acceptor: int) -> bool:
+        """Forget the connection, cutting short the request in flight on it; whether that
+        request may have left (False: it had not begun to be written, and now never will be)."""
+        link = self._links.pop(acceptor, None)
+        return link.abort() if link is not None else True
 
     def admin_faults(self, acceptor: int, query: str) -> dict:
         """Set faults on one of our acceptors (POST /admin/faults) and return those in force.
@@ -267,6 +252,24 @@ class Client:
         except KeyboardInterrupt:
             self.forget(acceptor)
             raise
+
+    def connection(self, acceptor: int) -> Optional[socket.socket]:
+        """The socket of the kept-alive connection to `acceptor`, None if none is open.
+
+        A seam for tests, which watch what arrives on it (a FIN, a reset, bytes
+        left unread); the shell never uses it, and nothing is sent or read on it here.
+        """
+        link = self._links.get(acceptor)
+        return link.sock if link is not None else None
+
+    def in_flight(self) -> list[int]:
+        """The acceptors with a request in flight: asked by the round under way and not answered
+        yet, or whose connection a request still holds. A seam for tests, which interrupt a round
+        at a known point; a round that returned, even by Ctrl-C, leaves none (what it gave up on
+        was cut and forgotten)."""
+        got = self._asking
+        asked = {sid for sid in list(got.futures.values()) if sid not in got.replies}
+        return sorted(asked | {sid for sid, link in list(self._links.items()) if link.busy.locked()})
 
     def close(self) -> None:
         for sid in list(self._links):

@@ -3,19 +3,37 @@
 A Tap is what the connection under one Link tells about the current request:
 its socket (so another thread can cut an abandoned request short), whether a
 connection was opened or reused, and whether the request was written out
-whole, which decides if a failed request may have reached the acceptor. The
-adapter holds one pool of one connection and builds replies without a cookie
-jar. Nothing here decides what a reply means.
+whole, which decides if a failed request may have reached the acceptor.
+
+Only documented extension points are used. The adapter is a requests
+HTTPAdapter subclass overriding its hooks (init_poolmanager,
+proxy_manager_for, get_connection_with_tls_context, build_response); the
+connection is given to urllib3 the way urllib3 documents it, as the
+`ConnectionCls` of the pool classes the PoolManager makes pools from (its
+`pool_classes_by_scheme`, which urllib3's own contrib.socks sets the same
+way); the connection overrides only the public `connect()`, `request()` and
+`is_connected` of urllib3's HTTPConnection. How the tap knows "sent":
+urllib3's pool sends a request by calling `conn.request(...)`, which
+returns once the request line, headers and body are written, and raises
+if writing fails (the pool then swallows a broken pipe or a reset and reads
+on, so the pool's own outcome cannot tell): `whole` is set right after that
+call returns, on our side of it. A connect that fails (refused, timeout,
+TLS) fails before `request()` writes anything. Nothing here decides what a
+reply means.
 """
 
 from __future__ import annotations
 
 import socket
+import ssl
+import threading
 from typing import Any, Optional
 
 from requests.adapters import HTTPAdapter
 from requests.models import PreparedRequest, Response
 from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.util.retry import Retry
 
 
 class Tap:
@@ -29,13 +47,32 @@ class Tap:
         """The request went out on a connection opened for an earlier one (kept alive)."""
         self.whole = False
         """The request was written out whole: it may have reached the acceptor."""
+        self.writing = False
+        """The request has begun to be written (it may leave, whole or not)."""
         self.abandoned = False
-        """Set from another thread: what has not been sent yet never will be."""
-        self.conn: Optional[_TappedHTTP] = None
-        """The connection the adapter's pool opened last (one at a time: the pool holds one)."""
+        """Set from another thread: what has not begun to be written never will be."""
+        self._lock = threading.Lock()
 
     def begin(self) -> None:
-        self.connected = self.reused = self.whole = False
+        self.connected = self.reused = self.whole = self.writing = False
+
+    def check(self) -> None:
+        """ConnectionAbortedError if the request was abandoned."""
+        if self.abandoned:
+            raise ConnectionAbortedError("abandoned before it was sent")
+
+    def start_writing(self) -> None:
+        """Called just before the request is written: ConnectionAbortedError if it was abandoned."""
+        with self._lock:
+            self.check()
+            self.writing = True
+
+    def abandon(self) -> bool:
+        """From another thread: nothing more is to be written. Whether the request may have left
+        (False: it had not begun to be written, and start_writing now refuses)."""
+        with self._lock:
+            self.abandoned = True
+            return self.writing
 
     def cut(self) -> None:
         """Shut the socket down from another thread: a blocked send or recv returns now."""
@@ -50,85 +87,100 @@ class Tap:
             pass  # already closed
 
 
-class _TappedHTTP(HTTPConnection):
-    """urllib3's connection, reporting its socket and its writes to a Tap."""
+class TappedHTTPConnection(HTTPConnection):
+    """urllib3's connection, reporting its socket and its writes to the class's `tap`
+    (each Link makes its own subclass: see pool_classes)."""
 
-    def __init__(self, *args: Any, tap: Tap, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.tap = tap
-        tap.conn = self
+    tap: Tap
 
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        self.tap.sock, self.tap.connected = sock, True
-        if self.tap.abandoned:  # the round gave up on it while it was connecting
-            sock.close()
-        self._unless_abandoned()
-        return sock
-
-    def _unless_abandoned(self) -> None:
-        if self.tap.abandoned:
-            raise ConnectionAbortedError("abandoned before it was sent")
+    then_write = False
+    """Set by request() when it will connect first (plain HTTP connects inside that call)."""
 
     def connect(self) -> None:
         super().connect()
-        self.tap.sock = self.sock  # with TLS, the wrapped socket (the plain one is detached)
+        self.tap.sock, self.tap.connected = self.sock, True  # with TLS, the wrapped socket
+        try:
+            if self.then_write:
+                self.tap.start_writing()
+            else:
+                self.tap.check()
+        except ConnectionAbortedError:  # the round gave up on it while it was connecting
+            self.close()
+            raise
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        # urllib3 swallows a broken pipe here and reads on; the tap keeps the
-        # fact that the request did not leave whole.
-        self._unless_abandoned()
-        # Plain HTTP connects inside this call (no socket yet); HTTPS has connected just before.
-        self.tap.reused = self.sock is not None and not self.tap.connected
-        super().request(*args, **kwargs)
-        self.tap.whole = True
+        # HTTPS has connected just before this call (urllib3's pool does it first); plain HTTP
+        # connects inside it, and marks the start of writing once connected.
+        self.then_write = self.is_closed
+        self.tap.reused = not self.is_closed and not self.tap.connected
+        try:
+            if not self.then_write:
+                self.tap.start_writing()
+            super().request(*args, **kwargs)
+            self.tap.whole = True
+        finally:
+            self.then_write = False
+
+    @property
+    def is_connected(self) -> bool:
+        """urllib3's check before reusing a kept-alive connection (readable means the acceptor
+        closed it, or sent bytes after its reply), plus what TLS holds already decrypted, which
+        that check cannot see: such bytes would be read as the next request's reply."""
+        sock = self.sock
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return False
+        return bool(super().is_connected)
 
 
-class _TappedHTTPS(_TappedHTTP, HTTPSConnection):
+class TappedHTTPSConnection(TappedHTTPConnection, HTTPSConnection):
     pass
 
 
-class _Response(Response):
-    """requests' Response without its cookie jar and the rest of its set-up: the adapter fills it."""
-
-    def __init__(self) -> None:
-        # Response.__init__ is not called on purpose: it makes a cookie jar per reply.
-        self._content = False
-        self._content_consumed = False
-        self.history = []
-        self.encoding = None
+def pool_classes(tap: Tap) -> dict[str, type[HTTPConnectionPool]]:
+    """urllib3 pool classes whose connections report to `tap`: {scheme: pool class}."""
+    plain = type("LinkHTTPConnection", (TappedHTTPConnection,), {"tap": tap})
+    tls = type("LinkHTTPSConnection", (TappedHTTPSConnection,), {"tap": tap})
+    return {"http": type("LinkHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": plain}),
+            "https": type("LinkHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": tls})}
 
 
-class _Adapter(HTTPAdapter):
+class Adapter(HTTPAdapter):
     """One pool of one connection to one acceptor, whose connections report to the Link's tap.
 
-    The pool is found once (a Link never changes its URL, TLS or proxy), and
-    responses are built without cookies: nothing here keeps state an acceptor
-    sent, and a round saves the per-request work.
+    The pool is found once (a Link never changes its URL, TLS or proxy), the
+    request-target of a direct request is its path without looking for a
+    proxy again, and responses are built without cookies: nothing here keeps
+    state an acceptor sent, and a round saves the per-request work.
     """
 
-    def __init__(self, tap: Tap, origin: Optional[str]) -> None:
-        self.tap = tap
-        self.origin = origin
-        """`scheme://[userinfo@]host:port` of every URL sent, or None through a proxy."""
+    def __init__(self, tap: Tap) -> None:
+        self.pools = pool_classes(tap)
         self._pool: Any = None
-        super().__init__(pool_connections=1, pool_maxsize=1)
+        # urllib3 never sends a request again (only the Link knows whether it left) and never
+        # follows a redirect: a 3xx comes back as the answer.
+        super().__init__(pool_connections=1, pool_maxsize=1, max_retries=Retry(total=0, read=False, redirect=False))
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self.pools
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = self.pools
+        return manager
 
     def get_connection_with_tls_context(self, *args: Any, **kwargs: Any) -> Any:
         if self._pool is None:
-            pool = super().get_connection_with_tls_context(*args, **kwargs)
-            pool.ConnectionCls = _TappedHTTPS if pool.scheme == "https" else _TappedHTTP
-            pool.conn_kw["tap"] = self.tap
-            self._pool = pool
+            self._pool = super().get_connection_with_tls_context(*args, **kwargs)
         return self._pool
 
     def request_url(self, request: PreparedRequest, proxies: Any) -> str:
-        if self.origin is None:  # through a proxy: requests decides the form
+        if proxies:  # through a proxy, requests decides the form (a full URL to an HTTP proxy)
             return str(super().request_url(request, proxies))
-        return (request.url or "")[len(self.origin):] or "/"
+        return str(request.path_url)
 
     def build_response(self, req: PreparedRequest, resp: Any) -> Response:
-        response = _Response()
+        response = Response()
         response.status_code = resp.status
         response.headers = resp.headers  # urllib3's HTTPHeaderDict: case-insensitive already
         response.raw = resp

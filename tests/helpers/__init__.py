@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -26,6 +25,8 @@ from paxos_shell.acceptor.server import AcceptorServer
 from paxos_shell.acceptor.store import Store, StoreError
 from paxos_shell.core.paxos import AcceptorState
 from paxos_shell.pool.local import healthy
+
+from .wait import wait_until
 
 if TYPE_CHECKING:
     from paxos_shell.shell.app import Shell
@@ -64,14 +65,12 @@ class Acceptor:
         return self
 
     def wait_healthy(self, timeout: float = 10.0) -> None:
-        assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        while not healthy(HOST, self.port):
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"acceptor {self.id} exited with {self.proc.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"acceptor {self.id} did not start")
-            time.sleep(0.01)
+        proc = self.proc
+        assert proc is not None
+        if not wait_until(lambda: healthy(HOST, self.port) or proc.poll() is not None, timeout):
+            raise RuntimeError(f"acceptor {self.id} did not start")
+        if proc.poll() is not None:
+            raise RuntimeError(f"acceptor {self.id} exited with {proc.returncode}")
 
     @property
     def log_path(self) -> str:
@@ -79,14 +78,12 @@ class Acceptor:
 
     def wait_for_log(self, text: str, timeout: float = 10.0) -> None:
         """Until the acceptor's request log shows `text` (a request it has answered)."""
-        deadline = time.monotonic() + timeout
-        while True:
+        def logged() -> bool:
             with open(self.log_path, encoding="utf-8", errors="replace") as f:
-                if text in f.read():
-                    return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"acceptor {self.id} never logged {text!r}")
-            time.sleep(0.01)
+                return text in f.read()
+
+        if not wait_until(logged, timeout):
+            raise AssertionError(f"acceptor {self.id} never logged {text!r}")
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -173,12 +170,7 @@ def alive(pid: int) -> bool:
 
 def wait_gone(pids: list[int], timeout: float = 5.0) -> list[int]:
     """The processes still alive after up to `timeout` seconds (none, when all ended)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        left = [p for p in pids if alive(p)]
-        if not left:
-            return []
-        time.sleep(0.05)
+    wait_until(lambda: not any(alive(p) for p in pids), timeout)
     return [p for p in pids if alive(p)]
 
 
@@ -188,12 +180,7 @@ def reset_arrived(sock: socket.socket, timeout: float = 10.0) -> bool:
     A server that resets a connection sends FIN first (socketserver shuts the
     write side before closing), and a send after the FIN alone still succeeds.
     """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0] == _TCP_CLOSE:
-            return True
-        time.sleep(0.001)
-    return False
+    return wait_until(lambda: sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0] == _TCP_CLOSE, timeout)
 
 
 _TCP_CLOSE = 7

@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from .wait import wait_until
+
 HOST = "127.0.0.1"
 BANNER = re.compile(r"listening on (https?)://127\.0\.0\.1:(\d+)")
 
@@ -36,15 +38,12 @@ class AcceptorProcess:
         self.port = 0
 
     def wait_listening(self, timeout: float = 15.0) -> AcceptorProcess:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            m = BANNER.search(self.log())
-            if m:
-                self.port = int(m.group(2))
-                return self
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"acceptor exited with {self.proc.returncode}: {self.log()}")
-            time.sleep(0.01)
+        m = wait_until(lambda: BANNER.search(self.log()) or self.proc.poll() is not None, timeout)
+        if isinstance(m, re.Match):
+            self.port = int(m.group(2))
+            return self
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"acceptor exited with {self.proc.returncode}: {self.log()}")
         raise RuntimeError(f"acceptor did not start: {self.log()}")
 
     def log(self) -> str:
