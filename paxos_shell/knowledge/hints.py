@@ -90,7 +90,20 @@ def _accept_or_done(k: Knowledge, view: ProposerView) -> Optional[Hint]:
         value = choice.value
         why = _why_value(choice.forced_by, value)
     shown = argument(value) if value is not None else VALUE_PLACEHOLDER
+    unsafe = _unsafe(k, n, value, shown, held)
+    if unsafe is not None or (value is not None and not k.accept_safety(n, value, held).safe):
+        return unsafe  # None: the accept is unsafe, a prepare comes next
     return Hint(Step.ACCEPT, f"accept {n} {shown}", f"{names(able)} promised id {n}, a quorum; {why}", n, value)
+
+
+def _unsafe(k: Knowledge, n: int, value: Optional[str], shown: str, held: list[Promise]) -> Optional[Hint]:
+    """No accept once another value is chosen: whatever the promises say (a forced accept, an
+    acceptor that forgot), accept n `value` could then choose a second value."""
+    other = k.chosen_other(value)
+    if other is None:
+        return None
+    return Hint(Step.DONE, None, f"{other.sentence()}, so accept {n} {shown} could choose a second value: no "
+                                 "accept is safe to suggest", n, other.value)
 
 
 def argument(value: str) -> str:

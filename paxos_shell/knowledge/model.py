@@ -20,9 +20,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Optional
 
-from paxos_shell.core.paxos import NONE, Chosen, ProposeOutcome, Verdict, quorum
+from paxos_shell.core.paxos import (
+    NONE,
+    Chosen,
+    Promise,
+    ProposeOutcome,
+    Safety,
+    Verdict,
+    accept_safety,
+    chosen_values,
+    quorum,
+)
 from paxos_shell.core.text import show_value
-from paxos_shell.knowledge import breaks
+from paxos_shell.knowledge import breaks, trust
 from paxos_shell.knowledge.breaks import Breach, Evidence, Track, Violation
 from paxos_shell.knowledge.facts import (
     ANSWERS,
@@ -39,17 +49,38 @@ from paxos_shell.knowledge.facts import (
 )
 from paxos_shell.knowledge.outlook import Caution, Caveat, ChosenValue, Outlook, guaranteed
 from paxos_shell.knowledge.possible import Known, Snapshot, State, Unknown, Vote, analyse, names
+from paxos_shell.knowledge.trust import SetAside
 
-NEVER_ANSWERED = "never answered"
+NOT_ASKED = "was not asked"
+UNANSWERED = {
+    Outcome.ERROR: "answered, but not as an acceptor, in round {}",
+    Outcome.UNREACHED: "could not be reached in round {}",
+    Outcome.SILENT: "did not answer in round {}",
+}
+"""Why the state of an acceptor that never gave a protocol answer is unknown: what its last
+request came to (a foreign or error answer, a refused connection, silence)."""
 
 
 @dataclass
 class _Acceptor:
-    state: State = field(default_factory=lambda: Unknown(NEVER_ANSWERED))
+    state: State = field(default_factory=lambda: Unknown(NOT_ASKED))
     track: Track = field(default_factory=Track)
     epoch: int = 0
     promised_ever: int = NONE
     volatile: bool = False
+    answered: bool = False
+    """It gave a protocol answer in this epoch (else its unknown state says what happened instead)."""
+    last: Known = field(default_factory=Known)
+    """The state its last answer showed, kept through later silence: what displays call its state."""
+
+
+@dataclass
+class _LastRound:
+    """The latest round's set-aside replies and the accepted pairs its other answers reported."""
+
+    round_no: int = -1
+    aside: dict[int, SetAside] = field(default_factory=dict)
+    reports: list[tuple[int, int, Optional[str]]] = field(default_factory=list)
 
 
 class Knowledge:
@@ -61,6 +92,7 @@ class Knowledge:
             raise ValueError("a pool needs at least one acceptor")
         self.quorum = quorum(len(self.pool))
         self._acc = {a: _Acceptor() for a in self.pool}
+        self._last = _LastRound()
         self._new_instance()
 
     def _new_instance(self) -> None:
@@ -103,16 +135,29 @@ class Knowledge:
             return
         if o.request == Request.ACCEPT and o.proposal_id is not None and o.value is not None:
             self._propose(o.proposal_id, o.value, Sent(o.round_no, o.proposal_id, o.value))  # exists once sent
+        if o.outcome not in ANSWERS and not acc.answered and isinstance(acc.state, Unknown):
+            acc.state = Unknown(UNANSWERED[o.outcome].format(o.round_no))
         if o.outcome in ANSWERS:
+            acc.answered = True
             found = breaks.check(acc.track, o)
             breaks.learn(acc.track, o, bool(found))
             for v in found:
                 self._flag(v)
+            self._note_round(o, trust.judge(o, found))
             self._learn_state(acc, o)
             # A reply that misreports its own accept is one break, not also a second value at the id.
             self._learn_vote(o, propose=not any(v.rule == Breach.ACCEPT_MISREPORTED for v in found))
         elif o.outcome == Outcome.SILENT:
             self._silence(acc, o)
+
+    def _note_round(self, o: Observation, aside: Optional[SetAside]) -> None:
+        if o.round_no != self._last.round_no:
+            self._last = _LastRound(o.round_no)
+        vote = o.reported.vote
+        if aside is not None:
+            self._last.aside[o.acceptor] = aside
+        elif vote is not None and o.request != Request.ACCEPT:
+            self._last.reports.append((o.acceptor, vote.proposal_id, vote.value))
 
     def _learn_state(self, acc: _Acceptor, o: Observation) -> None:
         r, n = o.reported, o.proposal_id
@@ -130,7 +175,7 @@ class Knowledge:
             promised = r.promised_id if r.promised_id is not None else n
         else:
             promised = r.promised_id if r.promised_id is not None else NONE
-        acc.state = Known(promised, vote)
+        acc.state = acc.last = Known(promised, vote)
         acc.promised_ever = max(acc.promised_ever, promised)
 
     def _learn_vote(self, o: Observation, propose: bool = True) -> None:
@@ -224,6 +269,25 @@ class Knowledge:
             return replace(st, promised_ever=max(self._acc[a].promised_ever, st.promised))
         return st
 
+    def last_known(self, a: int) -> Known:
+        """The state acceptor `a`'s last answer showed (an accept also promises its id), kept
+        through later silence: what the toolbar, `pool` and the view show as its state."""
+        return self._acc[a].last
+
+    def set_aside(self, round_no: int) -> tuple[SetAside, ...]:
+        """The replies of round `round_no` (the latest round) set aside for a broken rule
+        (trust.py): no promise, no value, no id comes from them."""
+        found = self._last.aside if self._last.round_no == round_no else {}
+        return tuple(found[a] for a in sorted(found))
+
+    def shown_chosen(self, round_no: int) -> Optional[Chosen]:
+        """The highest (id, value) that the answers of round `round_no` (the latest round),
+        those not set aside, report accepted by a quorum: a value the round proves chosen."""
+        if self._last.round_no != round_no:
+            return None
+        found = chosen_values(self._last.reports, len(self.pool))
+        return found[-1] if found else None
+
     def promise_floor(self, a: int) -> int:
         """The lowest promise acceptor `a` can hold now, from everything it said this epoch."""
         st, t = self._acc[a].state, self._acc[a].track
@@ -232,6 +296,15 @@ class Knowledge:
     def values_sent(self, n: int) -> tuple[str, ...]:
         """The values this shell sent at id n (for paxos.accept_safety's `sent`)."""
         return tuple(e.value for e in self._proposals.get(n, {}).values() if isinstance(e, Sent))
+
+    def accept_safety(self, n: int, value: Optional[str], promises: Iterable[Promise]) -> Safety:
+        """Whether accept(n, value) is one Paxos allows after these promises (paxos.accept_safety),
+        counting every value this shell already sent at n."""
+        return accept_safety(n, value, promises, len(self.pool), self.values_sent(n))
+
+    def chosen_other(self, value: Optional[str]) -> Optional[ChosenValue]:
+        """A value other than `value` known chosen: an accept of `value` could choose a second one."""
+        return next((c for c in self.chosen() if c.value != value), None)
 
     def refusals(self, n: int) -> tuple[Observation, ...]:
         """The refusals of prepare n seen in this instance."""

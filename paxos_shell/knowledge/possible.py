@@ -241,7 +241,7 @@ def analyse(s: Snapshot) -> Futures:
 
 
 def _why(st: Optional[State]) -> str:
-    return st.why if isinstance(st, Unknown) else "never answered"
+    return st.why if isinstance(st, Unknown) else "was not asked"
 
 
 def _vote_id(st: Known) -> int:

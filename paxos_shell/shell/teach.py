@@ -90,7 +90,11 @@ def prepare(res: PrepareResult) -> list[str]:
                    "that is a quorum, so the value is already chosen.")
         out.append(permanence(res.outlook))
         return out
-    if not res.reached:
+    if res.set_aside:
+        who = names(s.acceptor for s in res.set_aside)
+        out.append(f"The reply of {who} broke the rules, so it is not a promise: it counts towards no quorum, "
+                   "decides no value and moves no id.")
+    if not res.quorum_reached:
         out.append(f"Only {got} of the {need} promises needed arrived, so this proposer may not send accept: "
                    "without a quorum it cannot know which value might already be chosen.")
         said = "; ".join(_no_promise(res))
