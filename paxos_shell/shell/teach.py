@@ -84,16 +84,16 @@ def permanence(outlook: Outlook) -> str:
 def prepare(res: PrepareResult) -> list[str]:
     out = lead(res.outlook)
     got, need = len(res.promised), res.quorum
+    if res.set_aside:
+        who = names(s.acceptor for s in res.set_aside)
+        out.append(f"The reply of {who} broke the rules, so it is not a promise: it counts towards no quorum, "
+                   "decides no value and moves no id.")
     if res.prior_chosen is not None:
         c = res.prior_chosen
         out.append(f"Acceptors {list(c.acceptors)} report that they accepted {_v(c.value)} at id {c.proposal_id}: "
                    "that is a quorum, so the value is already chosen.")
         out.append(permanence(res.outlook))
         return out
-    if res.set_aside:
-        who = names(s.acceptor for s in res.set_aside)
-        out.append(f"The reply of {who} broke the rules, so it is not a promise: it counts towards no quorum, "
-                   "decides no value and moves no id.")
     if not res.quorum_reached:
         out.append(f"Only {got} of the {need} promises needed arrived, so this proposer may not send accept: "
                    "without a quorum it cannot know which value might already be chosen.")
