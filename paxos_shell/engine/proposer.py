@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 
 from paxos_shell.core import paxos
 from paxos_shell.core.paxos import Safety, Verdict
-from paxos_shell.core.text import show_value, span
+from paxos_shell.core.text import listing, show_value, span
 from paxos_shell.core.wire import GRANTED, IGNORED, Round
 from paxos_shell.engine.results import (
     Accepted,
@@ -34,7 +34,6 @@ from paxos_shell.engine.results import (
 from paxos_shell.engine.session import Session
 from paxos_shell.knowledge.breaks import Violation
 from paxos_shell.knowledge.hints import Hint, ProposerView, accept_refusal, next_step, prepare_hint
-from paxos_shell.knowledge.possible import names
 from paxos_shell.net.client import Client
 
 
@@ -227,7 +226,7 @@ class Engine:
             c = prep.prior_chosen
             result.verdict, result.early = Verdict.CHOSEN, True
             result.proposal_id, result.value = c.proposal_id, c.value
-            result.reason = f"{names(c.acceptors)} already accepted id {c.proposal_id}, a quorum"
+            result.reason = f"{listing(c.acceptors)} already accepted id {c.proposal_id}, a quorum"
             step(AlreadyChosen(c))
             return True
         if not prep.quorum_reached:

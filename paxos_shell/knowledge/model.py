@@ -31,7 +31,7 @@ from paxos_shell.core.paxos import (
     chosen_values,
     quorum,
 )
-from paxos_shell.core.text import show_value
+from paxos_shell.core.text import listing, show_value
 from paxos_shell.knowledge import breaks, trust
 from paxos_shell.knowledge.breaks import Breach, Evidence, Track, Violation
 from paxos_shell.knowledge.facts import (
@@ -48,7 +48,7 @@ from paxos_shell.knowledge.facts import (
     Volatile,
 )
 from paxos_shell.knowledge.outlook import Caution, Caveat, ChosenValue, Outlook, guaranteed
-from paxos_shell.knowledge.possible import Known, Snapshot, State, Unknown, Vote, analyse, names
+from paxos_shell.knowledge.possible import Known, Snapshot, State, Unknown, Vote, analyse
 from paxos_shell.knowledge.trust import SetAside
 
 NOT_ASKED = "was not asked"
@@ -374,12 +374,12 @@ class Knowledge:
         got = tuple(sorted(self._votes.get((n, value), {})))
         maybe = tuple(a for a in sorted(self._silent.get((n, value), {})) if a not in got and self._unsettled(a, n))
         what = f"{show_value(value)} at id {n}"
-        did = f"{names(got)} accepted {what}" if got else f"no acceptor accepted {what}"
+        did = f"{listing(got)} accepted {what}" if got else f"no acceptor accepted {what}"
         need = f"a quorum is {self.quorum} of {len(self.pool)}"
         if len(got) >= self.quorum:
             return ProposeOutcome(Verdict.CHOSEN, f"{did}, and {need}", got)
         if len(got) + len(maybe) >= self.quorum:
-            return ProposeOutcome(Verdict.UNKNOWN, f"{did}; {names(maybe)} went silent and may have accepted it; "
+            return ProposeOutcome(Verdict.UNKNOWN, f"{did}; {listing(maybe)} went silent and may have accepted it; "
                                                    f"{need}", got)
         return ProposeOutcome(Verdict.NOT_CHOSEN, f"{'only ' if got else ''}{did}, and {need}", got)
 

@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from paxos_shell.core.options import is_whole_number
 from paxos_shell.core.paxos import Verdict
-from paxos_shell.core.text import show_value
+from paxos_shell.core.text import listing, show_value
 from paxos_shell.core.wire import ReplyKind
 from paxos_shell.engine.results import AcceptResult, PrepareResult, StateResult
 from paxos_shell.knowledge.outlook import Standing
@@ -131,7 +131,7 @@ def prepare_blocks(ctx: Context, res: PrepareResult, out: Result) -> None:
         out.say(f"Quorum not reached: {len(res.promised)} promise(s), {res.quorum} needed.", Style.BAD)
     if res.prior_chosen is not None:
         c = res.prior_chosen
-        out.say(f"Already chosen: {show_value(c.value)} at id {c.proposal_id}: acceptors {list(c.acceptors)}, "
+        out.say(f"Already chosen: {show_value(c.value)} at id {c.proposal_id}: {listing(c.acceptors)}, "
                 "a quorum, reported it in their promises, so any accept must carry it.")
     elif res.quorum_reached and res.choice is not None and res.choice.forced_by is not None:
         out.say(f"Value to accept: {show_value(res.choice.value)}, because {res.choice.reason}.")
