@@ -110,7 +110,8 @@ def test_the_explanation_is_about_the_last_paxos_command(shell: Shell) -> None:
     step(shell, t, "prepare 1")
     snap = step(shell, t, "accept 1 A")
     assert snap["explanation"] == {"about": "accept 1 A", "sentences": explain(shell.last)}
-    assert snap["explanation"]["sentences"][0] == "A quorum (acceptors 1, 2 and 3) accepted 'A' at id 1, so it is chosen."
+    assert snap["explanation"]["sentences"][0] == ("A quorum (acceptors 1, 2 and 3) accepted 'A' at id 1, so it is "
+                                                   "chosen.")
     snap = step(shell, t, "proposer B")  # not a Paxos round: the explanation stays on the accept
     assert snap["explanation"]["about"] == "accept 1 A" and snap["line"] == "proposer B"
     assert snap["proposer"] == {"name": "B", "id": None, "count": 2}
