@@ -127,7 +127,7 @@ class Client:
     def state(self, servers: Sequence[int]) -> Round:
         return self.round(Phase.STATE, servers, {})
 
-    def _pool(self) -> ThreadPoolExecutor:
+    def _workers(self) -> ThreadPoolExecutor:
         if self._executor is None:
             # Threads start as needed; enough for a round to every acceptor plus stragglers being cut.
             self._executor = ThreadPoolExecutor(max_workers=max(32, 2 * len(self.urls)), thread_name_prefix="round",
@@ -179,7 +179,7 @@ class Client:
             if link.send(ask.method, ask.route):
                 got.sent[sid] = link
             else:
-                got.futures[self._pool().submit(self._call, ask, sid, link)] = sid
+                got.futures[self._workers().submit(self._call, ask, sid, link)] = sid
 
     def _receive_all(self, ask: _Ask, got: _Gathered, due: float) -> None:
         """Read on this thread each reply to what it sent that is whole as it arrives; hand the
@@ -188,7 +188,7 @@ class Client:
         owner: dict[int, int] = {}
         for sid, link in list(got.sent.items()):
             if link.tls:  # nothing to see into before reading: a worker reads it
-                got.futures[self._pool().submit(self._finish, ask, sid, got.sent.pop(sid), due)] = sid
+                got.futures[self._workers().submit(self._finish, ask, sid, got.sent.pop(sid), due)] = sid
                 continue
             owner[link.fileno()] = sid
             poller.register(link.fileno(), select.POLLIN | select.POLLPRI)
@@ -203,7 +203,7 @@ class Client:
                 if link.reply_waiting():
                     got.replies[sid] = self._finish(ask, sid, link, due)
                 else:  # it has begun to come and may trickle: never let it hold up the others
-                    got.futures[self._pool().submit(self._finish, ask, sid, link, due)] = sid
+                    got.futures[self._workers().submit(self._finish, ask, sid, link, due)] = sid
 
     def _finish(self, ask: _Ask, sid: int, link: Link, due: float) -> Reply:
         """The reply to a request send() wrote, read within the round."""
@@ -256,7 +256,7 @@ class Client:
         from paxos_shell.net.transport import Unanswered
 
         link = self._link(acceptor)
-        fut = self._pool().submit(link.call, method, route, timeout)
+        fut = self._workers().submit(link.call, method, route, timeout)
         try:
             return fut.result(timeout=timeout + GRACE)
         except Unanswered as e:
