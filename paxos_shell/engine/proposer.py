@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 from paxos_shell.core import paxos
 from paxos_shell.core.paxos import Safety, Verdict
 from paxos_shell.core.text import listing, show_value, span
-from paxos_shell.core.wire import GRANTED, IGNORED, Round
+from paxos_shell.core.wire import GRANTED, Round
 from paxos_shell.engine.results import (
     Accepted,
     AcceptResult,
@@ -109,13 +109,12 @@ class Engine:
         p, k, round_no = self.session.proposer, self.session.knowledge, self.session.rounds
         aside = k.set_aside(round_no)
         # A promise is a granted reply the knowledge model did not set aside (trust.py).
-        promised = [a for a in rnd.ids(GRANTED) if a not in {s.acceptor for s in aside}]
+        untrusted = {s.acceptor for s in aside}
+        promised = [a for a in rnd.ids(GRANTED) if a not in untrusted]
         # Every promise held for n, not only this round's: accept_safety judges the same set.
         promises = [pr for pr in p.promise_list() if pr.promised_id == n]
         choice = paxos.choose_value(promises, p.client_value) if promises else None
-        trusted = [r for r in rnd.replies if r.kind == IGNORED and r.acceptor not in {s.acceptor for s in aside}]
-        higher = max((r.promised_id for r in trusted), default=None)
-        return PrepareResult(rnd, n, promised, self.session.quorum, choice, k.shown_chosen(round_no), higher,
+        return PrepareResult(rnd, n, promised, self.session.quorum, choice, k.shown_chosen(round_no),
                              self._judgement(), breaks, aside)
 
     def accept(

@@ -83,7 +83,6 @@ class PrepareResult(Judged):
     quorum: int
     choice: Optional[ValueChoice]
     prior_chosen: Optional[Chosen]
-    higher: Optional[int]
     judgement: Judgement
     breaks: tuple[Violation, ...] = ()
     set_aside: tuple[SetAside, ...] = ()

@@ -20,17 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Optional
 
-from paxos_shell.core.paxos import (
-    NONE,
-    Chosen,
-    Promise,
-    ProposeOutcome,
-    Safety,
-    Verdict,
-    accept_safety,
-    chosen_values,
-    quorum,
-)
+from paxos_shell.core import paxos
+from paxos_shell.core.paxos import NONE, Chosen, Promise, ProposeOutcome, Safety, Verdict, quorum
 from paxos_shell.core.text import listing, show_value
 from paxos_shell.knowledge import breaks, trust
 from paxos_shell.knowledge.breaks import Breach, Evidence, Track, Violation
@@ -74,15 +65,6 @@ class _Acceptor:
     """The state its last answer showed, kept through later silence: what displays call its state."""
 
 
-@dataclass
-class _LastRound:
-    """The latest round's set-aside replies and the accepted pairs its other answers reported."""
-
-    round_no: int = -1
-    aside: dict[int, SetAside] = field(default_factory=dict)
-    reports: list[tuple[int, int, Optional[str]]] = field(default_factory=list)
-
-
 class Knowledge:
     """What the shell knows of a pool of acceptors; `add` facts, ask questions."""
 
@@ -92,7 +74,7 @@ class Knowledge:
             raise ValueError("a pool needs at least one acceptor")
         self.quorum = quorum(len(self.pool))
         self._acc = {a: _Acceptor() for a in self.pool}
-        self._last = _LastRound()
+        self._trust = trust.LastRound()
         self._new_instance()
 
     def _new_instance(self) -> None:
@@ -143,21 +125,12 @@ class Knowledge:
             breaks.learn(acc.track, o, bool(found))
             for v in found:
                 self._flag(v)
-            self._note_round(o, trust.judge(o, found))
+            self._trust.note(o, found)
             self._learn_state(acc, o)
             # A reply that misreports its own accept is one break, not also a second value at the id.
             self._learn_vote(o, propose=not any(v.rule == Breach.ACCEPT_MISREPORTED for v in found))
         elif o.outcome == Outcome.SILENT:
             self._silence(acc, o)
-
-    def _note_round(self, o: Observation, aside: Optional[SetAside]) -> None:
-        if o.round_no != self._last.round_no:
-            self._last = _LastRound(o.round_no)
-        vote = o.reported.vote
-        if aside is not None:
-            self._last.aside[o.acceptor] = aside
-        elif vote is not None and o.request != Request.ACCEPT:
-            self._last.reports.append((o.acceptor, vote.proposal_id, vote.value))
 
     def _learn_state(self, acc: _Acceptor, o: Observation) -> None:
         r, n = o.reported, o.proposal_id
@@ -277,16 +250,12 @@ class Knowledge:
     def set_aside(self, round_no: int) -> tuple[SetAside, ...]:
         """The replies of round `round_no` (the latest round) set aside for a broken rule
         (trust.py): no promise, no value, no id comes from them."""
-        found = self._last.aside if self._last.round_no == round_no else {}
-        return tuple(found[a] for a in sorted(found))
+        return self._trust.set_aside(round_no)
 
     def shown_chosen(self, round_no: int) -> Optional[Chosen]:
         """The highest (id, value) that the answers of round `round_no` (the latest round),
         those not set aside, report accepted by a quorum: a value the round proves chosen."""
-        if self._last.round_no != round_no:
-            return None
-        found = chosen_values(self._last.reports, len(self.pool))
-        return found[-1] if found else None
+        return self._trust.shown_chosen(round_no, len(self.pool))
 
     def promise_floor(self, a: int) -> int:
         """The lowest promise acceptor `a` can hold now, from everything it said this epoch."""
@@ -300,7 +269,7 @@ class Knowledge:
     def accept_safety(self, n: int, value: Optional[str], promises: Iterable[Promise]) -> Safety:
         """Whether accept(n, value) is one Paxos allows after these promises (paxos.accept_safety),
         counting every value this shell already sent at n."""
-        return accept_safety(n, value, promises, len(self.pool), self.values_sent(n))
+        return paxos.accept_safety(n, value, promises, len(self.pool), self.values_sent(n))
 
     def chosen_other(self, value: Optional[str]) -> Optional[ChosenValue]:
         """A value other than `value` known chosen: an accept of `value` could choose a second one."""

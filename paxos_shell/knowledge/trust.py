@@ -5,8 +5,8 @@ reply alone or against the same acceptor's earlier replies), say whether the
 reply is set aside, and why, in words. A set-aside reply is no promise: it
 never counts towards a quorum, never decides the value of phase 2, never
 proves a value chosen and never moves the proposer's next id, however high the
-ids it reports. Pure: no I/O, no memory; model.py keeps the decisions and the
-session and the proposer read them.
+ids it reports. Pure: no I/O; it remembers only the latest round (LastRound),
+which model.py holds and the session and the proposer ask through it.
 
 Why: an acceptor that answers prepare N with acceptedId N+1000 cannot hold
 what it says (an accept also promises its id), and obeying it would make two
@@ -15,9 +15,10 @@ honest acceptors accept a value no client proposed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
+from paxos_shell.core.paxos import Chosen, chosen_values
 from paxos_shell.knowledge.breaks import Violation, pool_wide
 from paxos_shell.knowledge.facts import ANSWERS, Observation, Outcome, Request
 
@@ -59,3 +60,32 @@ def judge(o: Observation, broken: Sequence[Violation]) -> Optional[SetAside]:
     if o.outcome not in ANSWERS or not own:
         return None
     return SetAside(o, own)
+
+
+@dataclass
+class LastRound:
+    """The latest round's set-aside replies, and the accepted pairs its other answers reported:
+    what that round shows chosen (the proposer's 'already chosen', counted once, here)."""
+
+    round_no: int = -1
+    aside: dict[int, SetAside] = field(default_factory=dict)
+    reports: list[tuple[int, int, Optional[str]]] = field(default_factory=list)
+
+    def note(self, o: Observation, broken: Sequence[Violation]) -> None:
+        """One answer and the rules it broke (a new round number starts afresh)."""
+        if o.round_no != self.round_no:
+            self.round_no, self.aside, self.reports = o.round_no, {}, []
+        aside, vote = judge(o, broken), o.reported.vote
+        if aside is not None:
+            self.aside[o.acceptor] = aside
+        elif vote is not None and o.request != Request.ACCEPT:
+            self.reports.append((o.acceptor, vote.proposal_id, vote.value))
+
+    def set_aside(self, round_no: int) -> tuple[SetAside, ...]:
+        found = self.aside if round_no == self.round_no else {}
+        return tuple(found[a] for a in sorted(found))
+
+    def shown_chosen(self, round_no: int, pool_size: int) -> Optional[Chosen]:
+        """The highest pair a quorum of the round's trusted answers report accepted."""
+        found = chosen_values(self.reports, pool_size) if round_no == self.round_no else []
+        return found[-1] if found else None
