@@ -141,3 +141,15 @@ def test_an_honest_round_sets_nothing_aside_and_shows_what_is_chosen() -> None:
         k.add(Observation(4, a, Request.PREPARE, Outcome.GRANTED, 9, None, Reported(9, 5, "A", True)))
     chosen = k.shown_chosen(4)
     assert k.set_aside(4) == () and chosen is not None and (chosen.proposal_id, chosen.value) == (5, "A")
+
+
+def test_a_refusal_below_its_own_promise_is_reported_not_explained(with_third: Any) -> None:
+    """teach reads the set-aside decision: it never says 'refused because it had promised 4' of prepare 5."""
+    sh = with_third(on_prepare(lambda n: {"ignored": True, "promisedId": n - 1}))
+    run(sh, "set teach on")
+    _, out = run(sh, "prepare 5 1 3")
+    text = words(out)
+    assert ("Set aside: acceptor 3's reply to prepare 5 moves no id, because it refused prepare 5 in round 1 while "
+            "reporting promisedId 4.") in text
+    assert "Acceptor 3 refused, reporting these promises: acceptor 3: 4." in text
+    assert "because it had promised" not in text

@@ -83,10 +83,7 @@ def permanence(outlook: Outlook) -> str:
 def prepare(res: PrepareResult) -> list[str]:
     out = lead(res.outlook)
     got, need = len(res.promised), res.quorum
-    if res.set_aside:
-        who = listing(s.acceptor for s in res.set_aside)
-        out.append(f"The reply of {who} broke the rules, so it is not a promise: it counts towards no quorum, "
-                   "decides no value and moves no id.")
+    out += _set_aside(res)
     if res.prior_chosen is not None:
         c = res.prior_chosen
         out.append(f"{_capital(listing(c.acceptors))} report that they accepted {_v(c.value)} at id {c.proposal_id}: "
@@ -133,6 +130,18 @@ def _until_restart(res: PrepareResult) -> str:
     one = len(volatile) == 1
     return (f", {listing(volatile)} only until {'it restarts' if one else 'they restart'} "
             f"({'it keeps its promise' if one else 'they keep their promises'} in memory only)")
+
+
+def _set_aside(res: PrepareResult) -> list[str]:
+    """The replies the knowledge model set aside for a broken rule: why they count for nothing."""
+    if not res.set_aside:
+        return []
+    who = listing(s.acceptor for s in res.set_aside)
+    if len(res.set_aside) == 1:
+        return [f"The reply of {who} broke the rules, so it is not a promise: it counts towards no quorum, decides "
+                "no value and moves no id."]
+    return [f"The replies of {who} broke the rules, so they are not promises: they count towards no quorum, "
+            "decide no value and move no id."]
 
 
 def _capital(sentence: str) -> str:
