@@ -86,7 +86,7 @@ def old_propose(urls: dict[int, str], n: int, value: str, send: Send = seed_post
 def both_phases(res: ProposeResult, quorum: int) -> bool:
     """The proposal sent a prepare round and an accept round, and a quorum granted the accept."""
     return res.ok and not res.early and any(
-        a.prepare.reached and a.accept is not None and len(a.accept.round.ids(GRANTED)) >= quorum
+        a.prepare.quorum_reached and a.accept is not None and len(a.accept.round.ids(GRANTED)) >= quorum
         for a in res.attempts)
 
 

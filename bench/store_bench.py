@@ -14,6 +14,7 @@ Run: python bench/store_bench.py [--saves N] [--dir DIR]
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
@@ -21,12 +22,18 @@ from typing import Callable, Optional
 
 from common import fmt, run_header, summary
 
-from paxos_shell.acceptor import diskio, record
+from paxos_shell.acceptor import diskio
 from paxos_shell.acceptor.store import LEGACY_FILE, Store
 from paxos_shell.core.paxos import AcceptorState
 
 BLOCK = 100
 """Saves per block; the stores take turns block by block."""
+
+
+def format_1(state: AcceptorState) -> bytes:
+    """state.json as format 1 wrote it (the acceptor itself now only reads it, to migrate)."""
+    return json.dumps({"promisedId": state.promised_id, "acceptedId": state.accepted_id,
+                       "acceptedValue": state.accepted_value}).encode("utf-8")
 
 
 class RenameStore:
@@ -38,7 +45,7 @@ class RenameStore:
     def save(self, state: AcceptorState) -> None:
         dfd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            diskio.replace_file(dfd, LEGACY_FILE, record.encode_legacy(state))
+            diskio.replace_file(dfd, LEGACY_FILE, format_1(state))
         finally:
             os.close(dfd)
 

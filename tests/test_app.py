@@ -112,7 +112,7 @@ def test_repl_through_pipe_input(acceptors: Any, private_home: str) -> None:
     sh.close()
     assert "Received promise from: [1, 2]" in text
     assert text.count("Received accepts from: [1, 2]") == 1
-    assert "Chosen: test-val (accepted at id 7 by acceptors [1, 2]" in text
+    assert "Chosen: test-val (accepted at id 7 by acceptors 1 and 2" in text
     assert "error: unknown command 'bogus'" in text
     assert code == 0  # Ctrl-D ends an interactive session successfully, whatever failed in it
     hist = os.path.join(private_home, "state", "paxos-shell", "history")

@@ -31,14 +31,14 @@ class TestRounds:
         res = three.prepare(7, [2, 1])
         assert [r.acceptor for r in res.round.replies] == [2, 1]
         assert all(r.kind == GRANTED and r.promised_id == 7 and r.latency > 0 for r in res.round.replies)
-        assert res.promised == [2, 1] and res.reached
+        assert res.promised == [2, 1] and res.quorum_reached
 
     def test_ignored_reply_carries_the_higher_promise(self, three: Engine) -> None:
         three.prepare(9, [1])
         res = three.prepare(8, [1, 2])
         r1 = res.round.replies[0]
         assert r1.kind == IGNORED and r1.promised_id == 9
-        assert res.promised == [2] and not res.reached and res.higher == 9 and res.hint.command == "prepare 10"
+        assert res.promised == [2] and not res.quorum_reached and res.hint.command == "prepare 10"
 
     def test_history_records_every_request(self, three: Engine) -> None:
         three.prepare(5)
@@ -53,7 +53,7 @@ class TestRounds:
 class TestDecisions:
     def test_seed_walkthrough(self, three: Engine) -> None:
         """prepare 7 to 1,2; accept test-val; propose BAD is overridden; already chosen."""
-        assert three.prepare(7, [1, 2]).reached
+        assert three.prepare(7, [1, 2]).quorum_reached
         acc = three.accept(7, "test-val", [1, 2])
         assert acc.outcome.verdict == Verdict.CHOSEN and acc.outcome.accepted_by == (1, 2)
         res = three.propose("BAD", n=9)

@@ -132,3 +132,25 @@ def test_an_accept_after_a_refused_prepare_says_what_happened() -> None:
 def test_values_become_one_command_argument() -> None:
     assert [argument(v) for v in ("A", "hello world", "", "it's", "A\x1b[2J")] == [
         "A", "'hello world'", "''", "'it'\"'\"'s'", "'A\\x1b[2J'"]
+
+
+def test_no_accept_is_suggested_once_another_value_is_chosen() -> None:
+    """Issue 20, item 2: after a forced accept made B chosen, `accept 5 A` would choose a second value."""
+    k, pool = fresh()
+    pool.prepare(5)
+    pool.accept(5, "A", [1])
+    pool.accept(5, "B", [2, 3], forced=True)
+    hint = next_step(k, ProposerView(current_id=5, promises=held(5, 1, 2, 3), sent_value="A"))
+    assert hint.step == Step.DONE and hint.command is None
+    assert hint.sentence() == ("B is chosen: acceptors 2 and 3 accepted it at id 5, so accept 5 A could choose a "
+                               "second value: no accept is safe to suggest.")
+
+
+def test_no_accept_is_suggested_at_an_id_that_carries_two_values() -> None:
+    """Two values sent at one id, none chosen: resending either is unsafe, so a prepare comes next."""
+    k, pool = fresh()
+    pool.prepare(5)
+    pool.accept(5, "A", [1])
+    pool.accept(5, "B", [2], forced=True)
+    hint = next_step(k, ProposerView(current_id=5, promises=held(5, 1, 2, 3), sent_value="A"))
+    assert hint.step == Step.PREPARE and hint.command == "prepare 6"

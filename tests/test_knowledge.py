@@ -82,7 +82,7 @@ class TestIssueObservations:
         assert k.chosen() == ()
         assert k.outlook().sentences() == [
             "Unknown which values can still be chosen: the state of acceptors 2 and 3 is not known: acceptor 2 "
-            "never answered; acceptor 3 never answered."]
+            "did not answer in round 1; acceptor 3 could not be reached in round 1."]
 
     def test_2_with_every_acceptor_unreachable_nothing_is_claimed(self) -> None:
         k = Knowledge([1, 2, 3])

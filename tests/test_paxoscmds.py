@@ -26,7 +26,7 @@ def test_seed_prepare_accept_state(shell: Shell) -> None:
     lines = out.splitlines()
     assert any(line.split()[:5] == ["1", "up", "7", "7", "test-val"] for line in lines)
     assert any(line.split()[:5] == ["3", "up", "-1", "-1", "-"] for line in lines)
-    assert "Chosen: test-val (accepted at id 7 by acceptors [1, 2]" in out
+    assert "Chosen: test-val (accepted at id 7 by acceptors 1 and 2" in out
 
 
 def test_propose_overridden_then_consensus(shell: Shell) -> None:

@@ -25,6 +25,12 @@ from paxos_shell.core.paxos import AcceptorState
 from .helpers import A, B, refusal, reopen, saved
 
 
+def format_1(state: AcceptorState) -> bytes:
+    """state.json as the acceptor wrote it before the two-slot record (format 1)."""
+    return json.dumps({"promisedId": state.promised_id, "acceptedId": state.accepted_id,
+                       "acceptedValue": state.accepted_value}).encode("utf-8")
+
+
 class TestDirectory:
     def test_fresh_directory_is_initialised_and_marked(self, tmp_path: Path) -> None:
         d = tmp_path / "x" / "acceptor-1"
@@ -115,7 +121,7 @@ class TestDirectory:
 
 class TestMigration:
     def test_format_1_state_is_migrated_and_tombstoned(self, tmp_path: Path) -> None:
-        (tmp_path / LEGACY_FILE).write_bytes(record.encode_legacy(A))
+        (tmp_path / LEGACY_FILE).write_bytes(format_1(A))
         (tmp_path / LEGACY_LOCK).write_bytes(b"")
         assert reopen(tmp_path) == A
         tomb = (tmp_path / LEGACY_FILE).read_bytes()
@@ -126,7 +132,7 @@ class TestMigration:
 
     def test_crash_before_the_tombstone_is_finished_at_the_next_start(self, tmp_path: Path) -> None:
         saved(tmp_path, A).close()
-        (tmp_path / LEGACY_FILE).write_bytes(record.encode_legacy(AcceptorState(1)))  # stale format 1
+        (tmp_path / LEGACY_FILE).write_bytes(format_1(AcceptorState(1)))  # stale format 1
         assert reopen(tmp_path) == A
         assert record.is_tombstone((tmp_path / LEGACY_FILE).read_bytes())
 

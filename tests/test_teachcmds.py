@@ -216,6 +216,6 @@ def test_teach_mode_says_why_an_accept_was_refused_without_inventing_a_proposer(
     code, out = run(local, "accept 5 A --force")
     assert code == 1  # no acceptor accepted: the round failed
     flat = " ".join(out.split())
-    assert ("Acceptors [1, 2, 3] refused: each had promised an id higher than 5, and an acceptor never accepts "
+    assert ("Acceptors 1, 2 and 3 refused: each had promised an id higher than 5, and an acceptor never accepts "
             "below its promise.") in flat
     assert "another proposer" not in flat

@@ -236,3 +236,37 @@ def test_no_lesson_says_never_change_or_any_value_unless_the_model_does(local: S
             checked += 1
             assert outlook.futures.kind == Kind.ANY, (line, text)
     assert checked >= 5
+
+
+# issue 20 ------------------------------------------------------------------------------
+
+
+def test_issue20_2_no_hint_overwrites_a_value_chosen_by_a_forced_accept(local: Shell) -> None:
+    run(local, "prepare 5")
+    _, out = run(local, "accept 5 A 1")
+    assert "Next: accept 5 A (" in words(out)  # A is not chosen yet: resending it is what Paxos wants
+    _, out = run(local, "accept 5 B 2 3 --force")
+    assert "Next: accept" not in out
+    local.out.fmt = local.out.fmt.__class__("json")
+    _, out = run(local, "accept 5 B 2 3 --force")
+    assert json.loads(out)["hint"] == ("B is chosen: acceptors 2 and 3 accepted it at id 5, so accept 5 A could "
+                                       "choose a second value: no accept is safe to suggest.")
+
+
+def html_page(h: Handler) -> None:
+    h.respond(200, b"<!doctype html><html><body>It works!</body></html>", ctype="text/html")
+
+
+def test_issue20_3_unknown_states_say_what_happened() -> None:
+    honest, page, unasked = Fake(), Fake(html_page), Fake()
+    sh = shell_on({1: honest.url, 2: page.url, 3: unasked.url, 4: dead_url()})
+    try:
+        _, out = run(sh, "state 1 2 4")
+        assert ("Unknown which values can still be chosen: the state of acceptors 2, 3 and 4 is not known: acceptor 2 "
+                "answered, but not as an acceptor, in round 1; acceptor 3 was not asked; acceptor 4 could not be "
+                "reached in round 1.") in words(out)
+        assert "never answered" not in out
+    finally:
+        sh.close()
+        for f in (honest, page, unasked):
+            f.close()

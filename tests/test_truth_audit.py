@@ -46,7 +46,7 @@ def test_a_volatile_acceptor_outside_the_chosen_quorum_is_not_a_condition_on_it(
             "must propose it again. Acceptor 3 keeps its state in memory only, but a quorum that keeps its state on "
             "disk accepted this value.") in out
     out = said(local, "state")
-    assert "Chosen: A (accepted at id 1 by acceptors [1, 2], quorum is 2 of 3)" in out
+    assert "Chosen: A (accepted at id 1 by acceptors 1 and 2, quorum is 2 of 3)" in out
     assert "holds only while" not in out
     run(local, "restart 3")  # it forgets promise 1; A is still the only value any proposer can get chosen
     run(local, "proposer B")
@@ -72,7 +72,7 @@ def test_a_refused_prepare_names_each_acceptors_own_promise(local: Shell) -> Non
         run(local, line)
     out = said(local, "prepare 5 2 3")
     assert "they had promised id 9 already" not in out  # acceptor 2 promised 8
-    assert ("Acceptors [2, 3] refused because they had promised ids at or above 5 already (acceptor 2: 8, "
+    assert ("Acceptors 2 and 3 refused because they had promised ids at or above 5 already (acceptor 2: 8, "
             "acceptor 3: 9).") in out
 
 
@@ -88,7 +88,7 @@ def test_an_http_error_is_an_answer_that_changed_nothing(fake: Callable[..., Fak
                stream=io.StringIO(), err=io.StringIO(), colour=False)
     run(sh, "set teach on")
     out = said(sh, "prepare 5 1 3")
-    assert "Acceptor [1] answered with an error, which changes nothing; acceptor [3] did not answer." in out
+    assert "Acceptor 1 answered with an error, which changes nothing; acceptor 3 did not answer." in out
     sh.close()
 
 

@@ -197,7 +197,7 @@ def test_accept_after_prepare_chooses_and_highlights_what_changed(live: dict[str
     page = do(live, "proposer main", "prepare 200", "accept A")
     assert (page["verdict"], page["kind"]) == ("chosen: A", "chosen")
     assert page["futures"].startswith("Only A can ever be chosen: A is chosen (acceptors 1, 2 and 3 accepted it")
-    assert page["detail"] == ["Chosen: A (accepted at id 200 by acceptors [1, 2, 3], quorum is 2 of 3)"]
+    assert page["detail"] == ["Chosen: A (accepted at id 200 by acceptors 1, 2 and 3, quorum is 2 of 3)"]
     assert fields(page, "acceptedId") == ["200"] * 3 and fields(page, "acceptedValue") == ["A"] * 3
     assert [c["changedFields"] for c in page["cards"]] == [["acceptedId", "acceptedValue"]] * 3
     assert page["lastRound"][-1] == ["mark quorum", "quorum: 3 of 3 accepted"]

@@ -90,7 +90,7 @@ def test_the_verdict_comes_from_verdict_of_alone(shell: Shell, monkeypatch: pyte
     snap = step(shell, t, "accept 1 A 1 2")
     v = snap["verdict"]
     assert (v["verdict"], v["headline"], v["futures"]["kind"]) == ("chosen", "chosen: A", "only")
-    assert v["detail"] == ["Chosen: A (accepted at id 1 by acceptors [1, 2], quorum is 2 of 3)"]
+    assert v["detail"] == ["Chosen: A (accepted at id 1 by acceptors 1 and 2, quorum is 2 of 3)"]
     assert v["futures"]["text"].startswith("Only A can ever be chosen: A is chosen")
     snap = step(shell, t, "accept 9 B 2 3 --force")
     assert snap["verdict"]["verdict"] == "violation" and snap["verdict"]["headline"] == "SAFETY VIOLATION"
@@ -110,7 +110,8 @@ def test_the_explanation_is_about_the_last_paxos_command(shell: Shell) -> None:
     step(shell, t, "prepare 1")
     snap = step(shell, t, "accept 1 A")
     assert snap["explanation"] == {"about": "accept 1 A", "sentences": explain(shell.last)}
-    assert snap["explanation"]["sentences"][0] == "A quorum [1, 2, 3] accepted 'A' at id 1, so it is chosen."
+    assert snap["explanation"]["sentences"][0] == ("A quorum (acceptors 1, 2 and 3) accepted 'A' at id 1, so it is "
+                                                   "chosen.")
     snap = step(shell, t, "proposer B")  # not a Paxos round: the explanation stays on the accept
     assert snap["explanation"]["about"] == "accept 1 A" and snap["line"] == "proposer B"
     assert snap["proposer"] == {"name": "B", "id": None, "count": 2}

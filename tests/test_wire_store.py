@@ -18,16 +18,16 @@ class TestParseId:
 
     @pytest.mark.parametrize("raw", ["", "x", "1.5", "--5", "1e3", "٣", "0x10"])
     def test_not_an_integer(self, raw: str) -> None:
-        with pytest.raises(wire.BadRequest, match="integer"):
+        with pytest.raises(wire.BadParameter, match="integer"):
             wire.parse_id(raw)
 
     @pytest.mark.parametrize("raw", ["-1", "2147483648", "9" * 5000])
     def test_out_of_range(self, raw: str) -> None:
-        with pytest.raises(wire.BadRequest, match="between 0 and 2147483647"):
+        with pytest.raises(wire.BadParameter, match="between 0 and 2147483647"):
             wire.parse_id(raw)
 
     def test_missing(self) -> None:
-        with pytest.raises(wire.BadRequest, match="missing"):
+        with pytest.raises(wire.BadParameter, match="missing"):
             wire.parse_id(None)
 
 

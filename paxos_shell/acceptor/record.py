@@ -197,12 +197,6 @@ def decode_marker(data: bytes) -> Marker:
     return Marker(fmt, who)
 
 
-def encode_legacy(state: AcceptorState) -> bytes:
-    """Format 1, as the previous version wrote it (the benchmark's baseline writes it too)."""
-    return _json({"promisedId": state.promised_id, "acceptedId": state.accepted_id,
-                  "acceptedValue": state.accepted_value})
-
-
 def decode_legacy(data: bytes) -> AcceptorState:
     obj = json.loads(data.decode("utf-8"))
     if not isinstance(obj, dict):

@@ -56,7 +56,7 @@ def admin_allowed(address: str) -> bool:
 
 def failure(e: Exception, raw_path: str) -> Reply:
     """The error reply for an exception from a route: the client's fault, the disk's, or a bug."""
-    if isinstance(e, wire.BadRequest):
+    if isinstance(e, wire.BadParameter):
         return error(400, str(e), raw_path)
     if isinstance(e, PersistError):
         return error(500, str(e), raw_path)

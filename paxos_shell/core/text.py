@@ -6,9 +6,10 @@ retitle the window, clear the screen or write the clipboard, and a bidi
 override would make a value read backwards. Every string from outside passes
 through one of these functions before it reaches a terminal, a log or JSON;
 each shows the offending character as a visible escape (`\\x1b`, `\\u202e`), so
-an engineer sees what the acceptor really holds. It also holds the one way a
-run of numbers (acceptor ids, ports) is written, and how wide text is on a terminal
-(display cells, by wcwidth). No I/O here.
+an engineer sees what the acceptor really holds. It also holds the one way
+acceptors are named in a sentence (`listing`: 'acceptors 1 and 3') and a run of
+numbers is written (`span`: '1..3'), and how wide text is on a terminal (display
+cells, by wcwidth). No I/O here.
 """
 
 from __future__ import annotations
@@ -84,8 +85,17 @@ def json_dumps(data: Any) -> str:
     return "".join(ch if _safe(ch) else _json_escape(ch) for ch in text)
 
 
+def listing(ids: Iterable[int], noun: str = "acceptor") -> str:
+    """Acceptors in a sentence: 'acceptor 2', 'acceptors 1 and 3', 'acceptors 1, 2 and 3'
+    (never a Python list's `[1, 3]`)."""
+    words = [str(i) for i in sorted(ids)]
+    if len(words) <= 1:
+        return f"{noun} {''.join(words)}"
+    return f"{noun}s {', '.join(words[:-1])} and {words[-1]}"
+
+
 def span(numbers: Iterable[int]) -> str:
-    """`1..3` for a run of consecutive numbers, else `1, 3, 7`."""
+    """`1..3` for a run of consecutive numbers, else `1, 3, 7`: a range (the pool is 1..5)."""
     ns = list(numbers)
     if len(ns) > 1 and ns == list(range(ns[0], ns[0] + len(ns))):
         return f"{ns[0]}..{ns[-1]}"

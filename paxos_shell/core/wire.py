@@ -82,8 +82,9 @@ REASONS = {
 _INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
 
-class BadRequest(ValueError):
-    """A request the protocol cannot act on; its text goes to the client."""
+class BadParameter(ValueError):
+    """A request parameter (id, value) the protocol cannot act on; its text goes to the client.
+    (Not view.routes.BadRequest, which is a malformed HTTP head.)"""
 
 
 def _clip(text: str, width: int = 40) -> str:
@@ -93,19 +94,19 @@ def _clip(text: str, width: int = 40) -> str:
 def parse_id(raw: Optional[str]) -> int:
     """A proposal id as the Java server accepts it: a decimal 32-bit int >= 0."""
     if raw is None:
-        raise BadRequest("required parameter 'id' is missing")
+        raise BadParameter("required parameter 'id' is missing")
     text = raw.strip()
     if not _INT.fullmatch(text):
-        raise BadRequest(f"parameter 'id' must be an integer, got {_clip(raw)!r}")
+        raise BadParameter(f"parameter 'id' must be an integer, got {_clip(raw)!r}")
     n = int(text) if len(text) < 40 else MAX_ID + 1
     if not 0 <= n <= MAX_ID:
-        raise BadRequest(f"parameter 'id' must be between 0 and {MAX_ID}, got {_clip(text)}")
+        raise BadParameter(f"parameter 'id' must be between 0 and {MAX_ID}, got {_clip(text)}")
     return n
 
 
 def parse_value(raw: Optional[str]) -> str:
     if raw is None:
-        raise BadRequest("required parameter 'value' is missing")
+        raise BadParameter("required parameter 'value' is missing")
     return raw
 
 

@@ -46,8 +46,9 @@ def round_marks(result: object, pool_size: int) -> Iterator[tuple[Round, RoundMa
             yield from round_marks(a.accept, pool_size)
     elif isinstance(result, PrepareResult):
         got = len(result.promised)
-        yield result.round, (RoundMark(MarkKind.QUORUM, f"quorum: {got} of {pool_size} promised") if result.reached
-                             else RoundMark(MarkKind.NO_QUORUM, f"no quorum: {got} promised, {result.quorum} needed"))
+        yield result.round, (
+            RoundMark(MarkKind.QUORUM, f"quorum: {got} of {pool_size} promised") if result.quorum_reached
+            else RoundMark(MarkKind.NO_QUORUM, f"no quorum: {got} promised, {result.quorum} needed"))
     elif isinstance(result, AcceptResult):
         o = result.outcome
         yield result.round, _accept_mark(o.verdict, len(o.accepted_by), pool_size)

@@ -93,7 +93,7 @@ def _play(engine: Engine, d: Duelist, number: int, backoff: bool, rng: random.Ra
     p.client_value = d.value
     if not d.ready:
         prep = engine.prepare()
-        d.ready = prep.reached
+        d.ready = prep.quorum_reached
         return Turn(number, d.name, prepare=prep)
     acc = engine.accept()
     if acc.outcome.verdict == Verdict.CHOSEN:
@@ -104,5 +104,5 @@ def _play(engine: Engine, d: Duelist, number: int, backoff: bool, rng: random.Ra
     if d.wait:
         return Turn(number, d.name, accept=acc, chose_wait=d.wait)
     prep = engine.prepare()  # refused, and straight back in with a higher id: the livelock
-    d.ready = prep.reached
+    d.ready = prep.quorum_reached
     return Turn(number, d.name, prepare=prep, accept=acc)

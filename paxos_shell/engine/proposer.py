@@ -14,8 +14,8 @@ from typing import Optional, Sequence
 
 from paxos_shell.core import paxos
 from paxos_shell.core.paxos import Safety, Verdict
-from paxos_shell.core.text import show_value, span
-from paxos_shell.core.wire import GRANTED, IGNORED, Round
+from paxos_shell.core.text import listing, show_value, span
+from paxos_shell.core.wire import GRANTED, Round
 from paxos_shell.engine.results import (
     Accepted,
     AcceptResult,
@@ -106,16 +106,16 @@ class Engine:
         return self._judge_prepare(rnd, n, breaks)
 
     def _judge_prepare(self, rnd: Round, n: int, breaks: tuple[Violation, ...]) -> PrepareResult:
-        p = self.session.proposer
-        promised = rnd.ids(GRANTED)
+        p, k, round_no = self.session.proposer, self.session.knowledge, self.session.rounds
+        aside = k.set_aside(round_no)
+        # A promise is a granted reply the knowledge model did not set aside (trust.py).
+        untrusted = {s.acceptor for s in aside}
+        promised = [a for a in rnd.ids(GRANTED) if a not in untrusted]
         # Every promise held for n, not only this round's: accept_safety judges the same set.
         promises = [pr for pr in p.promise_list() if pr.promised_id == n]
         choice = paxos.choose_value(promises, p.client_value) if promises else None
-        facts = [(r.acceptor, r.accepted_id, r.accepted_value) for r in rnd.replies if r.kind in (GRANTED, IGNORED)]
-        prior = paxos.chosen_values(facts, self.session.pool_size)
-        higher = max((r.promised_id for r in rnd.replies if r.kind == IGNORED), default=None)
-        return PrepareResult(rnd, n, promised, self.session.quorum, choice, prior[-1] if prior else None, higher,
-                             self._judgement(), breaks)
+        return PrepareResult(rnd, n, promised, self.session.quorum, choice, k.shown_chosen(round_no),
+                             self._judgement(), breaks, aside)
 
     def accept(
         self,
@@ -133,8 +133,7 @@ class Engine:
         self._check_id(n)
         given = value is not None
         value = value if value is not None else self._required_value(n)
-        safety = paxos.accept_safety(n, value, p.promise_list(), self.session.pool_size,
-                                     self.session.knowledge.values_sent(n))
+        safety = self.session.knowledge.accept_safety(n, value, p.promise_list())
         if not safety.safe and not force:
             raise ProposerError(f"refused: {self._refusal(n, safety)} (add --force to send it anyway)")
         if given and safety.safe:
@@ -226,10 +225,10 @@ class Engine:
             c = prep.prior_chosen
             result.verdict, result.early = Verdict.CHOSEN, True
             result.proposal_id, result.value = c.proposal_id, c.value
-            result.reason = f"acceptors {list(c.acceptors)} already accepted id {c.proposal_id}, a quorum"
+            result.reason = f"{listing(c.acceptors)} already accepted id {c.proposal_id}, a quorum"
             step(AlreadyChosen(c))
             return True
-        if not prep.reached:
+        if not prep.quorum_reached:
             result.verdict = Verdict.NOT_CHOSEN
             result.reason = f"{len(prep.promised)} promises, quorum is {prep.quorum}"
             return False
@@ -240,8 +239,7 @@ class Engine:
         prep = att.prepare
         assert prep.choice is not None  # a quorum of promises always yields a choice
         chosen_value = prep.choice.value if prep.choice.value is not None else result.client_value
-        safety = paxos.accept_safety(prep.n, chosen_value, self.session.proposer.promise_list(),
-                                     self.session.pool_size, self.session.knowledge.values_sent(prep.n))
+        safety = self.session.knowledge.accept_safety(prep.n, chosen_value, self.session.proposer.promise_list())
         if not safety.safe:
             # Never send what the core calls unsafe (a second value at an id, or a value the
             # promises forbid): this attempt ends before phase 2; a retry takes a higher id.

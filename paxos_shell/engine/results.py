@@ -16,6 +16,7 @@ from paxos_shell.core.wire import Round
 from paxos_shell.knowledge.breaks import Violation
 from paxos_shell.knowledge.hints import Hint
 from paxos_shell.knowledge.outlook import Outlook
+from paxos_shell.knowledge.trust import SetAside
 
 
 class ProposerError(UserError):
@@ -82,12 +83,14 @@ class PrepareResult(Judged):
     quorum: int
     choice: Optional[ValueChoice]
     prior_chosen: Optional[Chosen]
-    higher: Optional[int]
     judgement: Judgement
     breaks: tuple[Violation, ...] = ()
+    set_aside: tuple[SetAside, ...] = ()
+    """Granted replies the knowledge model set aside for a broken rule: not in `promised`."""
 
     @property
-    def reached(self) -> bool:
+    def quorum_reached(self) -> bool:
+        """A quorum promised id n (the request reaching an acceptor is Reply.reached)."""
         return len(self.promised) >= self.quorum
 
 

@@ -19,7 +19,7 @@ from typing import Iterable, Optional
 from paxos_shell.core import paxos
 from paxos_shell.core.paxos import NONE, Promise
 from paxos_shell.core.vocab import Word
-from paxos_shell.core.wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, OK, Phase, Reply, ReplyKind, Round, is_int
+from paxos_shell.core.wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, Phase, Reply, ReplyKind, Round, is_int
 from paxos_shell.knowledge.breaks import Violation
 from paxos_shell.knowledge.facts import (
     Down,
@@ -170,19 +170,23 @@ class Session:
     def record(self, rnd: Round, forced: bool = False) -> tuple[Violation, ...]:
         """Fold a round into the session and the knowledge model; the rule breaks it revealed.
 
-        `forced` marks an accept sent although paxos.accept_safety refused it (--force).
+        `forced` marks an accept sent although paxos.accept_safety refused it (--force). A reply
+        the knowledge model sets aside for a broken rule (trust.py) is kept as no promise and
+        moves no id.
         """
         self.rounds += 1
         p = self.proposer
         found: list[Violation] = []
         if rnd.phase == Phase.ACCEPT:
             n, value = rnd.params["id"], rnd.params["value"]
-            found += self.learn(Sent(self.rounds, n, value, forced))
+            found += self.tell(Sent(self.rounds, n, value, forced))
         for r in rnd.replies:
             self.history.append(HistoryEntry(r.at or time.time(), p.name, self.rounds, r))
-            self._learn(r)
-            self._keep_promise_or_accept(p, rnd, r)
-            found += self.learn(observation(self.rounds, r, rnd.params))
+            found += self.tell(observation(self.rounds, r, rnd.params))
+        aside = {s.acceptor for s in self.knowledge.set_aside(self.rounds)}
+        for r in rnd.replies:
+            self._note_status(r, trusted=r.acceptor not in aside)
+            self._keep_promise_or_accept(p, rnd, r, trusted=r.acceptor not in aside)
         if rnd.phase in (Phase.PREPARE, Phase.ACCEPT):
             p.current_id = rnd.params["id"]
             p.seen = max(p.seen, rnd.params["id"])
@@ -191,12 +195,12 @@ class Session:
             self.note_value(rnd.params["value"])
         return tuple(found)
 
-    def _keep_promise_or_accept(self, p: Proposer, rnd: Round, r: Reply) -> None:
+    def _keep_promise_or_accept(self, p: Proposer, rnd: Round, r: Reply, trusted: bool) -> None:
         if rnd.phase == Phase.PREPARE:
             old = p.promises.get(r.acceptor)
-            if r.kind == GRANTED:
+            if r.kind == GRANTED and trusted:
                 p.promises[r.acceptor] = r
-            elif r.kind == IGNORED or (old is not None and old.promised_id != rnd.params["id"]):
+            elif r.kind in (GRANTED, IGNORED) or (old is not None and old.promised_id != rnd.params["id"]):
                 p.promises.pop(r.acceptor, None)
         elif rnd.phase == Phase.ACCEPT:
             if r.kind == GRANTED:
@@ -204,20 +208,22 @@ class Session:
             else:
                 p.accepts.pop(r.acceptor, None)
 
-    def _learn(self, r: Reply) -> None:
+    def _note_status(self, r: Reply, trusted: bool) -> None:
+        """The acceptor's status, and its state as the knowledge model last knew it; the ids
+        a trusted answer reported raise the ids this proposer has seen (so its next id)."""
         st = self.statuses.setdefault(r.acceptor, Status())
         st.latency = r.latency
         if r.kind in (NO_RESPONSE, ERROR):
             st.kind = _status_of_failure(r)
             return
         st.kind = AcceptorStatus.UP
-        if r.kind in (OK, IGNORED) or r.phase == Phase.PREPARE:
-            if r.promised_id != NONE:
-                st.promised_id = r.promised_id
-        if r.phase == Phase.ACCEPT and r.kind == GRANTED:
-            st.promised_id = max(st.promised_id, r.accepted_id)
-        if r.kind == OK or r.accepted_id != NONE:
-            st.accepted_id, st.accepted_value = r.accepted_id, r.accepted_value
+        if r.acceptor in self.knowledge.pool:
+            known = self.knowledge.last_known(r.acceptor)
+            st.promised_id = known.promised
+            st.accepted_id, st.accepted_value = (known.vote.proposal_id, known.vote.value) if known.vote else \
+                (NONE, None)
+        if not trusted:
+            return
         self.highest_seen = max(self.highest_seen, r.promised_id, r.accepted_id)
         p = self.proposer
         p.seen = max(p.seen, r.promised_id, r.accepted_id)
@@ -235,7 +241,7 @@ class Session:
             self._outlook = (self._facts, self.knowledge.outlook())
         return self._outlook[1]
 
-    def learn(self, fact: Fact) -> tuple[Violation, ...]:
+    def tell(self, fact: Fact) -> tuple[Violation, ...]:
         """Hand one fact to the knowledge model; the rule breaks it revealed."""
         self._facts += 1
         return self.knowledge.add(fact)
@@ -260,7 +266,7 @@ class Session:
         st = self.statuses.setdefault(i, Status())
         was_volatile = st.volatile
         if action in (PoolAction.DOWN, PoolAction.RESTART):
-            self.learn(Down(self.rounds, i))
+            self.tell(Down(self.rounds, i))
         if action == PoolAction.DOWN:
             st.kind = AcceptorStatus.DOWN
             return
@@ -268,16 +274,16 @@ class Session:
         self.faults.pop(i, None)  # a new process starts without injected faults
         now_volatile = was_volatile if volatile is None else volatile
         if now_volatile != was_volatile:
-            self.learn(Volatile(self.rounds, i, now_volatile))
+            self.tell(Volatile(self.rounds, i, now_volatile))
         st.volatile = now_volatile
         if action != PoolAction.RESET:
             recovery = (Recovery.EMPTY if now_volatile else
                         Recovery.OLDER if was_volatile else Recovery.DURABLE)
-            self.learn(Up(self.rounds, i, recovery))
+            self.tell(Up(self.rounds, i, recovery))
 
     def _wiped(self, ids: list[int]) -> None:
         """A reset: the acceptors start empty; all of them make a new Paxos instance."""
-        self.learn(Reset(self.rounds, tuple(ids)))
+        self.tell(Reset(self.rounds, tuple(ids)))
         gone = set(ids)
         for a in gone:
             self.statuses.pop(a, None)
@@ -315,7 +321,7 @@ OUTCOMES = {
 def observation(round_no: int, r: Reply, params: Optional[dict] = None) -> Observation:
     """A reply in the knowledge model's words: which request (the round's parameters), how it
     ended, what it reported."""
-    outcome = OUTCOMES.get(r.kind) or (Outcome.SILENT if r.reached else Outcome.UNREACHED)
+    outcome = OUTCOMES.get(r.kind) or (Outcome.SILENT if r.may_have_acted else Outcome.UNREACHED)
     params = params if params is not None else r.params or {}
     body = r.body if r.body is not None and outcome in (Outcome.GRANTED, Outcome.IGNORED, Outcome.ANSWERED) else {}
     reported = Reported(_int_field(body, "promisedId"), _int_field(body, "acceptedId"),

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
 from paxos_shell.core.paxos import NONE
-from paxos_shell.core.text import show_value
+from paxos_shell.core.text import listing, show_value
 from paxos_shell.core.vocab import Word
 from paxos_shell.knowledge.facts import Observation, Outcome, Request, Sent
-from paxos_shell.knowledge.possible import names
 
 
 class Breach(Word):
@@ -250,7 +249,7 @@ def two_values(n: int, first: tuple[Optional[str], Evidence], second: tuple[Opti
 
 def two_chosen(chosen: Sequence[tuple[int, Optional[str], tuple[int, ...]]],
                proof: tuple[Observation, ...]) -> Violation:
-    said = " and ".join(f"{show_value(v)} at id {n} by {names(who)}" for n, v, who in chosen)
+    said = " and ".join(f"{show_value(v)} at id {n} by {listing(who)}" for n, v, who in chosen)
     values = tuple(sorted({v or "" for _, v, _ in chosen}))
     return Violation(Breach.TWO_CHOSEN, f"two different values were chosen: {said}", proof, subject=values)
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Optional
 
 from paxos_shell.core.paxos import NONE, Promise, Verdict, choose_value, id_above, last_id
-from paxos_shell.core.text import show_value
+from paxos_shell.core.text import listing, show_value
 from paxos_shell.core.vocab import Word
 from paxos_shell.knowledge.model import Knowledge
-from paxos_shell.knowledge.possible import Known, names
+from paxos_shell.knowledge.possible import Known
 
 
 class Step(Word):
@@ -90,7 +90,20 @@ def _accept_or_done(k: Knowledge, view: ProposerView) -> Optional[Hint]:
         value = choice.value
         why = _why_value(choice.forced_by, value)
     shown = argument(value) if value is not None else VALUE_PLACEHOLDER
-    return Hint(Step.ACCEPT, f"accept {n} {shown}", f"{names(able)} promised id {n}, a quorum; {why}", n, value)
+    unsafe = _unsafe(k, n, value, shown, held)
+    if unsafe is not None or (value is not None and not k.accept_safety(n, value, held).safe):
+        return unsafe  # None: the accept is unsafe, a prepare comes next
+    return Hint(Step.ACCEPT, f"accept {n} {shown}", f"{listing(able)} promised id {n}, a quorum; {why}", n, value)
+
+
+def _unsafe(k: Knowledge, n: int, value: Optional[str], shown: str, held: list[Promise]) -> Optional[Hint]:
+    """No accept once another value is chosen: whatever the promises say (a forced accept, an
+    acceptor that forgot), accept n `value` could then choose a second value."""
+    other = k.chosen_other(value)
+    if other is None:
+        return None
+    return Hint(Step.DONE, None, f"{other.sentence()}, so accept {n} {shown} could choose a second value: no "
+                                 "accept is safe to suggest", n, other.value)
 
 
 def argument(value: str) -> str:
@@ -120,7 +133,7 @@ def prepare_hint(k: Knowledge, view: ProposerView) -> Hint:
         return Hint(Step.EXHAUSTED, None, _exhausted(top, holders if top == promised else (), view), top)
     # A refused accept or a silence shows only a lower bound: 'or more' unless a reply reported it.
     exact = all(_reported(k, a, promised) for a in holders)
-    known = f"{names(holders)} promised {promised}{'' if exact else ' or more'}" if holders else \
+    known = f"{listing(holders)} promised {promised}{'' if exact else ' or more'}" if holders else \
         "no promise is known yet"
     if top > promised:  # the proposer's own ids, or ids it saw, run ahead of the promises it knows
         why = f"above id {top}, the highest this proposer used or saw; {known}"
@@ -143,17 +156,17 @@ def _refused(k: Knowledge, view: ProposerView) -> str:
     held = [p for p in view.promises if p.promised_id == n]
     if len(held) >= k.quorum:
         higher = [p.acceptor for p in held if k.promise_floor(p.acceptor) > n]
-        return f"{names(higher)} promised a higher id since promising {n}, so accept {n} can no longer win; "
+        return f"{listing(higher)} promised a higher id since promising {n}, so accept {n} can no longer win; "
     refusals = k.refusals(n)
     if refusals:
-        return f"prepare {n} was refused by {names(o.acceptor for o in refusals)}; "
+        return f"prepare {n} was refused by {listing(o.acceptor for o in refusals)}; "
     return ""
 
 
 def _exhausted(top: int, holders: tuple[int, ...], view: ProposerView) -> str:
     owned = "" if view.number is None else \
         f" for proposer number {view.number:02d}, whose ids end at {last_id(view.number)}"
-    who = f"{names(holders)} promised {top}" if holders else f"ids up to {top} are used"
+    who = f"{listing(holders)} promised {top}" if holders else f"ids up to {top} are used"
     remedy = ("reset the local pool ('reset') to start a new Paxos instance" if view.local_pool else
               "this remote pool cannot go on: only fresh acceptors can, since no id is left above their promises")
     return f"proposal ids are exhausted: {who} and no higher id is left{owned}; {remedy}"
@@ -171,9 +184,9 @@ def accept_refusal(k: Knowledge, view: ProposerView, n: int) -> Optional[str]:
     if refusals:
         return f"prepare {n} was refused: {'; '.join(o.said() for o in refusals)}; {instead}"
     if held:
-        return f"only {names(p.acceptor for p in held)} promised id {n}, and a quorum is {k.quorum}; {instead}"
+        return f"only {listing(p.acceptor for p in held)} promised id {n}, and a quorum is {k.quorum}; {instead}"
     ahead = [a for a in k.pool if k.promise_floor(a) >= n]
     if len(k.pool) - len(ahead) < k.quorum:
-        return (f"no acceptor promised id {n} to this proposer, and {names(ahead)} already promised {n} or more; "
+        return (f"no acceptor promised id {n} to this proposer, and {listing(ahead)} already promised {n} or more; "
                 f"{instead}")
     return f"no acceptor promised id {n} to this proposer: run 'prepare {n}' first"

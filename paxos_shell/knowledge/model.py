@@ -20,9 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Optional
 
-from paxos_shell.core.paxos import NONE, Chosen, ProposeOutcome, Verdict, quorum
-from paxos_shell.core.text import show_value
-from paxos_shell.knowledge import breaks
+from paxos_shell.core import paxos
+from paxos_shell.core.paxos import NONE, Chosen, Promise, ProposeOutcome, Safety, Verdict, quorum
+from paxos_shell.core.text import listing, show_value
+from paxos_shell.knowledge import breaks, trust
 from paxos_shell.knowledge.breaks import Breach, Evidence, Track, Violation
 from paxos_shell.knowledge.facts import (
     ANSWERS,
@@ -38,18 +39,30 @@ from paxos_shell.knowledge.facts import (
     Volatile,
 )
 from paxos_shell.knowledge.outlook import Caution, Caveat, ChosenValue, Outlook, guaranteed
-from paxos_shell.knowledge.possible import Known, Snapshot, State, Unknown, Vote, analyse, names
+from paxos_shell.knowledge.possible import Known, Snapshot, State, Unknown, Vote, analyse
+from paxos_shell.knowledge.trust import SetAside
 
-NEVER_ANSWERED = "never answered"
+NOT_ASKED = "was not asked"
+UNANSWERED = {
+    Outcome.ERROR: "answered, but not as an acceptor, in round {}",
+    Outcome.UNREACHED: "could not be reached in round {}",
+    Outcome.SILENT: "did not answer in round {}",
+}
+"""Why the state of an acceptor that never gave a protocol answer is unknown: what its last
+request came to (a foreign or error answer, a refused connection, silence)."""
 
 
 @dataclass
 class _Acceptor:
-    state: State = field(default_factory=lambda: Unknown(NEVER_ANSWERED))
+    state: State = field(default_factory=lambda: Unknown(NOT_ASKED))
     track: Track = field(default_factory=Track)
     epoch: int = 0
     promised_ever: int = NONE
     volatile: bool = False
+    answered: bool = False
+    """It gave a protocol answer in this epoch (else its unknown state says what happened instead)."""
+    last: Known = field(default_factory=Known)
+    """The state its last answer showed, kept through later silence: what displays call its state."""
 
 
 class Knowledge:
@@ -61,6 +74,7 @@ class Knowledge:
             raise ValueError("a pool needs at least one acceptor")
         self.quorum = quorum(len(self.pool))
         self._acc = {a: _Acceptor() for a in self.pool}
+        self._trust = trust.LastRound()
         self._new_instance()
 
     def _new_instance(self) -> None:
@@ -103,11 +117,15 @@ class Knowledge:
             return
         if o.request == Request.ACCEPT and o.proposal_id is not None and o.value is not None:
             self._propose(o.proposal_id, o.value, Sent(o.round_no, o.proposal_id, o.value))  # exists once sent
+        if o.outcome not in ANSWERS and not acc.answered and isinstance(acc.state, Unknown):
+            acc.state = Unknown(UNANSWERED[o.outcome].format(o.round_no))
         if o.outcome in ANSWERS:
+            acc.answered = True
             found = breaks.check(acc.track, o)
             breaks.learn(acc.track, o, bool(found))
             for v in found:
                 self._flag(v)
+            self._trust.note(o, found)
             self._learn_state(acc, o)
             # A reply that misreports its own accept is one break, not also a second value at the id.
             self._learn_vote(o, propose=not any(v.rule == Breach.ACCEPT_MISREPORTED for v in found))
@@ -130,7 +148,7 @@ class Knowledge:
             promised = r.promised_id if r.promised_id is not None else n
         else:
             promised = r.promised_id if r.promised_id is not None else NONE
-        acc.state = Known(promised, vote)
+        acc.state = acc.last = Known(promised, vote)
         acc.promised_ever = max(acc.promised_ever, promised)
 
     def _learn_vote(self, o: Observation, propose: bool = True) -> None:
@@ -224,6 +242,21 @@ class Knowledge:
             return replace(st, promised_ever=max(self._acc[a].promised_ever, st.promised))
         return st
 
+    def last_known(self, a: int) -> Known:
+        """The state acceptor `a`'s last answer showed (an accept also promises its id), kept
+        through later silence: what the toolbar, `pool` and the view show as its state."""
+        return self._acc[a].last
+
+    def set_aside(self, round_no: int) -> tuple[SetAside, ...]:
+        """The replies of round `round_no` (the latest round) set aside for a broken rule
+        (trust.py): no promise, no value, no id comes from them."""
+        return self._trust.set_aside(round_no)
+
+    def shown_chosen(self, round_no: int) -> Optional[Chosen]:
+        """The highest (id, value) that the answers of round `round_no` (the latest round),
+        those not set aside, report accepted by a quorum: a value the round proves chosen."""
+        return self._trust.shown_chosen(round_no, len(self.pool))
+
     def promise_floor(self, a: int) -> int:
         """The lowest promise acceptor `a` can hold now, from everything it said this epoch."""
         st, t = self._acc[a].state, self._acc[a].track
@@ -232,6 +265,15 @@ class Knowledge:
     def values_sent(self, n: int) -> tuple[str, ...]:
         """The values this shell sent at id n (for paxos.accept_safety's `sent`)."""
         return tuple(e.value for e in self._proposals.get(n, {}).values() if isinstance(e, Sent))
+
+    def accept_safety(self, n: int, value: Optional[str], promises: Iterable[Promise]) -> Safety:
+        """Whether accept(n, value) is one Paxos allows after these promises (paxos.accept_safety),
+        counting every value this shell already sent at n."""
+        return paxos.accept_safety(n, value, promises, len(self.pool), self.values_sent(n))
+
+    def chosen_other(self, value: Optional[str]) -> Optional[ChosenValue]:
+        """A value other than `value` known chosen: an accept of `value` could choose a second one."""
+        return next((c for c in self.chosen() if c.value != value), None)
 
     def refusals(self, n: int) -> tuple[Observation, ...]:
         """The refusals of prepare n seen in this instance."""
@@ -301,12 +343,12 @@ class Knowledge:
         got = tuple(sorted(self._votes.get((n, value), {})))
         maybe = tuple(a for a in sorted(self._silent.get((n, value), {})) if a not in got and self._unsettled(a, n))
         what = f"{show_value(value)} at id {n}"
-        did = f"{names(got)} accepted {what}" if got else f"no acceptor accepted {what}"
+        did = f"{listing(got)} accepted {what}" if got else f"no acceptor accepted {what}"
         need = f"a quorum is {self.quorum} of {len(self.pool)}"
         if len(got) >= self.quorum:
             return ProposeOutcome(Verdict.CHOSEN, f"{did}, and {need}", got)
         if len(got) + len(maybe) >= self.quorum:
-            return ProposeOutcome(Verdict.UNKNOWN, f"{did}; {names(maybe)} went silent and may have accepted it; "
+            return ProposeOutcome(Verdict.UNKNOWN, f"{did}; {listing(maybe)} went silent and may have accepted it; "
                                                    f"{need}", got)
         return ProposeOutcome(Verdict.NOT_CHOSEN, f"{'only ' if got else ''}{did}, and {need}", got)
 

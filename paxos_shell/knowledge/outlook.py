@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
-from paxos_shell.core.text import show_value
+from paxos_shell.core.text import listing, show_value
 from paxos_shell.core.vocab import Word
 from paxos_shell.knowledge.breaks import Violation
 from paxos_shell.knowledge.facts import Observation, Sent
-from paxos_shell.knowledge.possible import Futures, Kind, Rule, Vote, alternatives, names
+from paxos_shell.knowledge.possible import Futures, Kind, Rule, Vote, alternatives
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class ChosenValue:
     evidence: tuple[Observation, ...] = ()
 
     def sentence(self) -> str:
-        return f"{show_value(self.value)} is chosen: {names(self.acceptors)} accepted it at id {self.proposal_id}"
+        return f"{show_value(self.value)} is chosen: {listing(self.acceptors)} accepted it at id {self.proposal_id}"
 
 
 class Caution(Word):
@@ -56,7 +56,7 @@ class Caveat:
             v, d = self.vote, self.vote.proposal_id
             # `others` includes acceptors whose state is unknown: they may hold one, they reported none.
             return (f"acceptor {self.acceptors[0]} accepted {show_value(v.value)} at id {d}, yet as far as this "
-                    f"shell last heard only {names(self.others)} can hold a promise of {d} or more, not a quorum: "
+                    f"shell last heard only {listing(self.others)} can hold a promise of {d} or more, not a quorum: "
                     "these states were not all read at one moment (is another proposer at work?), so what follows "
                     "is best effort")
         if self.sent is not None:
@@ -64,7 +64,7 @@ class Caveat:
             return (f"accept {s.proposal_id} {show_value(s.value)} was forced in round {s.round_no}: every "
                     "guarantee assumes that proposers follow Paxos, so what follows is best effort")
         one = len(self.acceptors) == 1
-        return (f"this holds only while {names(self.acceptors)} {'does' if one else 'do'} not restart: "
+        return (f"this holds only while {listing(self.acceptors)} {'does' if one else 'do'} not restart: "
                 f"{'it keeps its' if one else 'they keep their'} state in memory only")
 
 
@@ -156,8 +156,7 @@ class Outlook:
             return self.sentences()
         if self.standing == Standing.CHOSEN:
             c = self.chosen[-1]
-            head = (f"Chosen: {show_value(c.value)} (accepted at id {c.proposal_id} by acceptors "
-                    f"{list(c.acceptors)}, {size})")
+            head = f"Chosen: {show_value(c.value)} (accepted at id {c.proposal_id} by {listing(c.acceptors)}, {size})"
             return [head] + [_capital(x.sentence()) for x in self.shown_caveats()]
         head = (f"No value is chosen yet ({size})." if self.standing == Standing.OPEN
                 else f"No value is known to be chosen ({size}).")

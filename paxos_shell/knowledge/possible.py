@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Mapping, Optional, Union
 
 from paxos_shell.core.paxos import MAX_ID, NONE, Chosen, quorum
-from paxos_shell.core.text import show_value
+from paxos_shell.core.text import listing, show_value
 from paxos_shell.core.vocab import Word
 
 
@@ -120,17 +120,8 @@ class Snapshot:
     chosen: Optional[Chosen] = None
 
 
-def names(ids: Iterable[int], noun: str = "acceptor") -> str:
-    """'acceptor 2', 'acceptors 1 and 3', 'acceptors 1, 2 and 3'."""
-    ids = sorted(ids)
-    words = [str(i) for i in ids]
-    if len(words) <= 1:
-        return f"{noun} {''.join(words)}"
-    return f"{noun}s {', '.join(words[:-1])} and {words[-1]}"
-
-
 def _verbs(ids: tuple[int, ...], one: str, many: str) -> str:
-    """The word that agrees with names(ids): one acceptor 'has', several 'have'."""
+    """The word that agrees with listing(ids): one acceptor 'has', several 'have'."""
     return one if len(ids) == 1 else many
 
 
@@ -160,7 +151,7 @@ class Reason:
 
 
 def _in_quorum_with(others: tuple[int, ...]) -> str:
-    return f" in a quorum with {names(others)}" if others else " in a quorum of its own"
+    return f" in a quorum with {listing(others)}" if others else " in a quorum of its own"
 
 
 def _can_still(r: Reason) -> str:
@@ -173,16 +164,16 @@ def _can_still(r: Reason) -> str:
 
 
 _SENTENCES = {
-    Rule.CHOSEN: lambda r: (f"{show_value(r.value)} is chosen ({names(r.acceptors)} accepted it at id "
+    Rule.CHOSEN: lambda r: (f"{show_value(r.value)} is chosen ({listing(r.acceptors)} accepted it at id "
                             f"{r.proposal_id}, a quorum) and every later proposal must carry it"),
-    Rule.EMPTY_QUORUM: lambda r: (f"{names(r.acceptors)} {_verbs(r.acceptors, 'has', 'have')} accepted nothing "
+    Rule.EMPTY_QUORUM: lambda r: (f"{listing(r.acceptors)} {_verbs(r.acceptors, 'has', 'have')} accepted nothing "
                                   f"and {_verbs(r.acceptors, 'makes', 'make')} a quorum, so a proposer with a fresh id "
                                   f"that reaches {_verbs(r.acceptors, 'it', 'them')} may propose any value"),
     Rule.HIGHEST_IN_QUORUM: lambda r: (f"{show_value(r.value)}, accepted at id {r.proposal_id} by acceptor "
                                        f"{r.acceptors[0]}, is the highest accepted value{_in_quorum_with(r.others)}, "
                                        "so a new proposal reaching that quorum must carry it"),
     Rule.KNOWN_PROPOSAL: lambda r: f"a proposal at id {r.proposal_id} carries {show_value(r.value)}{_can_still(r)}",
-    Rule.OUTSTANDING: lambda r: (f"{names(r.acceptors)} promised id {r.proposal_id} or more, and whoever holds "
+    Rule.OUTSTANDING: lambda r: (f"{listing(r.acceptors)} promised id {r.proposal_id} or more, and whoever holds "
                                  f"those promises may still send any value at id {r.proposal_id}{_can_still(r)}"),
     Rule.STATE_UNKNOWN: lambda r: f"acceptor {r.acceptors[0]} {r.detail}",
 }
@@ -202,7 +193,7 @@ class Futures:
             return "Any value may still be chosen"
         if self.kind == Kind.ONLY:
             return f"Only {alternatives(self.values)} can ever be chosen"
-        return f"Unknown which values can still be chosen: the state of {names(self.unknown)} is not known"
+        return f"Unknown which values can still be chosen: the state of {listing(self.unknown)} is not known"
 
     def sentence(self) -> str:
         """The headline and its reasons, as one paragraph."""
@@ -241,7 +232,7 @@ def analyse(s: Snapshot) -> Futures:
 
 
 def _why(st: Optional[State]) -> str:
-    return st.why if isinstance(st, Unknown) else "never answered"
+    return st.why if isinstance(st, Unknown) else "was not asked"
 
 
 def _vote_id(st: Known) -> int:

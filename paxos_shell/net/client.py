@@ -132,7 +132,7 @@ class Client:
     def state(self, servers: Sequence[int]) -> Round:
         return self.round(Phase.STATE, servers, {})
 
-    def _pool(self) -> ThreadPoolExecutor:
+    def _workers(self) -> ThreadPoolExecutor:
         if self._executor is None:
             # Threads start as needed; enough for a round to every acceptor plus stragglers being cut.
             self._executor = ThreadPoolExecutor(max_workers=max(32, 2 * len(self.urls)), thread_name_prefix="round",
@@ -174,7 +174,7 @@ class Client:
             got.replies[sid] = ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=visible(str(e)), reached=False))
             return
         got.handing = sid
-        got.futures[self._pool().submit(self._call, ask, sid, link, got)] = sid
+        got.futures[self._workers().submit(self._call, ask, sid, link, got)] = sid
         got.handing = None
 
     def _call(self, ask: _Ask, sid: int, link: Link, got: _Gathered) -> None:
@@ -241,7 +241,7 @@ class Client:
         from paxos_shell.net.transport import Unanswered
 
         link = self._link(acceptor)
-        fut = self._pool().submit(link.call, method, route, timeout)
+        fut = self._workers().submit(link.call, method, route, timeout)
         try:
             return fut.result(timeout=timeout + GRACE)
         except Unanswered as e:

@@ -75,7 +75,7 @@ class Shell:
                                              volatile=m.volatile)
             if local.temporary:
                 # A pool in a fresh temporary directory holds nothing: a known start, not an unknown one.
-                session.learn(Reset(0, tuple(local.members)))
+                session.tell(Reset(0, tuple(local.members)))
         return session
 
     def new_session(self) -> None:

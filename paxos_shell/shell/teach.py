@@ -14,12 +14,11 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from paxos_shell.core.paxos import Verdict
-from paxos_shell.core.text import show_value
+from paxos_shell.core.text import listing, show_value
 from paxos_shell.core.wire import ReplyKind
 from paxos_shell.engine.results import AcceptResult, PrepareResult, ProposeResult, StateResult
 from paxos_shell.knowledge.breaks import Breach, Violation
 from paxos_shell.knowledge.outlook import Caution, Outlook
-from paxos_shell.knowledge.possible import names
 
 
 def _v(value: Optional[str]) -> str:
@@ -58,7 +57,7 @@ def _unguarded(outlook: Outlook, carried: Optional[str]) -> str:
     other = next((c for c in outlook.chosen if c.value != carried), None)
     if other is None:
         return f"{why}, so a value chosen earlier need not be that one"
-    return (f"{why}, and {_v(other.value)} is already chosen ({names(other.acceptors)} accepted it at id "
+    return (f"{why}, and {_v(other.value)} is already chosen ({listing(other.acceptors)} accepted it at id "
             f"{other.proposal_id})")
 
 
@@ -69,7 +68,7 @@ def permanence(outlook: Outlook) -> str:
     who = outlook.at_risk()
     if who:
         one = len(who) == 1
-        return (f"It stays chosen only while {names(who)} {'does' if one else 'do'} not restart: "
+        return (f"It stays chosen only while {listing(who)} {'does' if one else 'do'} not restart: "
                 f"{'it keeps its' if one else 'they keep their'} state in memory only, and would forget.")
     never = ("It can never change: any later proposer's prepare reaches one of these acceptors, learns the value, "
              "and must propose it again.")
@@ -77,20 +76,21 @@ def permanence(outlook: Outlook) -> str:
     if not volatile:
         return never
     keeps = "keeps its" if len(volatile) == 1 else "keep their"
-    return (f"{never} {names(volatile).capitalize()} {keeps} state in memory only, but a quorum that keeps its "
+    return (f"{never} {listing(volatile).capitalize()} {keeps} state in memory only, but a quorum that keeps its "
             "state on disk accepted this value.")
 
 
 def prepare(res: PrepareResult) -> list[str]:
     out = lead(res.outlook)
     got, need = len(res.promised), res.quorum
+    out += _set_aside(res)
     if res.prior_chosen is not None:
         c = res.prior_chosen
-        out.append(f"Acceptors {list(c.acceptors)} report that they accepted {_v(c.value)} at id {c.proposal_id}: "
+        out.append(f"{_capital(listing(c.acceptors))} report that they accepted {_v(c.value)} at id {c.proposal_id}: "
                    "that is a quorum, so the value is already chosen.")
         out.append(permanence(res.outlook))
         return out
-    if not res.reached:
+    if not res.quorum_reached:
         out.append(f"Only {got} of the {need} promises needed arrived, so this proposer may not send accept: "
                    "without a quorum it cannot know which value might already be chosen.")
         said = "; ".join(_no_promise(res))
@@ -128,12 +128,24 @@ def _until_restart(res: PrepareResult) -> str:
     if not volatile:
         return ""
     one = len(volatile) == 1
-    return (f", {names(volatile)} only until {'it restarts' if one else 'they restart'} "
+    return (f", {listing(volatile)} only until {'it restarts' if one else 'they restart'} "
             f"({'it keeps its promise' if one else 'they keep their promises'} in memory only)")
 
 
-def _who(ids: list[int]) -> str:
-    return f"acceptor{'s' if len(ids) > 1 else ''} {ids}"
+def _set_aside(res: PrepareResult) -> list[str]:
+    """The replies the knowledge model set aside for a broken rule: why they count for nothing."""
+    if not res.set_aside:
+        return []
+    who = listing(s.acceptor for s in res.set_aside)
+    if len(res.set_aside) == 1:
+        return [f"The reply of {who} broke the rules, so it is not a promise: it counts towards no quorum, decides "
+                "no value and moves no id."]
+    return [f"The replies of {who} broke the rules, so they are not promises: they count towards no quorum, "
+            "decide no value and move no id."]
+
+
+def _capital(sentence: str) -> str:
+    return f"{sentence[:1].upper()}{sentence[1:]}"
 
 
 def _no_promise(res: PrepareResult) -> list[str]:
@@ -145,18 +157,18 @@ def _no_promise(res: PrepareResult) -> list[str]:
         they = "they" if len(refusals) > 1 else "it"
         ids, held = list(refusals), set(refusals.values())
         each = ", ".join(f"acceptor {a}: {p if p >= 0 else 'none'}" for a, p in refusals.items())
-        if min(held) < res.n:  # against the rules (flagged above): only what they reported
-            said.append(f"{_who(ids)} refused, reporting these promises: {each}")
+        if any(s.acceptor in refusals for s in res.set_aside):  # a rule broken (flagged above): what they said
+            said.append(f"{listing(ids)} refused, reporting these promises: {each}")
         elif len(held) == 1:
-            said.append(f"{_who(ids)} refused because {they} had promised id {min(held)} already")
+            said.append(f"{listing(ids)} refused because {they} had promised id {min(held)} already")
         else:
-            said.append(f"{_who(ids)} refused because {they} had promised ids at or above {res.n} already ({each})")
+            said.append(f"{listing(ids)} refused because {they} had promised ids at or above {res.n} already ({each})")
     errors = [r.acceptor for r in replies if r.kind == ReplyKind.ERROR]
     if errors:
-        said.append(f"{_who(errors)} answered with an error, which changes nothing")
+        said.append(f"{listing(errors)} answered with an error, which changes nothing")
     silent = [r.acceptor for r in replies if r.kind == ReplyKind.NO_RESPONSE]
     if silent:
-        said.append(f"{_who(silent)} did not answer")
+        said.append(f"{listing(silent)} did not answer")
     return said
 
 
@@ -171,7 +183,7 @@ def accept(res: AcceptResult) -> list[str]:
                        "accepted it: the pool is as a correct proposal would leave it.")
     got = list(res.outcome.accepted_by)
     if res.outcome.verdict == Verdict.CHOSEN:
-        out.append(f"A quorum {got} accepted {_v(res.value)} at id {res.n}, so it is chosen.")
+        out.append(f"A quorum ({listing(got)}) accepted {_v(res.value)} at id {res.n}, so it is chosen.")
         out.append(permanence(res.outlook))
     elif res.outcome.verdict == Verdict.UNKNOWN:
         # The model's own count: the silences and accepts of earlier rounds at this id count too.
@@ -183,7 +195,7 @@ def accept(res: AcceptResult) -> list[str]:
         out.append(f"{res.outcome.reason[:1].upper()}{res.outcome.reason[1:]}, so this round chose nothing.")
         if refused:
             # Not "to another proposer": this shell's own later prepare may hold the higher promise.
-            out.append(f"Acceptors {refused} refused: each had promised an id higher than {res.n}, and an "
+            out.append(f"{_capital(listing(refused))} refused: each had promised an id higher than {res.n}, and an "
                        "acceptor never accepts below its promise.")
     return out
 

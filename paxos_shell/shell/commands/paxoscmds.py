@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from paxos_shell.core.options import is_whole_number
 from paxos_shell.core.paxos import Verdict
-from paxos_shell.core.text import show_value
+from paxos_shell.core.text import listing, show_value
 from paxos_shell.core.wire import ReplyKind
 from paxos_shell.engine.results import AcceptResult, PrepareResult, StateResult
 from paxos_shell.knowledge.outlook import Standing
@@ -109,7 +109,7 @@ def cmd_prepare(ctx: Context, args: Args) -> Result:
     ctx.show([Text(f"Contacting servers: {servers}"), Text(f"ID: {n}")])  # before the wait: context
     res = ctx.engine.prepare(n, servers)
     ctx.remember(res)
-    out = Result("prepare", ok=res.reached)
+    out = Result("prepare", ok=res.quorum_reached)
     prepare_blocks(ctx, res, out)
     return out
 
@@ -121,24 +121,27 @@ def prepare_blocks(ctx: Context, res: PrepareResult, out: Result) -> None:
     if res.round.interrupted:
         out.say("Interrupted: acceptors that had not answered are marked 'interrupted'.", Style.WARN)
     broken_here(res.breaks, out)
+    for aside in res.set_aside:
+        out.say(f"Set aside: {aside.sentence()}.", Style.BAD)
     out.say(f"Received promise from: {res.promised}")
-    if res.reached:
+    if res.quorum_reached:
         out.say(f"Quorum reached: {len(res.promised)} of {ctx.session.pool_size} promised id {res.n} "
                 f"(quorum {res.quorum}).", Style.GOOD)
     else:
         out.say(f"Quorum not reached: {len(res.promised)} promise(s), {res.quorum} needed.", Style.BAD)
     if res.prior_chosen is not None:
         c = res.prior_chosen
-        out.say(f"Already chosen: {show_value(c.value)} at id {c.proposal_id}: acceptors {list(c.acceptors)}, "
+        out.say(f"Already chosen: {show_value(c.value)} at id {c.proposal_id}: {listing(c.acceptors)}, "
                 "a quorum, reported it in their promises, so any accept must carry it.")
-    elif res.reached and res.choice is not None and res.choice.forced_by is not None:
+    elif res.quorum_reached and res.choice is not None and res.choice.forced_by is not None:
         out.say(f"Value to accept: {show_value(res.choice.value)}, because {res.choice.reason}.")
     out.say(res.hint.sentence())
     out.data.update({
         "id": res.n, "servers": [r.acceptor for r in res.round.replies], "promisedBy": res.promised,
-        "quorum": res.quorum, "quorumReached": res.reached,
+        "quorum": res.quorum, "quorumReached": res.quorum_reached,
         "requiredValue": res.choice.value if res.choice and res.choice.forced_by else None,
         "next": res.hint.command, "hint": res.hint.sentence(), "interrupted": res.round.interrupted,
+        "setAside": [{"acceptor": a.acceptor, "reason": a.why()} for a in res.set_aside],
     })
 
 
