@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import sys
-import textwrap
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Iterator, Optional, Sequence, TextIO
@@ -54,10 +54,54 @@ def colour_wanted(stream: TextIO) -> bool:
 
 
 def wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
-    """Lines of at most `width` cells, broken at spaces (never at hyphens); only a word longer
-    than a whole line (a long path) is cut, since it cannot fit anywhere."""
-    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest,
-                         break_long_words=True, break_on_hyphens=False)
+    """Lines of at most `width` display cells, broken at spaces (never at hyphens); only a word
+    wider than a whole line (a long path) is cut, since it cannot fit anywhere.
+
+    Measured in cells, not code points (textwrap counts code points): `世界` and `🙂` take two
+    cells each, so a line holding them would otherwise run past the edge of the screen. Spaces
+    inside a line are kept as written (and those that open the text); those at a break go.
+    """
+    text = text.expandtabs()
+    body = text.lstrip(" ")
+    if not body.strip():
+        return []
+    lines: list[str] = []
+    line = first + text[:len(text) - len(body)]
+    used, gap, filled = width_of(line), "", False
+    for token in _TOKENS.findall(body):
+        if token.isspace():
+            gap = " " if "\n" in token else token
+            continue
+        w = width_of(token)
+        if filled and used + len(gap) + w <= width:
+            line, used = line + gap + token, used + len(gap) + w
+        else:
+            if filled:
+                lines.append(line)
+                line, used = rest, width_of(rest)
+            line, used = _cut(token, line, used, width, lines, rest)
+            filled = True
+        gap = ""
+    lines.append(line)
+    return lines
+
+
+_TOKENS = re.compile(r"\s+|\S+")
+
+
+def _cut(word: str, line: str, used: int, width: int, lines: list[str], rest: str) -> tuple[str, int]:
+    """`word` after `line` (an indent, `used` cells); a word too wide for a line is cut into
+    whole lines (appended to `lines`), each after the indent `rest`. Returns the line being
+    filled and its width."""
+    start = line
+    for ch in word:
+        cw = width_of(ch)
+        if used + cw > width and line != start:
+            lines.append(line)
+            line = start = rest
+            used = width_of(rest)
+        line, used = line + ch, used + cw
+    return line, used
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -16,6 +16,7 @@ from paxos_shell.runtime import signals
 from paxos_shell.runtime.dirs import state_dir
 from paxos_shell.shell.completer import ShellCompleter, view_of
 from paxos_shell.shell.registry import ALIASES, REGISTRY, Command, names
+from paxos_shell.shell.render import wrap
 from paxos_shell.shell.runner import HELP as STEP_HELP
 
 if TYPE_CHECKING:
@@ -111,10 +112,19 @@ def make_pause(sh: Context) -> Callable[[str], str]:
 
     def pause(step: str) -> str:
         try:
-            answer = session.prompt(HTML("<b>next:</b> {} <ansigray>[{}]</ansigray> ").format(visible(step), STEP_HELP))
+            answer = session.prompt(step_prompt(step, sh.out.width))
         except (KeyboardInterrupt, EOFError):
             return "q"
         signals.check()  # a signal while this prompt was ending: leave, not run the step
         return answer
 
     return pause
+
+
+def step_prompt(step: str, width: int) -> FormattedText:
+    """`next: [2/5] prepare 1 2 3 [Enter runs it, ...]` wrapped at spaces to the screen, as the
+    renderer wraps prose (prompt_toolkit would cut it anywhere, mid-word); the answer is typed
+    after the last line."""
+    lines = wrap(f"next: {visible(step)} [{STEP_HELP}]", width - 1)
+    head, rest = lines[0][:5], "\n".join(lines)[5:]
+    return FormattedText([("bold", head), ("", rest + " ")])
