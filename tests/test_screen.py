@@ -26,8 +26,9 @@ from paxos_shell.shell.registry import REGISTRY
 WIDTHS = (60, 80, 120)
 
 EVERY_COMMAND = [
-    "help", "help accept", "state", "prepare 7 1 2", "accept 7 'a value long enough to need shortening in a table "
-    "cell at sixty columns' 1 2", "propose B", "propose C --contact-count 1", "pool", "history 6", "show",
+    "clear", "help", "help accept", "state", "prepare 7 1 2",
+    "accept 7 'a value long enough to need shortening in a table cell at sixty columns' 1 2",
+    "propose B", "propose C --contact-count 1", "pool", "history 6", "show",
     "show value", "set teach on", "prepare", "set teach off", "trace 2", "trace 1 --mermaid {tmp}/t.mmd",
     "explain",
     "proposer B", "proposer main", "duel x y --turns 4 --no-backoff --seed 1", "expect chosen", "lesson",

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import traceback
-from typing import Callable, Iterable, Optional, Sequence, TextIO
+from typing import Callable, Iterable, NamedTuple, Optional, Sequence, TextIO
 
-from paxos_shell.core.errors import ExitStatus, UserError, exit_status
+from paxos_shell.core.errors import ExitStatus, Tally, UserError, exit_status
+from paxos_shell.core.text import visible
 from paxos_shell.core.urls import scrub
 from paxos_shell.diagram.marks import RoundMark, note_marks
 from paxos_shell.engine.proposer import Engine
@@ -30,6 +31,15 @@ from paxos_shell.shell.render import Format, Renderer
 from paxos_shell.shell.results import Block, Result, Style, Text
 from paxos_shell.shell.teach import explain
 from paxos_shell.shell.transcript import Transcript
+
+
+class Ran(NamedTuple):
+    """One command as the run's exit code sees it (core/errors.Tally)."""
+
+    status: ExitStatus
+    why: str
+    error: bool = False
+    expectation: bool = False
 
 
 class Shell:
@@ -52,7 +62,7 @@ class Shell:
         self.engine = Engine(Client(pool.urls, timeout, options), self.session, local_pool=pool.local is not None)
         self.out = Renderer(stream, Format(fmt), colour, err)
         self.teach = False
-        self.worst = ExitStatus.SUCCESS
+        self.tally = Tally()
         self.last: object = None
         self._fresh = False
         self.expectations: list[bool] = []
@@ -89,18 +99,26 @@ class Shell:
 
     # -- running commands ------------------------------------------------------
 
+    @property
+    def worst(self) -> ExitStatus:
+        """The exit code of the run so far (core/errors.Tally decides it)."""
+        return self.tally.status
+
     def run_line(self, line: str) -> Optional[ExitStatus]:
         """Run one command line; None for a blank or comment line. Raises Exit."""
-        status = self._dispatch(line)
-        if status is not None:
-            self.worst = max(self.worst, status)
-        return status
+        ran = self._dispatch(line)
+        if ran is None:
+            return None
+        self.tally.note(ran.status, f"'{visible(line.strip())}' failed: {ran.why}", error=ran.error,
+                        expectation=ran.expectation)
+        return ran.status
 
     def run_step(self, line: str) -> Optional[ExitStatus]:
         """A lesson step: run and shown, but a step meant to fail is not an error of the run."""
-        return self._dispatch(line)
+        ran = self._dispatch(line)
+        return None if ran is None else ran.status
 
-    def _dispatch(self, line: str) -> Optional[ExitStatus]:
+    def _dispatch(self, line: str) -> Optional[Ran]:
         name: Optional[str] = None
         cmd: Optional[Command] = None
         recording = self.transcript
@@ -113,19 +131,20 @@ class Shell:
             name = tokens[0]  # what the user typed, until it names a command
             cmd = lookup(name)
             name = cmd.name
-            status = self._run(cmd, tokens[1:], line).status
+            result = self._run(cmd, tokens[1:], line)
+            ran = Ran(result.status, result.failure or "its outcome was a failure", expectation=result.expectation)
         except (Exit, BrokenPipeError):
             raise  # leaving, or the reader of our output left: the run ends (cli.py)
         except UserError as e:
-            status = self._failed(str(e), name, recording)
+            ran = self._failed(str(e), name, recording)
         except KeyboardInterrupt:
-            status = self._failed("interrupted", name, recording)
+            ran = self._failed("interrupted", name, recording)
         except Exception as e:  # never a traceback on screen: one line, details in a log
             message = scrub(f"internal error: {type(e).__name__}: {e}", self.client.options.secrets)
-            status = self._failed(f"{message} (details in {self._log_crash()})", name, recording)
+            ran = self._failed(f"{message} (details in {self._log_crash()})", name, recording)
         if cmd is not None:
             self._notify(line)  # a command that failed may have run rounds first (Ctrl-C in a duel)
-        return status
+        return ran
 
     def _run(self, cmd: Command, tokens: list[str], line: str) -> Result:
         recording = self.transcript
@@ -140,12 +159,12 @@ class Shell:
             recording.end(result)
         return result
 
-    def _failed(self, message: str, name: Optional[str], recording: Optional[Transcript]) -> ExitStatus:
+    def _failed(self, message: str, name: Optional[str], recording: Optional[Transcript]) -> Ran:
         self.out.error(message, name)
         if recording is not None and recording is self.transcript:
             recording.error(message)
             recording.end(None)
-        return exit_status(False)
+        return Ran(exit_status(False), message, error=True)
 
     def _notify(self, line: str) -> None:
         for listener in list(self.listeners):

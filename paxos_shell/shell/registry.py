@@ -168,7 +168,12 @@ def names() -> list[str]:
 
 
 def split(line: str) -> list[str]:
+    """The words of a command line, as a POSIX shell splits them; a first word that starts with
+    a backslash (psql's `\\q`) is kept as typed, where shlex would drop the backslash."""
+    head, _, tail = line.strip().partition(" ")
     try:
+        if head.startswith("\\"):
+            return [head, *shlex.split(tail, comments=True)]
         return shlex.split(line, comments=True)
     except ValueError as e:
         raise UsageError(f"cannot parse the line: {e}") from None

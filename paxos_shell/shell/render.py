@@ -39,6 +39,8 @@ COLOURS = {
     Style.HEADING: "\x1b[1m",
 }
 RESET = "\x1b[0m"
+CLEAR = "\x1b[H\x1b[2J\x1b[3J"
+"""Cursor home, erase the screen, erase the scrollback (xterm): what clear(1) writes."""
 GAP = 2
 """Spaces between table columns (tabulate's simple and plain formats)."""
 MIN_CELL = 6
@@ -215,6 +217,14 @@ class Renderer:
         """End the bar's line, so what follows starts on its own."""
         if self._live():
             self._write(self.stream, "")
+
+    def clear(self) -> bool:
+        """Clear a terminal and its scrollback (`clear`); nothing in JSON mode or to a pipe."""
+        if not self._live():
+            return False
+        self.stream.write(CLEAR)
+        self.stream.flush()
+        return True
 
     def _live(self) -> bool:
         return not self.json and _isatty(self.stream)

@@ -133,7 +133,7 @@ def cmd_expect(ctx: Context, args: Args) -> Result:
     ok, saw = check_fn(ctx, rest)
     text = " ".join(args.positional)
     ctx.expectations.append(ok)
-    out = Result("expect", ok=ok, data={"expect": text, "ok": ok, "saw": saw})
+    out = Result("expect", ok=ok, data={"expect": text, "ok": ok, "saw": saw}, failure=saw, expectation=True)
     return out.say(f"{'PASS' if ok else 'FAIL'} expect {text} ({saw})", Style.GOOD if ok else Style.BAD)
 
 
@@ -172,7 +172,8 @@ def cmd_lesson(ctx: Context, args: Args) -> Result:
     outcome = Runner(ctx, lesson).run()
     met = all(ctx.expectations) and bool(ctx.expectations)
     verdict = "stopped" if outcome.stopped else "passed" if met else "FAILED"
-    out = Result("lesson", ok=met or outcome.stopped, data={
+    out = Result("lesson", ok=met or outcome.stopped, failure=f"{sum(ctx.expectations)} of {len(ctx.expectations)} "
+                 "expectations met", data={
         "name": lesson.name, "number": lesson.number, "passed": met and not outcome.stopped,
         "stopped": outcome.stopped, "expectations": ctx.expectations})
     return out.say("").say(f"Lesson {verdict}: {sum(ctx.expectations)} of {len(ctx.expectations)} "

@@ -78,7 +78,7 @@ def cmd_state(ctx: Context, args: Args) -> Result:
 
 def state_result(ctx: Context, res: StateResult) -> Result:
     records = tuple(_state_record(ctx, r) for r in res.round.replies)
-    out = Result("state", ok=any(r.kind == ReplyKind.OK for r in res.round.replies))
+    out = Result("state", ok=any(r.kind == ReplyKind.OK for r in res.round.replies), failure="no acceptor answered")
     out.show(Table("acceptors", STATE_COLUMNS, records, by="server"))
     for rec in records:
         if rec.get("error"):
@@ -109,7 +109,7 @@ def cmd_prepare(ctx: Context, args: Args) -> Result:
     ctx.show([Text(f"Contacting servers: {servers}"), Text(f"ID: {n}")])  # before the wait: context
     res = ctx.engine.prepare(n, servers)
     ctx.remember(res)
-    out = Result("prepare", ok=res.reached)
+    out = Result("prepare", ok=res.reached, failure="no quorum of promises")
     prepare_blocks(ctx, res, out)
     return out
 
@@ -164,7 +164,7 @@ def cmd_accept(ctx: Context, args: Args) -> Result:
         value = pos.pop(0)
     res = ctx.engine.accept(n, value, args.acceptor_ids(pos), force=args.switch("--force"))
     ctx.remember(res)
-    out = Result("accept", ok=res.outcome.verdict == Verdict.CHOSEN)
+    out = Result("accept", ok=res.outcome.verdict == Verdict.CHOSEN, failure=f"outcome {res.outcome.verdict}")
     out.say(f"Contacting servers: {[r.acceptor for r in res.round.replies]}")
     out.say(f"ID: {res.n}")
     out.say(f"Client value: {show_value(res.value)}")

@@ -101,7 +101,7 @@ def progress_blocks(ctx: Context, event: ProposeEvent, value: str) -> list[Any]:
 
 
 def propose_result(res: ProposeResult) -> Result:
-    out = Result("propose", ok=res.ok)
+    out = Result("propose", ok=res.ok, failure="no consensus")
     last = res.attempts[-1] if res.attempts else None
     if not res.early:
         out.say("").say("--- Result ---")

@@ -174,7 +174,7 @@ def cmd_set(ctx: Context, args: Args) -> Result:
     "Without a name, lists every command. With one, shows its syntax, what the phase means in "
     "Paxos, and an example.",
     "help prepare",
-    positional=(K.COMMAND,), group=Group.SESSION, saved=False,
+    aliases=("?", "\\?"), positional=(K.COMMAND,), group=Group.SESSION, saved=False,
 )
 def cmd_help(ctx: Context, args: Args) -> Result:
     if args.positional:
@@ -223,11 +223,25 @@ def _help_one(cmd: Command) -> Result:
 
 @command(
     "exit", "exit",
-    "leave the shell (also quit, Ctrl-D); a local pool stops with it",
+    "leave the shell (also quit, \\q, Ctrl-D); a local pool stops with it",
     "Leaves the shell. Acceptors the shell started are stopped; their data directory is removed "
     "unless --data-dir was given.",
     "exit",
-    aliases=("quit",), group=Group.SESSION, saved=False,
+    aliases=("quit", "\\q"), group=Group.SESSION, saved=False,
 )
 def cmd_exit(ctx: Context, args: Args) -> Result:
     raise Exit()
+
+
+@command(
+    "clear", "clear",
+    "clear the screen (also Ctrl-L at the prompt)",
+    "Clears the terminal and its scrollback, as clear and redis-cli's clear do; the session and "
+    "the pool are untouched. Piped or in JSON mode it prints nothing.",
+    "clear",
+    group=Group.SESSION, saved=False,
+)
+def cmd_clear(ctx: Context, args: Args) -> Result:
+    if args.positional:
+        raise UsageError("clear: takes no arguments")
+    return Result("clear", data={"cleared": ctx.out.clear()})

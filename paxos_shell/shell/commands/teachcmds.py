@@ -185,7 +185,7 @@ def cmd_duel(ctx: Context, args: Args) -> Result:
     last = next((t.accept for t in reversed(res.turns) if t.accept is not None), None)
     if last is not None:
         ctx.remember(last)
-    out = Result("duel", ok=res.winner is not None, data={
+    out = Result("duel", ok=res.winner is not None, failure=f"nothing chosen in {turns} turns", data={
         "backoff": backoff, "turns": len(res.turns), "winner": res.winner, "value": res.value,
         "proposalId": res.proposal_id, "seed": seed})
     out.replay = f"duel {quote(a)} {quote(b)} --turns {turns} --seed {seed}" + ("" if backoff else " --no-backoff")
