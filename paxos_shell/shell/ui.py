@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
-from prompt_toolkit.formatted_text import HTML, FormattedText
+from prompt_toolkit.formatted_text import HTML, FormattedText, StyleAndTextTuples
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.layout.processors import Processor, Transformation, TransformationInput
+from prompt_toolkit.layout.utils import explode_text_fragments
 
 from paxos_shell.core.text import visible
 from paxos_shell.engine.session import AcceptorStatus
@@ -100,6 +102,7 @@ def build_prompt_session(sh: Context) -> PromptSession:
         enable_history_search=False,
         bottom_toolbar=toolbar,
         mouse_support=False,
+        input_processors=[ShowEscaped()],
         placeholder=HTML("<ansigray>try: prepare, accept, propose VALUE, state, help</ansigray>"),
     )
 
@@ -108,7 +111,7 @@ def make_pause(sh: Context) -> Callable[[str], str]:
     """At a lesson step: what the teacher typed (Enter is ""; Ctrl-C or Ctrl-D stop the lesson).
     Commands typed there complete like at the main prompt."""
     session: PromptSession = PromptSession(completer=ShellCompleter(lambda: view_of(sh)),
-                                           complete_while_typing=True)
+                                           complete_while_typing=True, input_processors=[ShowEscaped()])
 
     def pause(step: str) -> str:
         try:
@@ -128,3 +131,27 @@ def step_prompt(step: str, width: int) -> FormattedText:
     lines = wrap(f"next: {visible(step)} [{STEP_HELP}]", width - 1)
     head, rest = lines[0][:5], "\n".join(lines)[5:]
     return FormattedText([("bold", head), ("", rest + " ")])
+
+
+class ShowEscaped(Processor):
+    """The line being typed as the terminal may show it: a value completed or pasted with a
+    U+202E or an ESC in it appears as `\\u202e`, `\\x1b` (text.visible), the cursor kept on the
+    character it stands on. The buffer itself holds what was typed."""
+
+    def apply_transformation(self, ti: TransformationInput) -> Transformation:
+        if all(text.isprintable() for _, text, *_ in ti.fragments):
+            return Transformation(ti.fragments)
+        out: StyleAndTextTuples = []
+        starts = [0]  # display column of each source character, and of the end
+        for style, ch, *_ in explode_text_fragments(ti.fragments):
+            shown = visible(ch)
+            out.append((style, shown))
+            starts.append(starts[-1] + len(shown))
+
+        def to_display(i: int) -> int:
+            return starts[min(i, len(starts) - 1)]
+
+        def to_source(d: int) -> int:
+            return max(k for k, at in enumerate(starts) if at <= d)
+
+        return Transformation(out, to_display, to_source)
