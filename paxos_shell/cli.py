@@ -192,7 +192,8 @@ def _local_pool(args: argparse.Namespace, announce: bool) -> Pool:
 
 def banner(text: str) -> None:
     """A start-up line on stderr, wrapped at word boundaries to the terminal (never mid-option)."""
-    from paxos_shell.shell.render import screen_width, wrap
+    from paxos_shell.core.text import wrap
+    from paxos_shell.shell.render import screen_width
 
     print("\n".join(wrap(text, screen_width(sys.stderr))), file=sys.stderr, flush=True)
 

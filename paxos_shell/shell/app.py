@@ -14,7 +14,7 @@ from typing import Callable, Iterable, NamedTuple, Optional, Sequence, TextIO
 
 from paxos_shell.core.errors import ExitStatus, Tally, UserError, exit_status
 from paxos_shell.core.text import visible
-from paxos_shell.core.urls import scrub
+from paxos_shell.core.urls import scrub, secret_forms
 from paxos_shell.diagram.marks import RoundMark, note_marks
 from paxos_shell.engine.proposer import Engine
 from paxos_shell.engine.session import AcceptorStatus, Session, Status
@@ -61,6 +61,7 @@ class Shell:
         self.session = self._fresh_session()
         self.engine = Engine(Client(pool.urls, timeout, options), self.session, local_pool=pool.local is not None)
         self.out = Renderer(stream, Format(fmt), colour, err)
+        self.out.secrets = secret_forms(self.client.options.secrets, self.client.options.auth)
         self.teach = False
         self.tally = Tally()
         self.last: object = None
@@ -140,7 +141,7 @@ class Shell:
         except KeyboardInterrupt:
             ran = self._failed("interrupted", name, recording)
         except Exception as e:  # never a traceback on screen: one line, details in a log
-            message = scrub(f"internal error: {type(e).__name__}: {e}", self.client.options.secrets)
+            message = scrub(f"internal error: {type(e).__name__}: {e}", self.out.secrets)
             ran = self._failed(f"{message} (details in {self._log_crash()})", name, recording)
         if cmd is not None:
             self._notify(line)  # a command that failed may have run rounds first (Ctrl-C in a duel)
@@ -188,7 +189,7 @@ class Shell:
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "a", encoding="utf-8") as f:
-                f.write(scrub(traceback.format_exc(), self.client.options.secrets) + "\n")
+                f.write(scrub(traceback.format_exc(), self.out.secrets) + "\n")
         except OSError:
             return "nowhere: the state directory is not writable"
         return path

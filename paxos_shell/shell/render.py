@@ -1,8 +1,9 @@
 """The one renderer: a Result becomes a table, plain text or one JSON object.
 
-Everything the shell prints passes through here, which is what makes three
-promises cheap to keep: every foreign string is escaped (text.visible) before
-it reaches the terminal, prose is wrapped at word boundaries to the width of
+Everything the shell prints passes through here, which is what makes four
+promises cheap to keep: every secret the shell sends is masked (urls.scrub,
+`secrets`) wherever an acceptor echoes it, every foreign string is escaped
+(text.visible) before it reaches the terminal, prose is wrapped at word boundaries to the width of
 the screen, and tables fit it (low-priority columns dropped first, long values
 shortened with an ellipsis). Normal output goes to stdout, errors to stderr;
 in JSON mode each command prints exactly one object, errors included.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import shutil
 import sys
 from contextlib import contextmanager
@@ -20,7 +20,8 @@ from dataclasses import replace
 from typing import Iterator, Optional, Sequence, TextIO
 
 from paxos_shell.core.options import BadValue, parse_int
-from paxos_shell.core.text import json_dumps, shorten, visible, width_of
+from paxos_shell.core.text import json_dumps, shorten, visible, width_of, wrap
+from paxos_shell.core.urls import scrub, scrub_data
 from paxos_shell.core.vocab import Word
 from paxos_shell.shell.results import Block, Column, Result, Style, Table, Text
 
@@ -53,57 +54,6 @@ HEADER_PAD = 2
 def colour_wanted(stream: TextIO) -> bool:
     """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
     return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
-
-
-def wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
-    """Lines of at most `width` display cells, broken at spaces (never at hyphens); only a word
-    wider than a whole line (a long path) is cut, since it cannot fit anywhere.
-
-    Measured in cells, not code points (textwrap counts code points): `世界` and `🙂` take two
-    cells each, so a line holding them would otherwise run past the edge of the screen. Spaces
-    inside a line are kept as written (and those that open the text); those at a break go.
-    """
-    text = text.expandtabs()
-    body = text.lstrip(" ")
-    if not body.strip():
-        return []
-    lines: list[str] = []
-    line = first + text[:len(text) - len(body)]
-    used, gap, filled = width_of(line), "", False
-    for token in _TOKENS.findall(body):
-        if token.isspace():
-            gap = " " if "\n" in token else token
-            continue
-        w = width_of(token)
-        if filled and used + len(gap) + w <= width:
-            line, used = line + gap + token, used + len(gap) + w
-        else:
-            if filled:
-                lines.append(line)
-                line, used = rest, width_of(rest)
-            line, used = _cut(token, line, used, width, lines, rest)
-            filled = True
-        gap = ""
-    lines.append(line)
-    return lines
-
-
-_TOKENS = re.compile(r"\s+|\S+")
-
-
-def _cut(word: str, line: str, used: int, width: int, lines: list[str], rest: str) -> tuple[str, int]:
-    """`word` after `line` (an indent, `used` cells); a word too wide for a line is cut into
-    whole lines (appended to `lines`), each after the indent `rest`. Returns the line being
-    filled and its width."""
-    start = line
-    for ch in word:
-        cw = width_of(ch)
-        if used + cw > width and line != start:
-            lines.append(line)
-            line = start = rest
-            used = width_of(rest)
-        line, used = line + ch, used + cw
-    return line, used
 
 
 def _isatty(stream: TextIO) -> bool:
@@ -147,6 +97,8 @@ class Renderer:
         """Presenter mode: a blank line between blocks, no debugging details, for a projector."""
         self.raw = False
         """Show raw protocol replies even where a column must be dropped for them."""
+        self.secrets: tuple[str, ...] = ()
+        """What the shell sends and must never show (urls.secret_forms): masked in every line."""
 
     @property
     def json(self) -> bool:
@@ -166,6 +118,12 @@ class Renderer:
         finally:
             self.stream, self.err = saved
 
+    def safe(self, text: str) -> str:
+        """Text from anywhere, as it may be shown: secrets masked, then escaped."""
+        if self.secrets or "://" in text:
+            text = scrub(text, self.secrets)
+        return visible(text)
+
     def paint(self, text: str, style: Style) -> str:
         if not self.colour or style not in COLOURS:
             return text
@@ -176,7 +134,7 @@ class Renderer:
     def render(self, result: Result) -> None:
         """A finished command: its blocks, or its one JSON object."""
         if self.json:
-            self._write(self.stream, json_dumps(result.json()))
+            self._write(self.stream, json_dumps(scrub_data(result.json(), self.secrets)))
         else:
             self.show(result.blocks)
 
@@ -198,8 +156,8 @@ class Renderer:
         """One message on stderr (one line to a pipe, wrapped on a terminal); in JSON mode also
         the command's one object, on stdout."""
         if self.json:
-            self._write(self.stream, json_dumps({"command": command, "error": line}))
-        text = f"error: {visible(line)}"
+            self._write(self.stream, json_dumps({"command": command, "error": self.safe(line)}))
+        text = f"error: {self.safe(line)}"
         if _isatty(self.err):
             text = "\n".join(wrap(text, screen_width(self.err), rest="  "))
         self._write(self.err, self.paint(text, Style.BAD) if self._err_colour() else text)
@@ -243,11 +201,11 @@ class Renderer:
         if not block.text:
             return [""]
         if not block.wrap:
-            return [self.paint(visible(line), block.style) for line in block.text.split("\n")]
+            return [self.paint(self.safe(line), block.style) for line in block.text.split("\n")]
         first, rest = " " * block.indent, " " * (block.indent + block.hang)
         out: list[str] = []
         for para in block.text.split("\n"):
-            wrapped = wrap(visible(para), self.width, first, rest) or [first]
+            wrapped = wrap(self.safe(para), self.width, first, rest) or [first]
             out.extend(self.paint(w, block.style) for w in wrapped)
         return out
 
@@ -270,7 +228,7 @@ class Renderer:
     def _fit(self, table: Table) -> tuple[list[Column], list[list[str]]]:
         """Columns and cell texts that fit the screen: drop, then shorten."""
         columns = [c for c in table.columns if self._wanted(c)]
-        cells = [[visible(c.text(rec)) for c in columns] for rec in table.records]
+        cells = [[self.safe(c.text(rec)) for c in columns] for rec in table.records]
         shortened = False
         while True:
             widths = [max([width_of(c.title) + HEADER_PAD] + [_cell_width(row[i]) for row in cells])

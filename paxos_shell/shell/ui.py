@@ -12,13 +12,13 @@ from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.layout.processors import Processor, Transformation, TransformationInput
 from prompt_toolkit.layout.utils import explode_text_fragments
 
-from paxos_shell.core.text import visible
+from paxos_shell.core.text import visible, wrap
+from paxos_shell.core.urls import scrub
 from paxos_shell.engine.session import AcceptorStatus
 from paxos_shell.runtime import signals
 from paxos_shell.runtime.dirs import state_dir
 from paxos_shell.shell.completer import ShellCompleter, view_of
 from paxos_shell.shell.registry import ALIASES, REGISTRY, Command, names
-from paxos_shell.shell.render import wrap
 from paxos_shell.shell.runner import HELP as STEP_HELP
 
 if TYPE_CHECKING:
@@ -32,8 +32,19 @@ STATUS_STYLE = {
 }
 
 
-def make_history() -> History:
-    """History in the XDG state directory, private to the user (mode 0600)."""
+class ScrubbedHistory(FileHistory):
+    """A history file that never holds a secret the shell sends (a token pasted into a value)."""
+
+    def __init__(self, path: str, secrets: tuple[str, ...]) -> None:
+        super().__init__(path)
+        self.secrets = secrets
+
+    def store_string(self, string: str) -> None:
+        super().store_string(scrub(string, self.secrets))
+
+
+def make_history(secrets: tuple[str, ...] = ()) -> History:
+    """History in the XDG state directory, private to the user (mode 0600), secrets masked."""
     directory = state_dir()
     path = os.path.join(directory, "history")
     try:
@@ -42,7 +53,7 @@ def make_history() -> History:
         os.chmod(path, 0o600)
     except OSError:
         return InMemoryHistory()
-    return FileHistory(path)
+    return ScrubbedHistory(path, secrets)
 
 
 def toolbar_text(sh: Context, typed: str) -> FormattedText:
@@ -94,7 +105,7 @@ def build_prompt_session(sh: Context) -> PromptSession:
         return toolbar_text(sh, get_app().current_buffer.text)
 
     return PromptSession(
-        history=make_history(),
+        history=make_history(sh.out.secrets),
         completer=ShellCompleter(lambda: view_of(sh)),
         complete_while_typing=True,
         # Greyed suggestions look typed when there is no colour (NO_COLOR): then there are none.
