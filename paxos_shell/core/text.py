@@ -93,6 +93,12 @@ def span(numbers: Iterable[int]) -> str:
     return ", ".join(map(str, ns))
 
 
+def counted(n: int, noun: str, plural: str = "") -> str:
+    """`1 promise`, `2 promises`, `0 promises`: a count and its noun, in the number it takes
+    (never `1 promises` or `promise(s)`). `plural` when adding an s is wrong."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 ELLIPSIS = "…"
 
 

@@ -216,11 +216,16 @@ class Shell:
         return lesson_names()
 
     def _add_explanation(self, result: Result) -> None:
+        """Teach mode's sentences under the output, less those the output already said word for
+        word (after `state`, the possible futures): an explanation adds, it never repeats."""
         sentences = explain(self.last)
-        if sentences:
+        said = {b.text for b in result.blocks if isinstance(b, Text)}
+        new = [s for s in sentences if s not in said]
+        if new:
             result.say("")
-            for s in sentences:
+            for s in new:
                 result.say(s, Style.DIM, indent=2)
+        if sentences:
             result.data["explanation"] = sentences
 
     # -- the REPL ---------------------------------------------------------------

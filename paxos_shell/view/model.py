@@ -70,7 +70,9 @@ VERDICTS = {
 
 
 def _verdict(kind: VerdictKind, headline: str, detail: list[str], future: Kind, text: str) -> dict[str, Any]:
-    return {"verdict": str(kind), "headline": visible(headline), "detail": [visible(d) for d in detail],
+    """The box's parts; the futures sentence has its own line there, so the detail leaves it out."""
+    return {"verdict": str(kind), "headline": visible(headline),
+            "detail": [visible(d) for d in detail if d != text],
             "futures": {"kind": str(future), "text": visible(text)}}
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paxos_shell.core.options import parse_int
+from paxos_shell.core.text import counted
 from paxos_shell.core.wire import ReplyKind
 from paxos_shell.engine.proposer import Engine
 from paxos_shell.engine.session import Session
@@ -34,7 +35,7 @@ def cmd_check(ctx: Context, args: Args) -> Result:
     ctx.engine.state()
     found = ctx.session.knowledge.violations()
     replies = len(ctx.session.history)
-    out = Result("check", ok=not found, failure=f"{len(found)} rule(s) broken", data={
+    out = Result("check", ok=not found, failure=f"{counted(len(found), 'rule')} broken", data={
         "ok": not found, "replies": replies,
         "violations": [{"rule": str(v.rule), "sentence": v.sentence(), "evidence": [e.said() for e in v.evidence]}
                        for v in found]})

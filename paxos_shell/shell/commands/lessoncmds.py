@@ -11,7 +11,7 @@ from typing import Callable, Optional
 
 from paxos_shell.core.options import parse_int
 from paxos_shell.core.paxos import Verdict
-from paxos_shell.core.text import show_value
+from paxos_shell.core.text import counted, show_value
 from paxos_shell.core.wire import Phase, ReplyKind
 from paxos_shell.engine.results import AcceptResult, PrepareResult, ProposeResult, StateResult
 from paxos_shell.shell.context import Context
@@ -89,13 +89,13 @@ def _expect_promises(ctx: Context, rest: list[str]) -> tuple[bool, str]:
     last = _last_prepare(ctx)
     if last is None:
         return False, "no prepare yet"
-    return last[1] == want, f"last prepare, round {last[0]}: {last[1]} promise(s)"
+    return last[1] == want, f"last prepare, round {last[0]}: {counted(last[1], 'promise')}"
 
 
 def _expect_violations(want: bool) -> Check:
     def run(ctx: Context, rest: list[str]) -> tuple[bool, str]:
         found = ctx.session.knowledge.violations()
-        saw = f"{len(found)} violation(s)" + (f": {found[0].sentence()}" if found else "")
+        saw = counted(len(found), "violation") + (f": {found[0].sentence()}" if found else "")
         return bool(found) == want, saw
     return run
 

@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from paxos_shell.core.options import is_whole_number
 from paxos_shell.core.paxos import Verdict
-from paxos_shell.core.text import show_value
+from paxos_shell.core.text import counted, show_value, span
 from paxos_shell.core.wire import ReplyKind
 from paxos_shell.engine.results import AcceptResult, PrepareResult, StateResult
 from paxos_shell.knowledge.outlook import Standing
@@ -106,7 +106,10 @@ def cmd_prepare(ctx: Context, args: Args) -> Result:
     n = _take_id(args, pos, required_int=True)
     servers = ctx.engine.servers(args.acceptor_ids(pos))
     n = ctx.engine.fresh_id() if n is None else n
-    ctx.show([Text(f"Contacting servers: {servers}"), Text(f"ID: {n}")])  # before the wait: context
+    # Before the wait: context. `prepare 1 2 3` reads as "to 1, 2 and 3"; the line says which is the id.
+    named = span(servers) if len(servers) > 2 else ", ".join(map(str, servers))
+    to = f"acceptor{'s' if len(servers) != 1 else ''} {named}"
+    ctx.show([Text(f"Contacting servers: {servers}"), Text(f"ID: {n} (prepare id {n} to {to})")])
     res = ctx.engine.prepare(n, servers)
     ctx.remember(res)
     out = Result("prepare", ok=res.reached, failure="no quorum of promises")
@@ -126,7 +129,7 @@ def prepare_blocks(ctx: Context, res: PrepareResult, out: Result) -> None:
         out.say(f"Quorum reached: {len(res.promised)} of {ctx.session.pool_size} promised id {res.n} "
                 f"(quorum {res.quorum}).", Style.GOOD)
     else:
-        out.say(f"Quorum not reached: {len(res.promised)} promise(s), {res.quorum} needed.", Style.BAD)
+        out.say(f"Quorum not reached: {counted(len(res.promised), 'promise')}, {res.quorum} needed.", Style.BAD)
     if res.prior_chosen is not None:
         c = res.prior_chosen
         out.say(f"Already chosen: {show_value(c.value)} at id {c.proposal_id}: acceptors {list(c.acceptors)}, "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from paxos_shell.core.text import show_value
+from paxos_shell.core.text import counted, show_value
 from paxos_shell.core.urls import scrub
 from paxos_shell.shell.context import Context
 from paxos_shell.shell.registry import ArgKind, Args, Group, UsageError, command, quote
@@ -83,4 +83,4 @@ def cmd_save(ctx: Context, args: Args) -> Result:
             f.write(script)
     except OSError as e:
         raise UsageError(f"cannot write {path}: {e.strerror}") from None
-    return out.say(f"Saved {len(ctx.executed)} command(s) to {path}; 'paxos-shell {path}' replays them.")
+    return out.say(f"Saved {counted(len(ctx.executed), 'command')} to {path}; 'paxos-shell {path}' replays them.")

@@ -6,7 +6,7 @@ import random
 
 from paxos_shell.core.options import parse_int
 from paxos_shell.core.paxos import Verdict
-from paxos_shell.core.text import show_value, span
+from paxos_shell.core.text import counted, show_value, span
 from paxos_shell.diagram import svg
 from paxos_shell.diagram.style import stylesheet
 from paxos_shell.diagram.trace import diagram, mermaid
@@ -45,7 +45,7 @@ def cmd_trace(ctx: Context, args: Args) -> Result:
             out.blocks.append(Text(text.rstrip("\n"), wrap=False))
             return out
         write_file(path, text)
-        return out.say(f"Wrote the last {n} round(s) as a Mermaid sequenceDiagram to {path}")
+        return out.say(f"Wrote the last {counted(n, 'round')} as a Mermaid sequenceDiagram to {path}")
     if args.text("--svg"):
         return _trace_svg(ctx, entries, n, str(args.text("--svg")))
     lines = diagram(entries, ctx.client.urls, ctx.out.width, n, markers)
@@ -63,7 +63,7 @@ def _trace_svg(ctx: Context, entries: list[HistoryEntry], n: int, path: str) -> 
         out.blocks.append(Text(text.rstrip("\n"), wrap=False))
         return out
     write_file(path, text)
-    return out.say(f"Wrote the last {n} round(s) as SVG to {path}")
+    return out.say(f"Wrote the last {counted(n, 'round')} as SVG to {path}")
 
 
 def write_file(path: str, text: str) -> None:
