@@ -82,7 +82,7 @@ def test_prefix_filters() -> None:
 
 
 def test_set_names_and_values() -> None:
-    assert texts("set ") == ["format", "id", "present", "raw", "teach", "timeout", "value"]  # from the registry
+    assert texts("set ") == ["format", "id", "pace", "present", "raw", "teach", "timeout", "value"]  # from the registry
     assert texts("set format ") == ["table", "plain", "json"]
 
 

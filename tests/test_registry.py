@@ -45,7 +45,7 @@ def test_every_command_declares_what_help_and_completion_need() -> None:
         assert cmd.syntax.split()[0] == cmd.name and cmd.summary and cmd.about and cmd.example
         assert all(isinstance(k, ArgKind) for k in list(cmd.flags.values()) + list(cmd.positional))
         assert cmd.positional.count(ArgKind.CHOICE) == len(cmd.choices), cmd.name
-    assert set(SETTINGS) == {"format", "timeout", "value", "id", "teach", "present", "raw"}
+    assert set(SETTINGS) == {"format", "timeout", "value", "id", "teach", "present", "raw", "pace"}
 
 
 def test_the_words_of_other_repls_are_commands_here() -> None:

@@ -24,7 +24,7 @@ from paxos_shell.net.clientopts import ClientOptions
 from paxos_shell.pool.local import Pool
 from paxos_shell.runtime import signals
 from paxos_shell.shell import commands  # noqa: F401 - importing the package registers every command
-from paxos_shell.shell.context import LessonStep
+from paxos_shell.shell.context import LessonStep, Pause
 from paxos_shell.shell.lessons import lesson_names
 from paxos_shell.shell.registry import Command, Exit, lookup, parse, split
 from paxos_shell.shell.render import Format, Renderer
@@ -67,7 +67,7 @@ class Shell:
         self.last: object = None
         self._fresh = False
         self.expectations: list[bool] = []
-        self.pause: Optional[Callable[[str], str]] = None
+        self.pause: Optional[Pause] = None
         self.transcript: Optional[Transcript] = None
         self.executed: list[str] = []
         """Every command line that ran and changes or reads the pool, for `save`."""

@@ -128,6 +128,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("present", "on or off: presenter mode for a projector (spacing, no latencies, a pause and "
                        "an explanation after each round)", ("on", "off")),
     Setting("raw", "on or off: always show the raw JSON reply of each acceptor", ("on", "off")),
+    Setting("pace", "how a duel or propose advances while a class watches (present mode, the live "
+                    "view): enter (wait for Enter), off, or seconds per turn", ("enter", "off", "2")),
 )}
 SWITCHES = ("teach", "present", "raw")
 """Settings that are on or off."""

@@ -17,7 +17,7 @@ import shutil
 import sys
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Iterator, Optional, Sequence, TextIO
+from typing import Iterator, Optional, Sequence, TextIO, Union
 
 from paxos_shell.core.options import BadValue, parse_int
 from paxos_shell.core.text import json_dumps, shorten, visible, width_of, wrap
@@ -97,6 +97,8 @@ class Renderer:
         """Presenter mode: a blank line between blocks, no debugging details, for a projector."""
         self.raw = False
         """Show raw protocol replies even where a column must be dropped for them."""
+        self.pace: Union[str, float] = "enter"
+        """How a watched duel or propose advances (shell/pace.py): enter, off, or seconds a turn."""
         self.secrets: tuple[str, ...] = ()
         """What the shell sends and must never show (urls.secret_forms): masked in every line."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Optional
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
@@ -22,7 +22,7 @@ from paxos_shell.shell.registry import ALIASES, REGISTRY, Command, names
 from paxos_shell.shell.runner import HELP as STEP_HELP
 
 if TYPE_CHECKING:
-    from paxos_shell.shell.context import Context
+    from paxos_shell.shell.context import Context, Pause
 
 STATUS_STYLE = {
     AcceptorStatus.UP: "ansigreen",
@@ -118,15 +118,15 @@ def build_prompt_session(sh: Context) -> PromptSession:
     )
 
 
-def make_pause(sh: Context) -> Callable[[str], str]:
+def make_pause(sh: Context) -> Pause:
     """At a lesson step: what the teacher typed (Enter is ""; Ctrl-C or Ctrl-D stop the lesson).
     Commands typed there complete like at the main prompt."""
     session: PromptSession = PromptSession(completer=ShellCompleter(lambda: view_of(sh)),
                                            complete_while_typing=True, input_processors=[ShowEscaped()])
 
-    def pause(step: str) -> str:
+    def pause(step: str, keys: str = STEP_HELP) -> str:
         try:
-            answer = session.prompt(step_prompt(step, sh.out.width))
+            answer = session.prompt(step_prompt(step, sh.out.width, keys))
         except (KeyboardInterrupt, EOFError):
             return "q"
         signals.check()  # a signal while this prompt was ending: leave, not run the step
@@ -135,11 +135,11 @@ def make_pause(sh: Context) -> Callable[[str], str]:
     return pause
 
 
-def step_prompt(step: str, width: int) -> FormattedText:
+def step_prompt(step: str, width: int, keys: str = STEP_HELP) -> FormattedText:
     """`next: [2/5] prepare 1 2 3 [Enter runs it, ...]` wrapped at spaces to the screen, as the
     renderer wraps prose (prompt_toolkit would cut it anywhere, mid-word); the answer is typed
     after the last line."""
-    lines = wrap(f"next: {visible(step)} [{STEP_HELP}]", width - 1)
+    lines = wrap(f"next: {visible(step)} [{keys}]", width - 1)
     head, rest = lines[0][:5], "\n".join(lines)[5:]
     return FormattedText([("bold", head), ("", rest + " ")])
 

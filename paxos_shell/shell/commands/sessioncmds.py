@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Optional
 
-from paxos_shell.core.options import parse_format, parse_int, parse_timeout
+from paxos_shell.core.options import parse_format, parse_int, parse_pace, parse_timeout
 from paxos_shell.core.text import show_value
 from paxos_shell.core.urls import redacted
 from paxos_shell.shell.context import Context
@@ -82,6 +82,7 @@ def settings(ctx: Context) -> dict[str, Any]:
         "proposer": p.name, "proposerNumber": p.number, "id": p.current_id, "nextId": ctx.session.next_id(),
         "value": p.client_value, "highestIdSeen": ctx.session.highest_seen, "timeout": ctx.client.timeout,
         "format": str(ctx.out.fmt), "teach": ctx.teach, "present": ctx.out.present, "raw": ctx.out.raw,
+        "pace": ctx.out.pace,
     }
 
 
@@ -160,6 +161,8 @@ def cmd_set(ctx: Context, args: Args) -> Result:
         ctx.out.fmt = Format(parse_format(raw))
     elif name == "timeout":
         ctx.client.timeout = parse_timeout(raw)
+    elif name == "pace":
+        ctx.out.pace = parse_pace(raw)
     elif name == "value":
         ctx.session.proposer.client_value = raw
         ctx.session.note_value(raw)
