@@ -37,7 +37,8 @@ class Pacer:
         if not watched(self.ctx):
             return
         for listener in list(self.ctx.listeners):
-            listener(f"{self.line} ({label})")  # the view draws this turn now, not only the end
+            # The view draws this turn now, not only the end (a listener's `turn`, if it has one).
+            getattr(listener, "turn", listener)(f"{self.line} ({label})")
         if self.free:
             return
         pace = self.ctx.out.pace

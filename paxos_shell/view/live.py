@@ -57,12 +57,12 @@ class LiveView:
             name = f"[{name}]"
         return f"http://{name}:{self.port}/{self.server.token}/"
 
-    def __call__(self, line: str) -> None:
+    def __call__(self, line: str, settled: bool = True) -> None:
         if not self.server.alive and not self.failed:
             self.failed = True
             self.ctx.out.error("live view: its server stopped unexpectedly; 'view off' then 'view' restarts it")
         try:
-            data = self.tracker.snapshot(self.ctx, line)
+            data = self.tracker.snapshot(self.ctx, line, settled)
             data["shared"] = self.shared
             svg = scrub(data["diagram"].pop("svg").rstrip("\n"), self.masks)  # its own data line
             data = scrub_data(data, self.ctx.out.secrets)  # what an acceptor echoed of a secret: masked
@@ -72,6 +72,11 @@ class LiveView:
                 self.failed = True
                 self.ctx.out.error(f"live view: internal error: {type(e).__name__}: {e}; "
                                    "the page keeps its last picture ('view off' then 'view' restarts it)")
+
+    def turn(self, line: str) -> None:
+        """One turn of a command still running (a duel's, shell/pace.py): drawn now; what it
+        changed is marked against the turn before, the command's end against its start."""
+        self(line, settled=False)
 
     @property
     def masks(self) -> tuple[str, ...]:
