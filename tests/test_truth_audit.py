@@ -138,7 +138,8 @@ def test_an_acceptor_that_forgot_breaks_the_guarantees_and_two_values_break_safe
             "below holds.") in out
     out = said(local, "accept B 1 3")
     assert ("Safety is broken: two different values were chosen: A at id 1 by acceptors 2 and 3 and B at id 101 by "
-            "acceptors 1 and 3: at most one value is ever chosen (and 1 more violation). No guarantee below holds.") in out
+            "acceptors 1 and 3: at most one value is ever chosen (and 1 more violation). No guarantee below "
+            "holds.") in out
 
 
 def test_explain_says_what_changed_since_the_command_it_explains(local: Shell) -> None:
