@@ -58,3 +58,13 @@ def test_the_view_is_fed_each_turn_of_a_duel(local: Shell) -> None:
 def test_the_pace_setting(local: Shell, raw: str, shown: str) -> None:
     code, out = run(local, f"set pace {raw}")
     assert shown in out and code == (1 if shown.startswith("bad") else 0)
+
+
+def test_a_lesson_going_back_replays_a_duel_without_stopping(local: Shell) -> None:
+    # Lesson 7's duel, replayed quietly when the teacher goes back a step: no turn prompt then.
+    asked: list[str] = []
+    local.pause = scripted_pause([], asked)
+    run(local, "set present on")
+    with local.out.quiet():
+        run(local, "duel x y --turns 4 --no-backoff --seed 1")
+    assert asked == []

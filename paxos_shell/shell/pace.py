@@ -20,8 +20,9 @@ KEYS = "Enter: go on, c: run to the end, Ctrl-C: stop"
 
 
 def watched(ctx: Context) -> bool:
-    """A class is looking: the projector (presenter mode) or the live view (a listener)."""
-    return ctx.out.present or bool(ctx.listeners)
+    """A class is looking: the projector (presenter mode) or the live view (a listener); never
+    while the shell works quietly (a lesson going back replays its steps unseen)."""
+    return (ctx.out.present or bool(ctx.listeners)) and not ctx.out.hushed
 
 
 class Pacer:

@@ -97,6 +97,8 @@ class Renderer:
         """Presenter mode: a blank line between blocks, no debugging details, for a projector."""
         self.raw = False
         """Show raw protocol replies even where a column must be dropped for them."""
+        self.hushed = False
+        """Inside `quiet`: nothing shown, and nothing waits for a class to watch (shell/pace.py)."""
         self.pace: Union[str, float] = "enter"
         """How a watched duel or propose advances (shell/pace.py): enter, off, or seconds a turn."""
         self.secrets: tuple[str, ...] = ()
@@ -113,12 +115,13 @@ class Renderer:
     @contextmanager
     def quiet(self) -> Iterator[None]:
         """Nothing is shown inside (a lesson replaying its steps to go back)."""
-        saved = self.stream, self.err
+        saved = self.stream, self.err, self.hushed
         self.stream = self.err = io.StringIO()
+        self.hushed = True
         try:
             yield
         finally:
-            self.stream, self.err = saved
+            self.stream, self.err, self.hushed = saved
 
     def safe(self, text: str) -> str:
         """Text from anywhere, as it may be shown: secrets masked, then escaped."""
