@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Callable, NoReturn, Optional, Sequence, TypeVar
+from typing import TYPE_CHECKING, Callable, NoReturn, Optional, Sequence, TypeVar
 
 from paxos_shell import __version__
 from paxos_shell.config import ConfigError, config_argv, read_config
@@ -23,6 +23,9 @@ from paxos_shell.net.clientopts import ClientOptions, parse_auth, parse_header
 from paxos_shell.pool.local import LAYOUT_BASE_PORT, LocalPool, Pool, PoolUsageError, layout, parse_url_option
 from paxos_shell.runtime import signals
 from paxos_shell.runtime.dirs import config_dir
+
+if TYPE_CHECKING:
+    from paxos_shell.shell.app import Shell
 
 POOL_OPTIONS = ("server_count", "url", "local")
 T = TypeVar("T")
@@ -50,7 +53,8 @@ def build_parser(kind: type[argparse.ArgumentParser] = argparse.ArgumentParser) 
                    help="a pool of N in the paxos-server layout (no local pool)")
     g.add_argument("--host", help="host of the paxos-server layout (default localhost)")
     g.add_argument("--base-port", type=_whole("base port"),
-                   help=f"port of acceptor 1 (default {LAYOUT_BASE_PORT}); acceptor i is at P + i - 1")
+                   help=f"port of acceptor 1 (default {LAYOUT_BASE_PORT}); acceptor i is at P + i - 1; "
+                        "with the local pool, where it listens")
     g.add_argument("--url", action="append", metavar="ID=URL",
                    help="an acceptor's URL (repeatable; these alone make the pool)")
     g.add_argument("--local", type=_whole("local pool size"), metavar="N",
@@ -168,7 +172,7 @@ def _shown(url: str) -> str:
 
 def _local_pool(args: argparse.Namespace, announce: bool) -> Pool:
     n = args.local if args.local is not None else 3
-    local = LocalPool(n, args.data_dir)
+    local = LocalPool(n, args.data_dir, base_port=args.base_port)
     try:
         local.start(wait=False)  # main() waits for them after importing the shell
     except BaseException:
@@ -179,7 +183,7 @@ def _local_pool(args: argparse.Namespace, announce: bool) -> Pool:
     if announce:
         where = local.data_dir if args.data_dir else f"{local.data_dir} (removed at exit; --data-dir DIR keeps it)"
         taken = ""
-        if ports[0] != LAYOUT_BASE_PORT:
+        if ports[0] != LAYOUT_BASE_PORT and args.base_port is None:
             taken = f" (ports {span(range(LAYOUT_BASE_PORT, LAYOUT_BASE_PORT + n))} were taken)"
         banner(f"{desc}{taken}, state in {where}. Use --local N for another size, --server-count N for an "
                "existing pool.")
@@ -188,7 +192,8 @@ def _local_pool(args: argparse.Namespace, announce: bool) -> Pool:
 
 def banner(text: str) -> None:
     """A start-up line on stderr, wrapped at word boundaries to the terminal (never mid-option)."""
-    from paxos_shell.shell.render import screen_width, wrap
+    from paxos_shell.core.text import wrap
+    from paxos_shell.shell.render import screen_width
 
     print("\n".join(wrap(text, screen_width(sys.stderr))), file=sys.stderr, flush=True)
 
@@ -247,16 +252,24 @@ def _run(args: argparse.Namespace, pool: Pool, script_lines: Optional[list[str]]
             from paxos_shell.view.command import view_at_start
 
             repl = not args.commands and script_lines is None and sys.stdin.isatty()
-            shell.worst = max(shell.worst, view_at_start(shell, interactive=repl))
+            shell.tally.note(view_at_start(shell, interactive=repl), "--view: the live view did not start",
+                             error=True)
         if args.commands:
-            return shell.run_lines(args.commands)
+            return _ended(shell.run_lines(args.commands), shell)
         if script_lines is not None:
-            return shell.run_lines(script_lines, echo=True)
+            return _ended(shell.run_lines(script_lines, echo=True), shell)
         if not sys.stdin.isatty():
-            return shell.run_lines(sys.stdin)
+            return _ended(shell.run_lines(sys.stdin), shell)
         return shell.repl()
     finally:
         shell.close()
+
+
+def _ended(status: int, shell: Shell) -> int:
+    """A run's exit code, and when it is not 0, one line on stderr: which command failed and why."""
+    if status:
+        print(f"paxos-shell: exit {status}: {shell.tally.why()}", file=sys.stderr, flush=True)
+    return status
 
 
 if __name__ == "__main__":

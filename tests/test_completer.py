@@ -82,7 +82,7 @@ def test_prefix_filters() -> None:
 
 
 def test_set_names_and_values() -> None:
-    assert texts("set ") == ["format", "id", "present", "raw", "teach", "timeout", "value"]  # from the registry
+    assert texts("set ") == ["format", "id", "pace", "present", "raw", "teach", "timeout", "value"]  # from the registry
     assert texts("set format ") == ["table", "plain", "json"]
 
 
@@ -112,3 +112,14 @@ def test_typing_never_lists_the_lessons_directory_again(shell: Any, monkeypatch:
         complete(Document("lesson happy"[:k]), view_of(shell))
     assert "happy-path" in texts("lesson h", view_of(shell))
     assert listed == []
+
+
+def test_the_menu_shows_unprintable_characters_escaped() -> None:
+    view = View(acceptors={1: "http://h:1 · up · promised 5, accepted 5: 'x\u202ey'"}, next_id=6,
+                values=["A\u202eB", "\x1b[2Jz"])
+    got = complete(Document("accept 7000 "), view)
+    shown = [(c.display_text, c.display_meta_text) for c in got]
+    assert ("'A\\u202eB'", "value seen") in shown and ("'\\x1b[2Jz'", "value seen") in shown
+    assert [c.text for c in got][:2] == ["'\x1b[2Jz'", "'A\u202eB'"]  # inserted as typed: it round-trips
+    meta = complete(Document("accept 7000 v "), view)[0].display_meta_text
+    assert "\u202e" not in meta and "\\u202e" in meta

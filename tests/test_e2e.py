@@ -240,3 +240,20 @@ def test_one_ctrl_c_stops_a_long_bench_with_the_figures_so_far(repl: pexpect.spa
     repl.expect(r"both phases ran\s+(\d+)/(\d+)")
     assert repl.match.group(1) == repl.match.group(2)  # every proposal counted ran both phases
     repl.expect(PROMPT)
+
+
+def test_a_bidi_override_never_reaches_the_terminal_through_completion(repl: pexpect.spawn) -> None:
+    # The value, offered in the menu after `accept 7000 `, and then taken into the line: shown
+    # as \u202e both times, never as the character that would make the line read backwards.
+    line(repl, "accept 7000 'ABC\u202eDEF' 1 --force", "Received accepts from: [1]")
+    repl.send("accept 7000 ")
+    repl.expect_exact("\x1b[?25h")
+    repl.send("\t")
+    repl.expect_exact("ABC\\u202eDEF")  # the menu
+    repl.send("\t")  # take it into the line
+    repl.expect_exact("\\u202eDEF'")
+    repl.send("\x15\r")  # Ctrl-U: the line is not run
+    repl.expect(PROMPT)
+    repl.sendcontrol("d")
+    repl.expect(pexpect.EOF)
+    assert "\u202e" not in repl.before

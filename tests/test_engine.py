@@ -81,7 +81,7 @@ class TestDecisions:
 
     def test_minority_contact_cannot_choose(self, three: Engine) -> None:
         res = three.propose("v", contact_count=1)
-        assert res.verdict == Verdict.NOT_CHOSEN and "1 promises, quorum is 2" in res.reason
+        assert res.verdict == Verdict.NOT_CHOSEN and "1 promise, quorum is 2" in res.reason
         assert len(res.attempts[0].servers) == 1 and res.attempts[0].accept is None
 
     def test_unknown_outcome_when_an_accept_goes_unanswered(self, acceptors: Any, blackhole: Any) -> None:

@@ -43,7 +43,7 @@ def test_crash_and_recovery_lesson(tmp_path: Any) -> None:
              "Consensus already reached during prepare phase", "value=test-val")
         line(child, "down 3", "Acceptor 3 down")
         out = line(child, "propose other", "No Consensus")
-        assert "1 promises, quorum is 2" in out
+        assert "1 promise, quorum is 2" in out
         line(child, "up 2 3", "Acceptors 2, 3 up")
         out = line(child, "state", "Chosen: test-val")
         # Each kept exactly what it acknowledged: 2 missed id 8, 3 missed id 9.

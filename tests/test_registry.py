@@ -45,4 +45,18 @@ def test_every_command_declares_what_help_and_completion_need() -> None:
         assert cmd.syntax.split()[0] == cmd.name and cmd.summary and cmd.about and cmd.example
         assert all(isinstance(k, ArgKind) for k in list(cmd.flags.values()) + list(cmd.positional))
         assert cmd.positional.count(ArgKind.CHOICE) == len(cmd.choices), cmd.name
-    assert set(SETTINGS) == {"format", "timeout", "value", "id", "teach", "present", "raw"}
+    assert set(SETTINGS) == {"format", "timeout", "value", "id", "teach", "present", "raw", "pace"}
+
+
+def test_the_words_of_other_repls_are_commands_here() -> None:
+    # psql's \q and \?, redis-cli's and every shell's clear, ?: from the one table, so help and
+    # completion know them too.
+    from prompt_toolkit.document import Document
+
+    from paxos_shell.shell.completer import View, complete
+
+    assert split("\\q") == ["\\q"] and lookup(split("\\q")[0]).name == "exit"
+    assert lookup("?").name == "help" and lookup("\\?").name == "help" and lookup("clear").name == "clear"
+    with pytest.raises(UsageError, match=r"unknown command '\\x'"):  # named as typed, not 'x'
+        lookup(split("\\x")[0])
+    assert "clear" in [c.text for c in complete(Document("cle"), View())]

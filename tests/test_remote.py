@@ -4,6 +4,7 @@ HTTPS with a throwaway CA, credentials never shown, proxies, and URLs that are n
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -124,3 +125,56 @@ def test_a_dead_proxy_does_not_break_a_loopback_pool(recorder: Fake) -> None:
 def test_a_url_that_is_not_an_acceptor_says_so(recorder: Fake) -> None:
     p = shell("--url", f"1={recorder.url}", "-c", "state")
     assert p.returncode == 1 and "not a paxos acceptor: the reply is HTML, not JSON" in " ".join(p.stdout.split())
+
+
+def echo_secrets(h: Handler) -> None:
+    """A broken acceptor whose error page echoes the request's credentials back."""
+    echoed = f"echo: {h.headers.get('Authorization')} {h.headers.get('X-Token')}"
+    h.respond(500, wire_json({"status": 500, "error": "Internal Server Error", "message": echoed, "path": "/"}))
+
+
+SECRETS = ("S3CRETPW", "TOK3NVALUE", "YWxpY2U6UzNDUkVUUFc", "VE9LM05WQUxVRQ")
+"""The password, the header value, `alice:S3CRETPW` and the token in base64."""
+
+
+def test_secrets_an_acceptor_echoes_are_masked_everywhere(fake: Any, tmp_path: Path, private_home: str) -> None:
+    # Was: `HTTP 500: echo: Basic YWxpY2U6UzNDUkVUUFc= TOK3NVALUE`, in text and in --json.
+    acc = fake(echo_secrets)
+    creds = ["--url", f"1={acc.url}", "--auth", "alice:S3CRETPW", "--header", "X-Token: TOK3NVALUE"]
+    record, saved = tmp_path / "t.md", tmp_path / "s.txt"
+    lines = ["state", "prepare 5", f"record {record}", "state", "accept 5 S3CRETPW --force", "record off",
+             f"save {saved}", "history", "explain"]
+    texts = [shell(*creds, *[a for ln in lines for a in ("-c", ln)], *extra) for extra in ([], ["--json"])]
+    assert all("HTTP 500: echo: *** ***" in p.stdout + p.stderr for p in texts), texts[0].stdout
+    shown = "".join(p.stdout + p.stderr for p in texts) + record.read_text() + saved.read_text()
+    assert [s for s in SECRETS if s in shown] == []
+    assert "accept 5 ***" in saved.read_text()
+
+
+def test_the_live_view_and_the_history_file_mask_secrets(fake: Any, private_home: str) -> None:
+    from types import SimpleNamespace
+
+    from paxos_shell.net.clientopts import ClientOptions
+    from paxos_shell.pool.local import Pool
+    from paxos_shell.shell.app import Shell
+    from paxos_shell.shell.ui import make_history
+    from paxos_shell.view.live import LiveView
+
+    acc = fake(echo_secrets)
+    options = ClientOptions(headers=(("X-Token", "TOK3NVALUE"),), auth=("alice", "S3CRETPW"))
+    sh = Shell(Pool({1: acc.url}, "echo"), 5.0, stream=io.StringIO(), err=io.StringIO(), options=options)
+    try:
+        frames: list[bytes] = []
+        view = LiveView(sh)
+        view.server = SimpleNamespace(alive=True, publish=frames.append)  # type: ignore[assignment]
+        sh.listeners.append(view)
+        for line in ("state", "accept 5 TOK3NVALUE --force", "state"):
+            sh.run_line(line)
+        sent = b"".join(frames).decode()
+        assert frames and [x for x in SECRETS if x in sent] == [] and "***" in frames[-1].decode()
+        history = make_history(sh.out.secrets)
+        history.store_string("accept 6 TOK3NVALUE --force")
+        assert list(history.load_history_strings()) == ["accept 6 *** --force"]
+    finally:
+        sh.listeners.clear()
+        sh.close()

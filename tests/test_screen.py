@@ -26,8 +26,9 @@ from paxos_shell.shell.registry import REGISTRY
 WIDTHS = (60, 80, 120)
 
 EVERY_COMMAND = [
-    "help", "help accept", "state", "prepare 7 1 2", "accept 7 'a value long enough to need shortening in a table "
-    "cell at sixty columns' 1 2", "propose B", "propose C --contact-count 1", "pool", "history 6", "show",
+    "clear", "help", "help accept", "state", "prepare 7 1 2",
+    "accept 7 'a value long enough to need shortening in a table cell at sixty columns' 1 2",
+    "propose B", "propose C --contact-count 1", "pool", "history 6", "show",
     "show value", "set teach on", "prepare", "set teach off", "trace 2", "trace 1 --mermaid {tmp}/t.mmd",
     "explain",
     "proposer B", "proposer main", "duel x y --turns 4 --no-backoff --seed 1", "expect chosen", "lesson",
@@ -107,3 +108,60 @@ def test_escape_sequences_never_reach_the_terminal_raw(colour: bool, tmp_path: A
     assert "\x1b]0;" not in raw and "\x1b[2J" not in raw  # not even raw in the stream
     assert text.count(SHOWN) >= 10  # shown visibly, command after command
     assert "Local pool of 3 acceptors" in text  # the first line is still there: nothing cleared the screen
+
+
+# -- lessons stepped by hand, as a teacher does on a projector ----------------------------
+
+
+def step_through(width: int, lesson: str) -> str:
+    """`lesson NAME` in the REPL of a `width`-column pty, Enter at every step prompt; the raw output."""
+    env = dict(os.environ, TERM="xterm", COLUMNS=str(width), NO_COLOR="1", PROMPT_TOOLKIT_NO_CPR="1")
+    child = pexpect.spawn(sys.executable, ["-m", "paxos_shell", "--timeout", "2"], env=env, encoding="utf-8",
+                          dimensions=(50, width), timeout=60)
+    seen = ""
+    try:
+        child.expect_exact("Ctrl-D to leave")
+        child.send(f"lesson {lesson}\r")
+        for _ in range(100):  # bounded: no lesson has that many steps
+            i = child.expect([r"type a(\s|\x1b\[0m)+command\]", r"Lesson (passed|FAILED|stopped)"])
+            seen += child.before + child.after
+            if i == 1:
+                break
+            child.expect_exact("\x1b[?25h")  # the prompt is drawn and reads keys
+            seen += child.before + child.after
+            child.send("\r")
+        child.sendeof()
+        child.expect(pexpect.EOF)
+        return seen + child.before
+    finally:
+        child.close(force=True)
+
+
+def lesson_words(name: str) -> set[str]:
+    """Every word the lesson prints of its own: notes, commands, and the step prompt's help."""
+    from paxos_shell.shell.lessons import load_lesson
+    from paxos_shell.shell.runner import HELP
+
+    lesson = load_lesson(name)
+    texts = [n for s in lesson.steps for n in s.notes] + [s.command for s in lesson.steps] + [f"[{HELP}]"]
+    return {w for t in texts for w in t.split()}
+
+
+@pytest.mark.parametrize("width", (60, 80))
+def test_lessons_stepped_by_hand_fit_and_never_split_a_word(width: int) -> None:
+    for name in lesson_names():
+        raw = step_through(width, name)
+        lines = screen_lines(raw, width)
+        assert "Lesson passed" in raw, (name, raw[-1500:])
+        assert too_wide(lines, width) == [], name
+        shown = {w for ln in lines for w in ln.split()}
+        assert lesson_words(name) - shown == set(), name  # a word cut at the edge is not shown whole
+
+
+def test_prose_wraps_by_display_width() -> None:
+    # Two-cell characters (CJK, emoji) count two: the lines around them still fit 60 columns.
+    raw, _ = run_in_pty(60, ["-c", "accept 10 héllo-🙂-世界 --force", "-c", "set teach on", "-c", "state",
+                             "-c", "propose " + "世界" * 40])
+    lines = screen_lines(raw, 60)
+    assert too_wide(lines, 60) == []
+    assert any("id 10" in ln for ln in lines)  # the id is never cut in two

@@ -86,7 +86,7 @@ def test_lessons_need_the_local_pool(acceptors: Any) -> None:
 
 def scripted_pause(answers: list[str], asked: list[str]) -> Any:
     """A teacher at the step prompt: each answer in turn (Enter is "")."""
-    def pause(step: str) -> str:
+    def pause(step: str, keys: str = "") -> str:
         asked.append(step)
         return answers.pop(0) if answers else "q"
     return pause
@@ -219,3 +219,18 @@ def test_teach_mode_says_why_an_accept_was_refused_without_inventing_a_proposer(
     assert ("Acceptors 1, 2 and 3 refused: each had promised an id higher than 5, and an acceptor never accepts "
             "below its promise.") in flat
     assert "another proposer" not in flat
+
+
+def test_teach_mode_never_repeats_what_the_output_said(shell: Any) -> None:
+    # Was: after `state`, the verdict paragraph twice, word for word.
+    for line in ("prepare 1 1 2", "accept 1 A 1", "set teach on"):
+        run(shell, line)
+    _, out = run(shell, "state")
+    assert " ".join(out.split()).count("Any value may still be chosen") == 1
+
+
+def test_counts_read_in_the_singular_and_the_ids_are_named(shell: Any) -> None:
+    _, out = run(shell, "prepare 5 1")
+    assert "ID: 5 (prepare id 5 to acceptor 1)" in out and "Quorum not reached: 1 promise, 2 needed." in out
+    _, out = run(shell, "prepare 6 2 3")
+    assert "ID: 6 (prepare id 6 to acceptors 2, 3)" in out

@@ -42,3 +42,22 @@ def test_long_values_are_shortened_and_say_their_length() -> None:
     assert show_value("v" * 10_000) == "v" * 59 + "… (10,000 characters)"
     assert show_value("v" * 10_000, limit=None) == "v" * 10_000
     assert show_value("v" * 60) == "v" * 60
+
+
+def test_counts_take_the_number_of_their_noun() -> None:
+    from paxos_shell.core.text import counted
+
+    assert [counted(n, "promise") for n in (0, 1, 2, 1000)] == ["0 promises", "1 promise", "2 promises",
+                                                              "1,000 promises"]
+    assert counted(1, "more violation") == "1 more violation"
+
+
+def test_wrap_counts_display_cells() -> None:
+    # Was textwrap, which counts code points: 世界 and 🙂 take two cells each.
+    from paxos_shell.core.text import width_of, wrap
+
+    text = "after accept 10 héllo-🙂-世界 世界世界 a line breaks inside id 10 and more words here"
+    for width in (20, 30, 40):
+        lines = wrap(text, width, "  ", "    ")
+        assert all(width_of(ln) <= width for ln in lines) and " ".join(" ".join(lines).split()) == text
+    assert wrap("x" * 25, 10, "> ", "  ") == ["> xxxxxxxx", "  xxxxxxxx", "  xxxxxxxx", "  x"]

@@ -97,7 +97,7 @@ def test_retries_after_unreachable_acceptors_are_not_called_refused(local: Shell
         run(local, line)
     out = said(local, "propose X --retry 2")  # no acceptor refused anything: two are down
     assert "were refused" not in out
-    assert ("The first 2 attempt(s) ended without a value chosen; before each retry this proposer waited a random "
+    assert ("The first 2 attempts ended without a value chosen; before each retry this proposer waited a random "
             "pause, which is what stops two proposers from overtaking each other forever.") in out
 
 
@@ -116,10 +116,10 @@ def test_expect_reports_the_last_prepare_and_outcome_truthfully(local: Shell) ->
     run(local, "prepare 5")
     run(local, "state")
     code, out = run(local, "expect promises 3")  # the last prepare: 3 promises, a state read since
-    assert code == 0 and words(out) == "PASS expect promises 3 (last prepare, round 1: 3 promise(s))"
+    assert code == 0 and words(out) == "PASS expect promises 3 (last prepare, round 1: 3 promises)"
     run(local, "propose A")
     code, out = run(local, "expect promises 2")  # propose's own prepare is the last one
-    assert code == 1 and words(out) == "FAIL expect promises 2 (last prepare, round 3: 3 promise(s))"
+    assert code == 1 and words(out) == "FAIL expect promises 2 (last prepare, round 3: 3 promises)"
     run(local, "state")
     code, out = run(local, "expect outcome chosen")
     assert code == 1 and "no accept or propose yet" not in out
@@ -138,7 +138,8 @@ def test_an_acceptor_that_forgot_breaks_the_guarantees_and_two_values_break_safe
             "below holds.") in out
     out = said(local, "accept B 1 3")
     assert ("Safety is broken: two different values were chosen: A at id 1 by acceptors 2 and 3 and B at id 101 by "
-            "acceptors 1 and 3: at most one value is ever chosen (and 1 more). No guarantee below holds.") in out
+            "acceptors 1 and 3: at most one value is ever chosen (and 1 more violation). No guarantee below "
+            "holds.") in out
 
 
 def test_explain_says_what_changed_since_the_command_it_explains(local: Shell) -> None:

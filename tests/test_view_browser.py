@@ -135,8 +135,10 @@ def do(state: dict[str, Any], *lines: str, failing: str = "") -> dict[str, Any]:
     Each must succeed but `failing`, a round that runs and reaches no quorum (exit status 1)."""
     for line in lines:
         code, out = run(state["shell"], line)
-        state["seq"] += 1
         assert code == (1 if line == failing else 0), (line, out)
+    view = running_view(state["shell"])
+    assert view is not None
+    state["seq"] = view.tracker.seq  # one snapshot a command, and one a turn of a watched duel or propose
     page = wait_seq(state)
     assert page["line"] == visible(lines[-1])  # the command line as typed, control characters escaped
     return page
@@ -266,6 +268,31 @@ def test_the_lesson_step_is_shown_while_the_lesson_runs(live: dict[str, Any]) ->
     live["seq"] += len(lesson.steps) - 2 + 1
     page = wait_seq(live)
     assert page["lesson"] is None and page["verdict"] == "chosen: A" and page["line"] == "lesson happy-path"
+
+
+def test_a_duel_unfolds_turn_by_turn_on_the_page(live: dict[str, Any]) -> None:
+    # Was: only the end state appeared. At each stop the page already shows that turn.
+    sh = live["shell"]
+    view = running_view(sh)
+    assert view is not None
+    seen: list[tuple[str, list[str]]] = []
+
+    def pause(step: str, keys: str = "") -> str:
+        live["seq"] = view.tracker.seq
+        page = wait_seq(live)
+        seen.append((page["line"], page["rounds"]))
+        return ""
+
+    sh.pause = pause
+    try:
+        code, out = run(sh, "duel x y --turns 3 --no-backoff --seed 1")
+    finally:
+        sh.pause = None
+    assert code == 1, out  # a livelock in 3 turns: nothing chosen
+    assert [line for line, _ in seen] == ["duel x y (turn 1 of 3)", "duel x y (turn 2 of 3)"]
+    assert seen[0][1][-1] != seen[1][1][-1]  # the second stop draws a later round than the first
+    page = do(live, "state")
+    assert page["verdict"] != "" and page["line"] == "state"
 
 
 def test_the_page_has_no_control_over_the_pool(live: dict[str, Any]) -> None:

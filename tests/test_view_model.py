@@ -81,9 +81,7 @@ def test_the_verdict_comes_from_verdict_of_alone(shell: Shell, monkeypatch: pyte
     snap = step(shell, t, "prepare 1")
     assert snap["verdict"] == {
         "verdict": "not chosen", "headline": "nothing chosen yet",
-        "detail": ["No value is chosen yet (quorum is 2 of 3).",
-                   "Any value may still be chosen: acceptors 1, 2 and 3 have accepted nothing and make a quorum, so "
-                   "a proposer with a fresh id that reaches them may propose any value."],
+        "detail": ["No value is chosen yet (quorum is 2 of 3)."],  # the futures have their own line
         "futures": {"kind": "any", "text": "Any value may still be chosen: acceptors 1, 2 and 3 have accepted nothing "
                                           "and make a quorum, so a proposer with a fresh id that reaches them may "
                                           "propose any value."}}
@@ -98,7 +96,8 @@ def test_the_verdict_comes_from_verdict_of_alone(shell: Shell, monkeypatch: pyte
         "SAFETY VIOLATION: two different values were chosen: A at id 1 by acceptors 1 and 2 and B at id 9 by "
         "acceptors 2 and 3: at most one value is ever chosen.")
     # The page says what the terminal says: the same Outlook, never recomputed.
-    assert snap["verdict"]["detail"] == shell.session.outlook().summary(2, 3)
+    futures = snap["verdict"]["futures"]["text"]
+    assert snap["verdict"]["detail"] == [x for x in shell.session.outlook().summary(2, 3) if x != futures]
     assert snap["verdict"] == verdict_of(shell)
     # verdict_of is the one door: replacing it changes what the page gets.
     monkeypatch.setattr(model, "verdict_of", lambda ctx: {"verdict": "unknown", "planted": True})
@@ -168,3 +167,20 @@ def test_a_new_session_starts_the_diagram_over(shell: Shell) -> None:
     assert (snap["diagram"]["rounds"], snap["diagram"]["new"]) == (1, 1)
     assert svg.count('data-round="1"') == 1 and "prepare 5" in svg and "prepare 1" not in svg
     assert 'class="round new" data-round="1"' in svg  # drawn afresh, and animated as new
+
+
+def test_the_verdict_box_says_each_sentence_once(shell: Shell) -> None:
+    # Was: the possible futures in the detail list and again on the "Possible futures" line.
+    run(shell, "prepare 1 1 2")
+    run(shell, "accept 1 A 1")
+    v = Tracker().snapshot(shell, "accept 1 A 1")["verdict"]
+    summary = shell.session.outlook().summary(2, 3)
+    assert v["futures"]["text"] in summary  # the terminal's `state` prints it under the table...
+    assert v["detail"] and v["futures"]["text"] not in v["detail"]  # ...the box only once, on its own line
+
+
+def test_the_lesson_panel_gets_whole_paragraphs() -> None:
+    # Was one bullet per comment line: "In its turn a proposer" / "prepares, ...".
+    notes = load_lesson("dueling-proposers").steps[1].notes
+    assert len(notes) == 1 and "In its turn a proposer prepares, or sends accept" in notes[0]
+    assert notes[0].endswith("just before the other's accept.")

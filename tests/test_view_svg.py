@@ -157,7 +157,7 @@ def test_trace_svg_writes_a_file_or_stdout(shell: Shell, tmp_path: Any) -> None:
     run(shell, "accept 7 'a b' 1 2")
     path = tmp_path / "slide.svg"
     code, out = run(shell, f"trace --svg {path}")
-    assert code == 0 and out == f"Wrote the last 3 round(s) as SVG to {path}\n"
+    assert code == 0 and out == f"Wrote the last 3 rounds as SVG to {path}\n"
     root = parse(path.read_text().split("\n", 1)[1])
     assert [r.get("data-round") for r in groups(root, "round")] == ["1", "2"]
     code, out = run(shell, "trace 1 --svg -")

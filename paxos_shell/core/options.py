@@ -44,6 +44,24 @@ def parse_timeout(raw: str) -> float:
     return t
 
 
+PACES = ("enter", "off")
+PACE_RANGE = (0.1, 30.0)
+
+
+def parse_pace(raw: str) -> str | float:
+    """How a watched duel or propose advances: `enter`, `off`, or seconds per turn."""
+    if raw in PACES:
+        return raw
+    try:
+        t = float(raw)
+    except ValueError:
+        raise BadValue(f"bad pace '{_shown(raw)}': choose enter, off or seconds, e.g. 2") from None
+    low, high = PACE_RANGE
+    if not low <= t <= high:  # also NaN
+        raise BadValue(f"bad pace {_shown(raw)}: choose {low} to {high:g} seconds, enter or off")
+    return t
+
+
 MAX_DIGITS = 30
 """Longer numbers are refused unread: every range here fits in far fewer digits, and int()
 itself refuses 4,300 digits and more (sys.int_info) with a sentence of its own."""

@@ -8,13 +8,14 @@ through one of these functions before it reaches a terminal, a log or JSON;
 each shows the offending character as a visible escape (`\\x1b`, `\\u202e`), so
 an engineer sees what the acceptor really holds. It also holds the one way
 acceptors are named in a sentence (`listing`: 'acceptors 1 and 3') and a run of
-numbers is written (`span`: '1..3'), and how wide text is on a terminal (display
-cells, by wcwidth). No I/O here.
+numbers is written (`span`: '1..3'), how wide text is on a terminal (display
+cells, by wcwidth), and prose wrapped to a width in those cells. No I/O here.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterable, Optional
 
 from wcwidth import wcswidth
@@ -102,6 +103,12 @@ def span(numbers: Iterable[int]) -> str:
     return ", ".join(map(str, ns))
 
 
+def counted(n: int, noun: str, plural: str = "") -> str:
+    """`1 promise`, `2 promises`, `0 promises`: a count and its noun, in the number it takes
+    (never `1 promises` or `promise(s)`). `plural` when adding an s is wrong."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 ELLIPSIS = "…"
 
 
@@ -121,3 +128,54 @@ def shorten(text: str, width: int) -> str:
             break
         out += ch
     return out + ELLIPSIS
+
+
+def wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
+    """Lines of at most `width` display cells, broken at spaces (never at hyphens); only a word
+    wider than a whole line (a long path) is cut, since it cannot fit anywhere.
+
+    Measured in cells, not code points (textwrap counts code points): `世界` and `🙂` take two
+    cells each, so a line holding them would otherwise run past the edge of the screen. Spaces
+    inside a line are kept as written (and those that open the text); those at a break go.
+    """
+    text = text.expandtabs()
+    body = text.lstrip(" ")
+    if not body.strip():
+        return []
+    lines: list[str] = []
+    line = first + text[:len(text) - len(body)]
+    used, gap, filled = width_of(line), "", False
+    for token in _TOKENS.findall(body):
+        if token.isspace():
+            gap = " " if "\n" in token else token
+            continue
+        w = width_of(token)
+        if filled and used + len(gap) + w <= width:
+            line, used = line + gap + token, used + len(gap) + w
+        else:
+            if filled:
+                lines.append(line)
+                line, used = rest, width_of(rest)
+            line, used = _cut(token, line, used, width, lines, rest)
+            filled = True
+        gap = ""
+    lines.append(line)
+    return lines
+
+
+_TOKENS = re.compile(r"\s+|\S+")
+
+
+def _cut(word: str, line: str, used: int, width: int, lines: list[str], rest: str) -> tuple[str, int]:
+    """`word` after `line` (an indent, `used` cells); a word too wide for a line is cut into
+    whole lines (appended to `lines`), each after the indent `rest`. Returns the line being
+    filled and its width."""
+    start = line
+    for ch in word:
+        cw = width_of(ch)
+        if used + cw > width and line != start:
+            lines.append(line)
+            line = start = rest
+            used = width_of(rest)
+        line, used = line + ch, used + cw
+    return line, used

@@ -2,15 +2,18 @@
 
 `redacted` is the one function that makes an acceptor or proxy URL safe to show: a password in
 `user:pass@` never reaches a screen, a log or JSON; `scrub` does the same for any text and the
-secrets it is given. `is_loopback` is shared by the client (no proxy for loopback), the acceptor
-(admin routes from loopback only) and the live view. Pure: no network, no name resolution.
+secrets it is given (`secret_forms`: every form in which a secret the shell sends may come back,
+base64 included), and `scrub_data` for data bound for JSON. `is_loopback` is shared by the
+client (no proxy for loopback), the acceptor (admin routes from loopback only) and the live
+view. Pure: no network, no name resolution.
 """
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import re
-from typing import Iterable
+from typing import Any, Iterable, Optional
 from urllib.parse import urlsplit
 
 from paxos_shell.core.text import visible
@@ -61,6 +64,37 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         text = text.replace(secret, HIDDEN)
     return text
+
+
+MIN_SECRET = 4
+"""Shorter than this, a "secret" cannot be told from ordinary text (a password `1` would hide
+every acceptor 1): it is not masked, and it was no secret."""
+
+
+def secret_forms(secrets: Iterable[str], auth: Optional[tuple[str, str]] = None) -> tuple[str, ...]:
+    """Every form in which something the shell sends may come back in an acceptor's reply: each
+    secret as sent and base64-encoded, and for HTTP Basic credentials `user:password`, its base64
+    and the whole Authorization value `Basic ...`. Longest first, as scrub wants them."""
+    forms: set[str] = set()
+    pairs = [f"{auth[0]}:{auth[1]}"] if auth else []
+    for s in [*secrets, *(auth[1:] if auth else ()), *pairs]:
+        encoded = base64.b64encode(s.encode()).decode()
+        forms.update((s, encoded, encoded.rstrip("=")))
+    forms.update(f"Basic {base64.b64encode(p.encode()).decode()}" for p in pairs)
+    return tuple(sorted((f for f in forms if len(f) >= MIN_SECRET), key=len, reverse=True))
+
+
+def scrub_data(data: Any, secrets: Iterable[str]) -> Any:
+    """JSON-able `data` with every string in it scrubbed (keys too): what `--json` and the live
+    view send carries no secret either."""
+    secrets = tuple(secrets)
+    if isinstance(data, str):
+        return scrub(data, secrets)
+    if isinstance(data, dict):
+        return {scrub_data(k, secrets): scrub_data(v, secrets) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [scrub_data(x, secrets) for x in data]
+    return data
 
 
 def is_loopback(host: str) -> bool:

@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 
 from paxos_shell.core import paxos
 from paxos_shell.core.paxos import Safety, Verdict
-from paxos_shell.core.text import listing, show_value, span
+from paxos_shell.core.text import counted, listing, show_value, span
 from paxos_shell.core.wire import GRANTED, Round
 from paxos_shell.engine.results import (
     Accepted,
@@ -230,7 +230,7 @@ class Engine:
             return True
         if not prep.quorum_reached:
             result.verdict = Verdict.NOT_CHOSEN
-            result.reason = f"{len(prep.promised)} promises, quorum is {prep.quorum}"
+            result.reason = f"{counted(len(prep.promised), 'promise')}, quorum is {prep.quorum}"
             return False
         return self._phase2(result, att, step)
 

@@ -99,6 +99,9 @@ class LocalPool:
     host: str = "127.0.0.1"
     faults: bool = True
     volatile: Iterable[int] = ()
+    base_port: Optional[int] = None
+    """Where acceptor 1 listens (acceptor i at base_port + i - 1), as --base-port asks: exactly
+    there or not at all. None: the layout's ports (8081...) when free, else free ports."""
     members: dict[int, Member] = field(default_factory=dict)
     _own_dir: bool = False
     _listeners: dict[int, socket.socket] = field(default_factory=dict)
@@ -120,6 +123,15 @@ class LocalPool:
 
     def _bind_ports(self) -> list[socket.socket]:
         """The layout's ports (8081...) when all are free, else free ports; held until spawned."""
+        if self.base_port is not None:
+            ports = list(layout(self.count, self.host, self.base_port))  # checks the range
+            try:
+                return _bind_pool(self.host, [self.base_port + i - 1 for i in ports])
+            except OSError as e:
+                last = self.base_port + self.count - 1
+                raise PoolError(f"cannot listen on {self.host} port{'s' if self.count > 1 else ''} "
+                                f"{self.base_port}{f'..{last}' if self.count > 1 else ''} (--base-port): "
+                                f"{e.strerror or e}") from None
         try:
             return _bind_pool(self.host, [LAYOUT_BASE_PORT + i for i in range(self.count)])
         except OSError:

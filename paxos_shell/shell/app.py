@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import traceback
-from typing import Callable, Iterable, Optional, Sequence, TextIO
+from typing import Callable, Iterable, NamedTuple, Optional, Sequence, TextIO
 
-from paxos_shell.core.errors import ExitStatus, UserError, exit_status
-from paxos_shell.core.urls import scrub
+from paxos_shell.core.errors import ExitStatus, Tally, UserError, exit_status
+from paxos_shell.core.text import visible
+from paxos_shell.core.urls import scrub, secret_forms
 from paxos_shell.diagram.marks import RoundMark, note_marks
 from paxos_shell.engine.proposer import Engine
 from paxos_shell.engine.session import AcceptorStatus, Session, Status
@@ -23,13 +24,22 @@ from paxos_shell.net.clientopts import ClientOptions
 from paxos_shell.pool.local import Pool
 from paxos_shell.runtime import signals
 from paxos_shell.shell import commands  # noqa: F401 - importing the package registers every command
-from paxos_shell.shell.context import LessonStep
+from paxos_shell.shell.context import LessonStep, Pause
 from paxos_shell.shell.lessons import lesson_names
 from paxos_shell.shell.registry import Command, Exit, lookup, parse, split
 from paxos_shell.shell.render import Format, Renderer
 from paxos_shell.shell.results import Block, Result, Style, Text
 from paxos_shell.shell.teach import explain
 from paxos_shell.shell.transcript import Transcript
+
+
+class Ran(NamedTuple):
+    """One command as the run's exit code sees it (core/errors.Tally)."""
+
+    status: ExitStatus
+    why: str
+    error: bool = False
+    expectation: bool = False
 
 
 class Shell:
@@ -51,12 +61,13 @@ class Shell:
         self.session = self._fresh_session()
         self.engine = Engine(Client(pool.urls, timeout, options), self.session, local_pool=pool.local is not None)
         self.out = Renderer(stream, Format(fmt), colour, err)
+        self.out.secrets = secret_forms(self.client.options.secrets, self.client.options.auth)
         self.teach = False
-        self.worst = ExitStatus.SUCCESS
+        self.tally = Tally()
         self.last: object = None
         self._fresh = False
         self.expectations: list[bool] = []
-        self.pause: Optional[Callable[[str], str]] = None
+        self.pause: Optional[Pause] = None
         self.transcript: Optional[Transcript] = None
         self.executed: list[str] = []
         """Every command line that ran and changes or reads the pool, for `save`."""
@@ -89,18 +100,26 @@ class Shell:
 
     # -- running commands ------------------------------------------------------
 
+    @property
+    def worst(self) -> ExitStatus:
+        """The exit code of the run so far (core/errors.Tally decides it)."""
+        return self.tally.status
+
     def run_line(self, line: str) -> Optional[ExitStatus]:
         """Run one command line; None for a blank or comment line. Raises Exit."""
-        status = self._dispatch(line)
-        if status is not None:
-            self.worst = max(self.worst, status)
-        return status
+        ran = self._dispatch(line)
+        if ran is None:
+            return None
+        self.tally.note(ran.status, f"'{visible(line.strip())}' failed: {ran.why}", error=ran.error,
+                        expectation=ran.expectation)
+        return ran.status
 
     def run_step(self, line: str) -> Optional[ExitStatus]:
         """A lesson step: run and shown, but a step meant to fail is not an error of the run."""
-        return self._dispatch(line)
+        ran = self._dispatch(line)
+        return None if ran is None else ran.status
 
-    def _dispatch(self, line: str) -> Optional[ExitStatus]:
+    def _dispatch(self, line: str) -> Optional[Ran]:
         name: Optional[str] = None
         cmd: Optional[Command] = None
         recording = self.transcript
@@ -113,19 +132,20 @@ class Shell:
             name = tokens[0]  # what the user typed, until it names a command
             cmd = lookup(name)
             name = cmd.name
-            status = self._run(cmd, tokens[1:], line).status
+            result = self._run(cmd, tokens[1:], line)
+            ran = Ran(result.status, result.failure or "its outcome was a failure", expectation=result.expectation)
         except (Exit, BrokenPipeError):
             raise  # leaving, or the reader of our output left: the run ends (cli.py)
         except UserError as e:
-            status = self._failed(str(e), name, recording)
+            ran = self._failed(str(e), name, recording)
         except KeyboardInterrupt:
-            status = self._failed("interrupted", name, recording)
+            ran = self._failed("interrupted", name, recording)
         except Exception as e:  # never a traceback on screen: one line, details in a log
-            message = scrub(f"internal error: {type(e).__name__}: {e}", self.client.options.secrets)
-            status = self._failed(f"{message} (details in {self._log_crash()})", name, recording)
+            message = scrub(f"internal error: {type(e).__name__}: {e}", self.out.secrets)
+            ran = self._failed(f"{message} (details in {self._log_crash()})", name, recording)
         if cmd is not None:
             self._notify(line)  # a command that failed may have run rounds first (Ctrl-C in a duel)
-        return status
+        return ran
 
     def _run(self, cmd: Command, tokens: list[str], line: str) -> Result:
         recording = self.transcript
@@ -140,12 +160,12 @@ class Shell:
             recording.end(result)
         return result
 
-    def _failed(self, message: str, name: Optional[str], recording: Optional[Transcript]) -> ExitStatus:
+    def _failed(self, message: str, name: Optional[str], recording: Optional[Transcript]) -> Ran:
         self.out.error(message, name)
         if recording is not None and recording is self.transcript:
             recording.error(message)
             recording.end(None)
-        return exit_status(False)
+        return Ran(exit_status(False), message, error=True)
 
     def _notify(self, line: str) -> None:
         for listener in list(self.listeners):
@@ -169,7 +189,7 @@ class Shell:
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "a", encoding="utf-8") as f:
-                f.write(scrub(traceback.format_exc(), self.client.options.secrets) + "\n")
+                f.write(scrub(traceback.format_exc(), self.out.secrets) + "\n")
         except OSError:
             return "nowhere: the state directory is not writable"
         return path
@@ -196,11 +216,16 @@ class Shell:
         return lesson_names()
 
     def _add_explanation(self, result: Result) -> None:
+        """Teach mode's sentences under the output, less those the output already said word for
+        word (after `state`, the possible futures): an explanation adds, it never repeats."""
         sentences = explain(self.last)
-        if sentences:
+        said = {b.text for b in result.blocks if isinstance(b, Text)}
+        new = [s for s in sentences if s not in said]
+        if new:
             result.say("")
-            for s in sentences:
+            for s in new:
                 result.say(s, Style.DIM, indent=2)
+        if sentences:
             result.data["explanation"] = sentences
 
     # -- the REPL ---------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Nothing here touches the network: acceptor statuses, ids and values all come
 from the session's memory of earlier replies, so a keystroke never waits on
-an acceptor (http-prompt's rule).
+an acceptor (http-prompt's rule). What the menu shows is escaped (text.visible)
+like every other string that reaches the terminal.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from prompt_toolkit.document import Document
 
 from paxos_shell.core.options import is_whole_number
 from paxos_shell.core.paxos import choose_value
-from paxos_shell.core.text import show_value
+from paxos_shell.core.text import show_value, visible
 from paxos_shell.core.urls import redacted
 from paxos_shell.shell import registry as reg
 from paxos_shell.shell.registry import ArgKind as K
@@ -55,8 +56,10 @@ def _match(word: str, options: Iterable[tuple[str, str]], start: Optional[int] =
     out = []
     for text, meta in options:
         if text.startswith(word):
-            out.append(Completion(_quoted(text), start_position=-len(word) if start is None else start,
-                                  display_meta=meta))
+            quoted = _quoted(text)
+            # The menu is a terminal like any other: a value's U+202E or ESC is shown as \u202e, \x1b.
+            out.append(Completion(quoted, start_position=-len(word) if start is None else start,
+                                  display=visible(quoted), display_meta=visible(meta)))
     return out
 
 

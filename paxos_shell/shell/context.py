@@ -32,6 +32,12 @@ class LessonStep:
     notes: tuple[str, ...] = ()
 
 
+class Pause(Protocol):
+    """Asks the teacher at a stop (a lesson step, a duel's turn): what they typed, Enter is ""."""
+
+    def __call__(self, step: str, keys: str = ...) -> str: ...
+
+
 class Context(Protocol):
     pool: Pool
     session: Session
@@ -42,7 +48,7 @@ class Context(Protocol):
     """The last Paxos result (prepare, accept, propose, state) for `explain`."""
     expectations: list[bool]
     """Outcomes of `expect` lines since the current lesson began."""
-    pause: Optional[Callable[[str], str]]
+    pause: Optional[Pause]
     """Set by the REPL: asks the teacher what to do at a lesson step."""
     transcript: Optional[Transcript]
     """The Markdown transcript `record` writes, while it is on."""

@@ -2,7 +2,8 @@
 
 A lesson file `NN-name.txt` is a script of shell commands; NN is its place in
 the teaching order. `# title:`, `# goal:` and `# expect:` lines describe it,
-other comments are notes shown before the step they precede, and `expect ...`
+other comments are notes shown before the step they precede (consecutive comment lines make
+one paragraph), and `expect ...`
 lines check the outcome. Reading only; shell/runner.py steps through them.
 """
 
@@ -68,9 +69,23 @@ def parse_lesson(number: int, name: str, lines: list[str]) -> Lesson:
         elif text.startswith("#"):
             notes.append(text[1:].strip())
         elif text.strip():
-            steps.append(Step([n for n in notes if n], text.strip()))
+            steps.append(Step(paragraphs(notes), text.strip()))
             notes = []
     return Lesson(number, name, heads["title"], heads["goal"], heads["expect"], steps)
+
+
+def paragraphs(lines: list[str]) -> list[str]:
+    """Comment lines joined into paragraphs (a bare `#` ends one): a sentence the file breaks
+    over two lines is one sentence, for the terminal to wrap and the view to show whole."""
+    out: list[str] = []
+    current: list[str] = []
+    for line in [*lines, ""]:
+        if line:
+            current.append(line)
+        elif current:
+            out.append(" ".join(current))
+            current = []
+    return out
 
 
 def load_lesson(which: str) -> Lesson:

@@ -128,6 +128,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("present", "on or off: presenter mode for a projector (spacing, no latencies, a pause and "
                        "an explanation after each round)", ("on", "off")),
     Setting("raw", "on or off: always show the raw JSON reply of each acceptor", ("on", "off")),
+    Setting("pace", "how a duel or propose advances while a class watches (present mode, the live "
+                    "view): enter (wait for Enter), off, or seconds per turn", ("enter", "off", "2")),
 )}
 SWITCHES = ("teach", "present", "raw")
 """Settings that are on or off."""
@@ -168,7 +170,12 @@ def names() -> list[str]:
 
 
 def split(line: str) -> list[str]:
+    """The words of a command line, as a POSIX shell splits them; a first word that starts with
+    a backslash (psql's `\\q`) is kept as typed, where shlex would drop the backslash."""
+    head, _, tail = line.strip().partition(" ")
     try:
+        if head.startswith("\\"):
+            return [head, *shlex.split(tail, comments=True)]
         return shlex.split(line, comments=True)
     except ValueError as e:
         raise UsageError(f"cannot parse the line: {e}") from None

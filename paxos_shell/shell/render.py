@@ -1,8 +1,9 @@
 """The one renderer: a Result becomes a table, plain text or one JSON object.
 
-Everything the shell prints passes through here, which is what makes three
-promises cheap to keep: every foreign string is escaped (text.visible) before
-it reaches the terminal, prose is wrapped at word boundaries to the width of
+Everything the shell prints passes through here, which is what makes four
+promises cheap to keep: every secret the shell sends is masked (urls.scrub,
+`secrets`) wherever an acceptor echoes it, every foreign string is escaped
+(text.visible) before it reaches the terminal, prose is wrapped at word boundaries to the width of
 the screen, and tables fit it (low-priority columns dropped first, long values
 shortened with an ellipsis). Normal output goes to stdout, errors to stderr;
 in JSON mode each command prints exactly one object, errors included.
@@ -14,13 +15,13 @@ import io
 import os
 import shutil
 import sys
-import textwrap
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Iterator, Optional, Sequence, TextIO
+from typing import Iterator, Optional, Sequence, TextIO, Union
 
 from paxos_shell.core.options import BadValue, parse_int
-from paxos_shell.core.text import json_dumps, shorten, visible, width_of
+from paxos_shell.core.text import json_dumps, shorten, visible, width_of, wrap
+from paxos_shell.core.urls import scrub, scrub_data
 from paxos_shell.core.vocab import Word
 from paxos_shell.shell.results import Block, Column, Result, Style, Table, Text
 
@@ -39,6 +40,8 @@ COLOURS = {
     Style.HEADING: "\x1b[1m",
 }
 RESET = "\x1b[0m"
+CLEAR = "\x1b[H\x1b[2J\x1b[3J"
+"""Cursor home, erase the screen, erase the scrollback (xterm): what clear(1) writes."""
 GAP = 2
 """Spaces between table columns (tabulate's simple and plain formats)."""
 MIN_CELL = 6
@@ -51,13 +54,6 @@ HEADER_PAD = 2
 def colour_wanted(stream: TextIO) -> bool:
     """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
     return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
-
-
-def wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
-    """Lines of at most `width` cells, broken at spaces (never at hyphens); only a word longer
-    than a whole line (a long path) is cut, since it cannot fit anywhere."""
-    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest,
-                         break_long_words=True, break_on_hyphens=False)
 
 
 def _isatty(stream: TextIO) -> bool:
@@ -101,6 +97,12 @@ class Renderer:
         """Presenter mode: a blank line between blocks, no debugging details, for a projector."""
         self.raw = False
         """Show raw protocol replies even where a column must be dropped for them."""
+        self.hushed = False
+        """Inside `quiet`: nothing shown, and nothing waits for a class to watch (shell/pace.py)."""
+        self.pace: Union[str, float] = "enter"
+        """How a watched duel or propose advances (shell/pace.py): enter, off, or seconds a turn."""
+        self.secrets: tuple[str, ...] = ()
+        """What the shell sends and must never show (urls.secret_forms): masked in every line."""
 
     @property
     def json(self) -> bool:
@@ -113,12 +115,19 @@ class Renderer:
     @contextmanager
     def quiet(self) -> Iterator[None]:
         """Nothing is shown inside (a lesson replaying its steps to go back)."""
-        saved = self.stream, self.err
+        saved = self.stream, self.err, self.hushed
         self.stream = self.err = io.StringIO()
+        self.hushed = True
         try:
             yield
         finally:
-            self.stream, self.err = saved
+            self.stream, self.err, self.hushed = saved
+
+    def safe(self, text: str) -> str:
+        """Text from anywhere, as it may be shown: secrets masked, then escaped."""
+        if self.secrets or "://" in text:
+            text = scrub(text, self.secrets)
+        return visible(text)
 
     def paint(self, text: str, style: Style) -> str:
         if not self.colour or style not in COLOURS:
@@ -130,7 +139,7 @@ class Renderer:
     def render(self, result: Result) -> None:
         """A finished command: its blocks, or its one JSON object."""
         if self.json:
-            self._write(self.stream, json_dumps(result.json()))
+            self._write(self.stream, json_dumps(scrub_data(result.json(), self.secrets)))
         else:
             self.show(result.blocks)
 
@@ -152,8 +161,8 @@ class Renderer:
         """One message on stderr (one line to a pipe, wrapped on a terminal); in JSON mode also
         the command's one object, on stdout."""
         if self.json:
-            self._write(self.stream, json_dumps({"command": command, "error": line}))
-        text = f"error: {visible(line)}"
+            self._write(self.stream, json_dumps({"command": command, "error": self.safe(line)}))
+        text = f"error: {self.safe(line)}"
         if _isatty(self.err):
             text = "\n".join(wrap(text, screen_width(self.err), rest="  "))
         self._write(self.err, self.paint(text, Style.BAD) if self._err_colour() else text)
@@ -172,6 +181,14 @@ class Renderer:
         if self._live():
             self._write(self.stream, "")
 
+    def clear(self) -> bool:
+        """Clear a terminal and its scrollback (`clear`); nothing in JSON mode or to a pipe."""
+        if not self._live():
+            return False
+        self.stream.write(CLEAR)
+        self.stream.flush()
+        return True
+
     def _live(self) -> bool:
         return not self.json and _isatty(self.stream)
 
@@ -189,11 +206,11 @@ class Renderer:
         if not block.text:
             return [""]
         if not block.wrap:
-            return [self.paint(visible(line), block.style) for line in block.text.split("\n")]
+            return [self.paint(self.safe(line), block.style) for line in block.text.split("\n")]
         first, rest = " " * block.indent, " " * (block.indent + block.hang)
         out: list[str] = []
         for para in block.text.split("\n"):
-            wrapped = wrap(visible(para), self.width, first, rest) or [first]
+            wrapped = wrap(self.safe(para), self.width, first, rest) or [first]
             out.extend(self.paint(w, block.style) for w in wrapped)
         return out
 
@@ -216,7 +233,7 @@ class Renderer:
     def _fit(self, table: Table) -> tuple[list[Column], list[list[str]]]:
         """Columns and cell texts that fit the screen: drop, then shorten."""
         columns = [c for c in table.columns if self._wanted(c)]
-        cells = [[visible(c.text(rec)) for c in columns] for rec in table.records]
+        cells = [[self.safe(c.text(rec)) for c in columns] for rec in table.records]
         shortened = False
         while True:
             widths = [max([width_of(c.title) + HEADER_PAD] + [_cell_width(row[i]) for row in cells])

@@ -111,6 +111,10 @@ class Result:
     replay: Optional[str] = None
     """The line `save` writes for this command when the typed one would not replay the same way
     (a random choice made explicit: the acceptors a propose picked, the seed of a duel)."""
+    failure: str = ""
+    """Why it failed, in a few words, when `ok` is False: the run's last line on stderr says it."""
+    expectation: bool = False
+    """An `expect`: states the run's expected outcome (core/errors.Tally judges a run by these)."""
 
     @property
     def status(self) -> ExitStatus:

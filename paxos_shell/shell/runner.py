@@ -66,7 +66,7 @@ class Runner:
         return self.ctx.pause(f"[{k + 1}/{len(self.lesson.steps)}] {self.lesson.steps[k].command}").strip()
 
     def _notes(self, k: int) -> None:
-        blocks = [Text("")] + [Text(f"# {n}", Style.DIM) for n in self.lesson.steps[k].notes]
+        blocks = [Text("")] + [Text(f"# {n}", Style.DIM, hang=2) for n in self.lesson.steps[k].notes]
         self.ctx.show(blocks)
 
     def _step(self, k: int) -> None:

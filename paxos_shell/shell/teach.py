@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from paxos_shell.core.paxos import Verdict
-from paxos_shell.core.text import listing, show_value
+from paxos_shell.core.text import counted, listing, show_value
 from paxos_shell.core.wire import ReplyKind
 from paxos_shell.engine.results import AcceptResult, PrepareResult, ProposeResult, StateResult
 from paxos_shell.knowledge.breaks import Breach, Violation
@@ -30,7 +30,7 @@ def broken(violations: Sequence[Violation]) -> str:
     the others (an acceptor that forgot, two values at one id) break what guarantees it."""
     worst = next((v for v in violations if v.rule == Breach.TWO_CHOSEN), violations[0])
     head = "Safety is broken" if worst.rule == Breach.TWO_CHOSEN else "Paxos's guarantees no longer hold"
-    more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
+    more = f" (and {counted(len(violations) - 1, 'more violation')})" if len(violations) > 1 else ""
     return f"{head}: {worst.sentence()}{more}"
 
 
@@ -91,14 +91,14 @@ def prepare(res: PrepareResult) -> list[str]:
         out.append(permanence(res.outlook))
         return out
     if not res.quorum_reached:
-        out.append(f"Only {got} of the {need} promises needed arrived, so this proposer may not send accept: "
-                   "without a quorum it cannot know which value might already be chosen.")
+        out.append(f"Only {got} of the {counted(need, 'promise')} needed arrived, so this proposer may not send "
+                   "accept: without a quorum it cannot know which value might already be chosen.")
         said = "; ".join(_no_promise(res))
         if said:
             out.append(f"{said[:1].upper()}{said[1:]}.")
         return out
-    out.append(f"A quorum ({got} promises, {need} needed) promised id {res.n}: none of them will accept a lower id "
-               f"from now on{_until_restart(res)}.")
+    out.append(f"A quorum ({counted(got, 'promise')}, {need} needed) promised id {res.n}: none of them will "
+               f"accept a lower id from now on{_until_restart(res)}.")
     ch = res.choice
     if ch is not None and ch.forced_by is not None:
         reported = (f"Acceptor {ch.forced_by.acceptor} reported {_v(ch.value)} accepted at id "
@@ -213,9 +213,9 @@ def propose(res: ProposeResult) -> list[str]:
                        f"highest accepted id among the promises: it may already be chosen.")
     if len(res.attempts) > 1:
         # Not "refused": an attempt also ends when acceptors are down or silent.
-        out.append(f"The first {len(res.attempts) - 1} attempt(s) ended without a value chosen; before each retry "
-                   "this proposer waited a random pause, which is what stops two proposers from overtaking each "
-                   "other forever.")
+        out.append(f"The first {counted(len(res.attempts) - 1, 'attempt')} ended without a value chosen; before "
+                   "each retry this proposer waited a random pause, which is what stops two proposers from "
+                   "overtaking each other forever.")
     if res.ok:
         out.append(f"{_v(res.value)} is chosen at id {res.proposal_id}. {permanence(outlook)}")
     elif res.verdict == Verdict.UNKNOWN:

@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Optional, Sequence, TextIO
 
-from paxos_shell.core.text import visible
+from paxos_shell.core.urls import scrub
 from paxos_shell.shell.render import Format, Renderer
 from paxos_shell.shell.results import Block, Result
 
@@ -21,17 +21,18 @@ WIDTH = 100
 
 
 class Transcript:
-    def __init__(self, path: str, title: str) -> None:
+    def __init__(self, path: str, title: str, secrets: tuple[str, ...] = ()) -> None:
         self.path = path
         self._file: TextIO = sys.stdout if path == "-" else open(path, "w", encoding="utf-8")
         self._buffer = io.StringIO()
         self._render = Renderer(self._buffer, Format.TABLE, colour=False, err=self._buffer, width=WIDTH)
+        self._render.secrets = secrets  # masked here as on the screen: a handout is shown to a class
         self._line: Optional[str] = None
         stamp = time.strftime("%Y-%m-%d %H:%M")
         self._write(f"# {title}\n\nRecorded by paxos-shell on {stamp}.\n")
 
     def begin(self, prompt: str, line: str) -> None:
-        self._line = visible(f"{prompt}{line}")  # a script's line may hold escapes
+        self._line = self._render.safe(f"{prompt}{line}")  # a script's line may hold escapes, or a secret
         self._buffer.seek(0)
         self._buffer.truncate()
 
@@ -39,7 +40,7 @@ class Transcript:
         self._render.show(blocks)
 
     def error(self, line: str) -> None:
-        self._buffer.write(f"error: {visible(line)}\n")
+        self._buffer.write(f"error: {self._render.safe(line)}\n")
 
     def end(self, result: Optional[Result]) -> None:
         """Close the command's block: the prompt line, its output, and Mermaid for a trace."""
@@ -52,7 +53,7 @@ class Transcript:
         self._write(f"\n{fence}text\n{self._line}\n{body}\n{fence}\n" if body else f"\n```text\n{self._line}\n```\n")
         mermaid = result.data.get("mermaidText") if result is not None else None
         if isinstance(mermaid, str):
-            self._write(f"\n```mermaid\n{mermaid.rstrip()}\n```\n")
+            self._write(f"\n```mermaid\n{scrub(mermaid, self._render.secrets).rstrip()}\n```\n")
         self._line = None
 
     def close(self) -> None:

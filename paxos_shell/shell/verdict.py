@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from paxos_shell.core.text import counted
 from paxos_shell.knowledge.breaks import Violation, pool_wide
 from paxos_shell.knowledge.outlook import Outlook, Standing
 from paxos_shell.shell.context import Context
@@ -48,6 +49,6 @@ def lead_with_violations(outlook: Outlook, breaks: tuple[Violation, ...], out: R
     """Once safety is broken, a round's output opens with it, never with a guarantee."""
     earlier = [v for v in outlook.violations if v not in breaks]
     if earlier:
-        more = f" (and {len(earlier) - 1} more: see 'check')" if len(earlier) > 1 else ""
+        more = f" (and {counted(len(earlier) - 1, 'more violation')}: see 'check')" if len(earlier) > 1 else ""
         out.say(f"SAFETY VIOLATION: {earlier[0].sentence()}{more}.", Style.BAD)
 

@@ -70,7 +70,9 @@ VERDICTS = {
 
 
 def _verdict(kind: VerdictKind, headline: str, detail: list[str], future: Kind, text: str) -> dict[str, Any]:
-    return {"verdict": str(kind), "headline": visible(headline), "detail": [visible(d) for d in detail],
+    """The box's parts; the futures sentence has its own line there, so the detail leaves it out."""
+    return {"verdict": str(kind), "headline": visible(headline),
+            "detail": [visible(d) for d in detail if d != text],
             "futures": {"kind": str(future), "text": visible(text)}}
 
 
@@ -129,12 +131,15 @@ class Tracker:
     """The session the rounds below belong to: a lesson going back starts a new one at round 0."""
     rounds_seen: int = 0
     cards: Optional[list[dict[str, Any]]] = None
+    settled: Optional[list[dict[str, Any]]] = None
+    """The cards after the last whole command: a command's last snapshot marks all it changed,
+    though its turns (shell/pace.py) were drawn one by one in between."""
     last: object = None
     about: Optional[str] = None
     drops: dict[int, frozenset[int]] = field(default_factory=dict)
     drawn: svg.RoundCache = field(default_factory=dict)
 
-    def snapshot(self, ctx: Context, line: str) -> dict[str, Any]:
+    def snapshot(self, ctx: Context, line: str, settled: bool = True) -> dict[str, Any]:
         self.seq += 1
         s = ctx.session
         if s is not self.session:
@@ -146,8 +151,10 @@ class Tracker:
         entries = recent(s.history, LAST_ROUNDS)
         self._note_drops(ctx, entries)
         cards = [card(ctx, i) for i in sorted(ctx.client.urls)]
-        mark_changes(cards, self.cards)
+        mark_changes(cards, self.settled if settled else self.cards)
         self.cards = cards
+        if settled:
+            self.settled = cards
         fresh_after = self.rounds_seen
         self.rounds_seen = s.rounds
         return {

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paxos_shell.core.options import parse_int
+from paxos_shell.core.text import counted
 from paxos_shell.core.wire import ReplyKind
 from paxos_shell.engine.proposer import Engine
 from paxos_shell.engine.session import Session
@@ -34,7 +35,7 @@ def cmd_check(ctx: Context, args: Args) -> Result:
     ctx.engine.state()
     found = ctx.session.knowledge.violations()
     replies = len(ctx.session.history)
-    out = Result("check", ok=not found, data={
+    out = Result("check", ok=not found, failure=f"{counted(len(found), 'rule')} broken", data={
         "ok": not found, "replies": replies,
         "violations": [{"rule": str(v.rule), "sentence": v.sentence(), "evidence": [e.said() for e in v.evidence]}
                        for v in found]})
@@ -89,7 +90,7 @@ def cmd_ping(ctx: Context, args: Args) -> Result:
         rows.append({"server": i, "replies": len(t), "sent": n, "minMs": to_ms(t[0]) if t else None,
                      "medianMs": to_ms(statistics.median(t)) if t else None, "maxMs": to_ms(t[-1]) if t else None,
                      "error": lost.get(i)})
-    out = Result("ping", ok=all(times.values()))
+    out = Result("ping", ok=all(times.values()), failure="an acceptor did not answer")
     return out.show(Table("acceptors", PING_COLUMNS, tuple(rows), by="server"))
 
 
@@ -163,7 +164,8 @@ def cmd_bench(ctx: Context, args: Args) -> Result:
             {"k": "consensus", "v": f"{run.chosen}/{len(s)}"},
             *({"k": p, "v": ms(pct(q))} for p, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))),
             {"k": "max", "v": ms(s[-1])}, {"k": "throughput", "v": f"{len(s) / run.elapsed:.0f} proposals/s"})
-    out = Result("bench", ok=run.chosen == len(s) and not run.interrupted, data=data)
+    out = Result("bench", ok=run.chosen == len(s) and not run.interrupted, data=data,
+                 failure="interrupted" if run.interrupted else "not every proposal reached consensus")
     return out.show(Table("", (Column("k", "bench"), Column("v", "")), rows))
 
 

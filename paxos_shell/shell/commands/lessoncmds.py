@@ -11,7 +11,7 @@ from typing import Callable, Optional
 
 from paxos_shell.core.options import parse_int
 from paxos_shell.core.paxos import Verdict
-from paxos_shell.core.text import show_value
+from paxos_shell.core.text import counted, show_value
 from paxos_shell.core.wire import Phase, ReplyKind
 from paxos_shell.engine.results import AcceptResult, PrepareResult, ProposeResult, StateResult
 from paxos_shell.shell.context import Context
@@ -89,13 +89,13 @@ def _expect_promises(ctx: Context, rest: list[str]) -> tuple[bool, str]:
     last = _last_prepare(ctx)
     if last is None:
         return False, "no prepare yet"
-    return last[1] == want, f"last prepare, round {last[0]}: {last[1]} promise(s)"
+    return last[1] == want, f"last prepare, round {last[0]}: {counted(last[1], 'promise')}"
 
 
 def _expect_violations(want: bool) -> Check:
     def run(ctx: Context, rest: list[str]) -> tuple[bool, str]:
         found = ctx.session.knowledge.violations()
-        saw = f"{len(found)} violation(s)" + (f": {found[0].sentence()}" if found else "")
+        saw = counted(len(found), "violation") + (f": {found[0].sentence()}" if found else "")
         return bool(found) == want, saw
     return run
 
@@ -133,7 +133,7 @@ def cmd_expect(ctx: Context, args: Args) -> Result:
     ok, saw = check_fn(ctx, rest)
     text = " ".join(args.positional)
     ctx.expectations.append(ok)
-    out = Result("expect", ok=ok, data={"expect": text, "ok": ok, "saw": saw})
+    out = Result("expect", ok=ok, data={"expect": text, "ok": ok, "saw": saw}, failure=saw, expectation=True)
     return out.say(f"{'PASS' if ok else 'FAIL'} expect {text} ({saw})", Style.GOOD if ok else Style.BAD)
 
 
@@ -172,7 +172,8 @@ def cmd_lesson(ctx: Context, args: Args) -> Result:
     outcome = Runner(ctx, lesson).run()
     met = all(ctx.expectations) and bool(ctx.expectations)
     verdict = "stopped" if outcome.stopped else "passed" if met else "FAILED"
-    out = Result("lesson", ok=met or outcome.stopped, data={
+    out = Result("lesson", ok=met or outcome.stopped, failure=f"{sum(ctx.expectations)} of {len(ctx.expectations)} "
+                 "expectations met", data={
         "name": lesson.name, "number": lesson.number, "passed": met and not outcome.stopped,
         "stopped": outcome.stopped, "expectations": ctx.expectations})
     return out.say("").say(f"Lesson {verdict}: {sum(ctx.expectations)} of {len(ctx.expectations)} "

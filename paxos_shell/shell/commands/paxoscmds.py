@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from paxos_shell.core.options import is_whole_number
 from paxos_shell.core.paxos import Verdict
-from paxos_shell.core.text import listing, show_value
+from paxos_shell.core.text import counted, listing, show_value, span
 from paxos_shell.core.wire import ReplyKind
 from paxos_shell.engine.results import AcceptResult, PrepareResult, StateResult
 from paxos_shell.knowledge.outlook import Standing
@@ -78,7 +78,7 @@ def cmd_state(ctx: Context, args: Args) -> Result:
 
 def state_result(ctx: Context, res: StateResult) -> Result:
     records = tuple(_state_record(ctx, r) for r in res.round.replies)
-    out = Result("state", ok=any(r.kind == ReplyKind.OK for r in res.round.replies))
+    out = Result("state", ok=any(r.kind == ReplyKind.OK for r in res.round.replies), failure="no acceptor answered")
     out.show(Table("acceptors", STATE_COLUMNS, records, by="server"))
     for rec in records:
         if rec.get("error"):
@@ -106,10 +106,13 @@ def cmd_prepare(ctx: Context, args: Args) -> Result:
     n = _take_id(args, pos, required_int=True)
     servers = ctx.engine.servers(args.acceptor_ids(pos))
     n = ctx.engine.fresh_id() if n is None else n
-    ctx.show([Text(f"Contacting servers: {servers}"), Text(f"ID: {n}")])  # before the wait: context
+    # Before the wait: context. `prepare 1 2 3` reads as "to 1, 2 and 3"; the line says which is the id.
+    named = span(servers) if len(servers) > 2 else ", ".join(map(str, servers))
+    to = f"acceptor{'s' if len(servers) != 1 else ''} {named}"
+    ctx.show([Text(f"Contacting servers: {servers}"), Text(f"ID: {n} (prepare id {n} to {to})")])
     res = ctx.engine.prepare(n, servers)
     ctx.remember(res)
-    out = Result("prepare", ok=res.quorum_reached)
+    out = Result("prepare", ok=res.quorum_reached, failure="no quorum of promises")
     prepare_blocks(ctx, res, out)
     return out
 
@@ -128,7 +131,7 @@ def prepare_blocks(ctx: Context, res: PrepareResult, out: Result) -> None:
         out.say(f"Quorum reached: {len(res.promised)} of {ctx.session.pool_size} promised id {res.n} "
                 f"(quorum {res.quorum}).", Style.GOOD)
     else:
-        out.say(f"Quorum not reached: {len(res.promised)} promise(s), {res.quorum} needed.", Style.BAD)
+        out.say(f"Quorum not reached: {counted(len(res.promised), 'promise')}, {res.quorum} needed.", Style.BAD)
     if res.prior_chosen is not None:
         c = res.prior_chosen
         out.say(f"Already chosen: {show_value(c.value)} at id {c.proposal_id}: {listing(c.acceptors)}, "
@@ -167,7 +170,7 @@ def cmd_accept(ctx: Context, args: Args) -> Result:
         value = pos.pop(0)
     res = ctx.engine.accept(n, value, args.acceptor_ids(pos), force=args.switch("--force"))
     ctx.remember(res)
-    out = Result("accept", ok=res.outcome.verdict == Verdict.CHOSEN)
+    out = Result("accept", ok=res.outcome.verdict == Verdict.CHOSEN, failure=f"outcome {res.outcome.verdict}")
     out.say(f"Contacting servers: {[r.acceptor for r in res.round.replies]}")
     out.say(f"ID: {res.n}")
     out.say(f"Client value: {show_value(res.value)}")

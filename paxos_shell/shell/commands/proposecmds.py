@@ -17,6 +17,7 @@ from paxos_shell.engine.results import Accepted, AlreadyChosen, Prepared, Propos
 from paxos_shell.shell.commands.paxoscmds import prepare_blocks
 from paxos_shell.shell.context import Context
 from paxos_shell.shell.formats import REPLY_COLUMNS, reply_rows
+from paxos_shell.shell.pace import Pacer
 from paxos_shell.shell.registry import ArgKind, Args, UsageError, command, quote, to_id
 from paxos_shell.shell.results import Result, Style, Table, Text
 from paxos_shell.shell.teach import explain
@@ -51,8 +52,9 @@ def cmd_propose(ctx: Context, args: Args) -> Result:
     count = args.text("--contact-count")
     retry = parse_int(args.text("--retry") or 0, "retry count", 0, 100)
     servers = args.acceptor_ids(pos)
+    pacer = Pacer(ctx, f"propose {quote(value)}")
     res = ctx.engine.propose(value, servers, n, parse_int(count, "contact count", 1) if count is not None else None,
-                             retry, lambda event: _progress(ctx, event, value))
+                             retry, lambda event: _progress(ctx, event, value, pacer))
     ctx.remember(res)
     out = propose_result(res)
     if count is not None and len(res.attempts) == 1:
@@ -62,15 +64,17 @@ def cmd_propose(ctx: Context, args: Args) -> Result:
     return out
 
 
-def _progress(ctx: Context, event: ProposeEvent, value: str) -> None:
-    """Show a propose as it runs; in presenter mode, explain each round and wait for the teacher."""
+def _progress(ctx: Context, event: ProposeEvent, value: str, pacer: Pacer) -> None:
+    """Show a propose as it runs; while a class watches, each round is explained (presenter
+    mode), drawn by the view, and followed by a pause (shell/pace.py)."""
     ctx.show(progress_blocks(ctx, event, value))
-    if not ctx.out.present or not isinstance(event, (Prepared, Accepted)):
+    if not isinstance(event, (Prepared, Accepted)):
         return
     round_result = event.attempt.prepare if isinstance(event, Prepared) else event.attempt.accept
-    ctx.show([Text(s, Style.DIM, indent=2) for s in explain(round_result)])
-    if ctx.pause is not None:
-        ctx.pause("Enter for the next round")
+    if ctx.out.present:
+        ctx.show([Text(s, Style.DIM, indent=2) for s in explain(round_result)])
+    ctx.mark_rounds(round_result)
+    pacer.turn("Enter for the next round")
 
 
 def progress_blocks(ctx: Context, event: ProposeEvent, value: str) -> list[Any]:
@@ -101,7 +105,7 @@ def progress_blocks(ctx: Context, event: ProposeEvent, value: str) -> list[Any]:
 
 
 def propose_result(res: ProposeResult) -> Result:
-    out = Result("propose", ok=res.ok)
+    out = Result("propose", ok=res.ok, failure="no consensus")
     last = res.attempts[-1] if res.attempts else None
     if not res.early:
         out.say("").say("--- Result ---")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from paxos_shell.core.text import show_value
+from paxos_shell.core.text import counted, show_value
+from paxos_shell.core.urls import scrub
 from paxos_shell.shell.context import Context
 from paxos_shell.shell.registry import ArgKind, Args, Group, UsageError, command, quote
 from paxos_shell.shell.results import Result, Text
@@ -34,7 +35,7 @@ def cmd_record(ctx: Context, args: Args) -> Result:
     elif target == "off":
         raise UsageError("record: not recording")
     try:
-        ctx.transcript = Transcript(target, "A paxos-shell session")
+        ctx.transcript = Transcript(target, "A paxos-shell session", ctx.out.secrets)
     except OSError as e:
         raise UsageError(f"cannot write {target}: {e.strerror}") from None
     return Result("record", data={"file": target, "recording": True}).say(
@@ -72,7 +73,7 @@ def cmd_save(ctx: Context, args: Args) -> Result:
     if len(args.positional) != 1:
         raise UsageError("save: expected FILE, e.g. 'save my-lesson.txt'")
     path = args.positional[0]
-    script = saved_script(ctx)
+    script = scrub(saved_script(ctx), ctx.out.secrets)  # a file to share: no secret in it
     out = Result("save", data={"file": path, "script": script})
     if path == "-":
         out.blocks.append(Text(script.rstrip("\n"), wrap=False))
@@ -82,4 +83,4 @@ def cmd_save(ctx: Context, args: Args) -> Result:
             f.write(script)
     except OSError as e:
         raise UsageError(f"cannot write {path}: {e.strerror}") from None
-    return out.say(f"Saved {len(ctx.executed)} command(s) to {path}; 'paxos-shell {path}' replays them.")
+    return out.say(f"Saved {counted(len(ctx.executed), 'command')} to {path}; 'paxos-shell {path}' replays them.")

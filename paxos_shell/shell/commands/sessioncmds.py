@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Optional
 
-from paxos_shell.core.options import parse_format, parse_int, parse_timeout
+from paxos_shell.core.options import parse_format, parse_int, parse_pace, parse_timeout
 from paxos_shell.core.text import show_value
 from paxos_shell.core.urls import redacted
 from paxos_shell.shell.context import Context
@@ -82,6 +82,7 @@ def settings(ctx: Context) -> dict[str, Any]:
         "proposer": p.name, "proposerNumber": p.number, "id": p.current_id, "nextId": ctx.session.next_id(),
         "value": p.client_value, "highestIdSeen": ctx.session.highest_seen, "timeout": ctx.client.timeout,
         "format": str(ctx.out.fmt), "teach": ctx.teach, "present": ctx.out.present, "raw": ctx.out.raw,
+        "pace": ctx.out.pace,
     }
 
 
@@ -160,6 +161,8 @@ def cmd_set(ctx: Context, args: Args) -> Result:
         ctx.out.fmt = Format(parse_format(raw))
     elif name == "timeout":
         ctx.client.timeout = parse_timeout(raw)
+    elif name == "pace":
+        ctx.out.pace = parse_pace(raw)
     elif name == "value":
         ctx.session.proposer.client_value = raw
         ctx.session.note_value(raw)
@@ -174,7 +177,7 @@ def cmd_set(ctx: Context, args: Args) -> Result:
     "Without a name, lists every command. With one, shows its syntax, what the phase means in "
     "Paxos, and an example.",
     "help prepare",
-    positional=(K.COMMAND,), group=Group.SESSION, saved=False,
+    aliases=("?", "\\?"), positional=(K.COMMAND,), group=Group.SESSION, saved=False,
 )
 def cmd_help(ctx: Context, args: Args) -> Result:
     if args.positional:
@@ -223,11 +226,25 @@ def _help_one(cmd: Command) -> Result:
 
 @command(
     "exit", "exit",
-    "leave the shell (also quit, Ctrl-D); a local pool stops with it",
+    "leave the shell (also quit, \\q, Ctrl-D); a local pool stops with it",
     "Leaves the shell. Acceptors the shell started are stopped; their data directory is removed "
     "unless --data-dir was given.",
     "exit",
-    aliases=("quit",), group=Group.SESSION, saved=False,
+    aliases=("quit", "\\q"), group=Group.SESSION, saved=False,
 )
 def cmd_exit(ctx: Context, args: Args) -> Result:
     raise Exit()
+
+
+@command(
+    "clear", "clear",
+    "clear the screen (also Ctrl-L at the prompt)",
+    "Clears the terminal and its scrollback, as clear and redis-cli's clear do; the session and "
+    "the pool are untouched. Piped or in JSON mode it prints nothing.",
+    "clear",
+    group=Group.SESSION, saved=False,
+)
+def cmd_clear(ctx: Context, args: Args) -> Result:
+    if args.positional:
+        raise UsageError("clear: takes no arguments")
+    return Result("clear", data={"cleared": ctx.out.clear()})

@@ -6,13 +6,14 @@ import random
 
 from paxos_shell.core.options import parse_int
 from paxos_shell.core.paxos import Verdict
-from paxos_shell.core.text import show_value, span
+from paxos_shell.core.text import counted, show_value, span
 from paxos_shell.diagram import svg
 from paxos_shell.diagram.style import stylesheet
 from paxos_shell.diagram.trace import diagram, mermaid
 from paxos_shell.engine.duel import MAX_TURNS, Turn, duel
 from paxos_shell.engine.session import HistoryEntry
 from paxos_shell.shell.context import Context
+from paxos_shell.shell.pace import Pacer
 from paxos_shell.shell.registry import ArgKind, Args, Group, UsageError, command, quote
 from paxos_shell.shell.results import Column, Result, Style, Table, Text
 from paxos_shell.shell.teach import explain, since
@@ -45,7 +46,7 @@ def cmd_trace(ctx: Context, args: Args) -> Result:
             out.blocks.append(Text(text.rstrip("\n"), wrap=False))
             return out
         write_file(path, text)
-        return out.say(f"Wrote the last {n} round(s) as a Mermaid sequenceDiagram to {path}")
+        return out.say(f"Wrote the last {counted(n, 'round')} as a Mermaid sequenceDiagram to {path}")
     if args.text("--svg"):
         return _trace_svg(ctx, entries, n, str(args.text("--svg")))
     lines = diagram(entries, ctx.client.urls, ctx.out.width, n, markers)
@@ -63,7 +64,7 @@ def _trace_svg(ctx: Context, entries: list[HistoryEntry], n: int, path: str) -> 
         out.blocks.append(Text(text.rstrip("\n"), wrap=False))
         return out
     write_file(path, text)
-    return out.say(f"Wrote the last {n} round(s) as SVG to {path}")
+    return out.say(f"Wrote the last {counted(n, 'round')} as SVG to {path}")
 
 
 def write_file(path: str, text: str) -> None:
@@ -163,7 +164,9 @@ TURN_HANG = 18
     "value Paxos requires. Refused, it prepares again at once, which overtakes the other's promise "
     "before its accept: nothing is ever chosen. Unless --no-backoff, a refused proposer first sits "
     "out a random number of turns that doubles with each refusal, so the other one finishes both "
-    "phases. Every round is real and shows in trace. --seed makes the random waits repeatable.",
+    "phases. Every round is real and shows in trace. --seed makes the random waits repeatable. "
+    "While a class watches (presenter mode, the live view) it goes turn by turn: Enter, or the "
+    "delay of 'set pace SECONDS'.",
     "duel a-value b-value --no-backoff --turns 8",
     flags={"--turns": K.COUNT, "--no-backoff": K.FLAG, "--seed": K.NUMBER}, positional=(K.VALUE, K.VALUE),
     group=Group.TEACH,
@@ -177,15 +180,21 @@ def cmd_duel(ctx: Context, args: Args) -> Result:
     rng = random.Random(seed)
     backoff = not args.switch("--no-backoff")
     a, b = args.positional
-    res = duel(ctx.engine, (("A", a), ("B", b)), turns, backoff, rng,
-               lambda t: ctx.show([Text(_turn_text(t), hang=TURN_HANG)]))
-    for t in res.turns:
-        ctx.mark_rounds(t.prepare)
+    pacer = Pacer(ctx, f"duel {quote(a)} {quote(b)}")
+
+    def shown(t: Turn) -> None:
+        ctx.show([Text(_turn_text(t), hang=TURN_HANG)])
+        ctx.mark_rounds(t.prepare)  # the view's diagram marks this turn's rounds as it draws them
         ctx.mark_rounds(t.accept)
+        chosen = t.accept is not None and t.accept.outcome.verdict == Verdict.CHOSEN
+        if not chosen and t.number < turns:
+            pacer.turn(f"turn {t.number} of {turns}")
+
+    res = duel(ctx.engine, (("A", a), ("B", b)), turns, backoff, rng, shown)
     last = next((t.accept for t in reversed(res.turns) if t.accept is not None), None)
     if last is not None:
         ctx.remember(last)
-    out = Result("duel", ok=res.winner is not None, data={
+    out = Result("duel", ok=res.winner is not None, failure=f"nothing chosen in {turns} turns", data={
         "backoff": backoff, "turns": len(res.turns), "winner": res.winner, "value": res.value,
         "proposalId": res.proposal_id, "seed": seed})
     out.replay = f"duel {quote(a)} {quote(b)} --turns {turns} --seed {seed}" + ("" if backoff else " --no-backoff")
