@@ -45,6 +45,8 @@ def build_parser(kind: type[argparse.ArgumentParser] = argparse.ArgumentParser) 
     p.add_argument("--version", action="version", version=f"paxos-shell {__version__}")
     p.add_argument("--view", action="store_true",
                    help="start the live view of the pool in a browser first (the 'view' command)")
+    p.add_argument("--watch", action="store_true",
+                   help="start recording proxies in front of the acceptors first (the 'watch' command)")
     g = p.add_argument_group("pool")
     g.add_argument("--server-count", type=_whole("server count"),
                    help="a pool of N in the paxos-server layout (no local pool)")
@@ -248,6 +250,10 @@ def _run(args: argparse.Namespace, pool: Pool, script_lines: Optional[list[str]]
 
             repl = not args.commands and script_lines is None and sys.stdin.isatty()
             shell.worst = max(shell.worst, view_at_start(shell, interactive=repl))
+        if args.watch:
+            from paxos_shell.shell.commands.watchcmds import watch_at_start
+
+            shell.worst = max(shell.worst, watch_at_start(shell))
         if args.commands:
             return shell.run_lines(args.commands)
         if script_lines is not None:

@@ -6,7 +6,9 @@ shell did to acceptors, and each acceptor's last status for the toolbar. Every
 reply and pool event is also handed to the knowledge model as a fact, which
 answers every Paxos question (what is chosen, what can be, which reply broke
 a rule); this module never judges Paxos itself. No network: the Engine records
-rounds here after the client ran them.
+rounds here after the client ran them, and the watch records foreign proposers'
+exchanges here from its own thread, so every read and change happens under
+the session's guard (guard.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from paxos_shell.core import paxos
 from paxos_shell.core.paxos import NONE, Promise
 from paxos_shell.core.vocab import Word
 from paxos_shell.core.wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, OK, Phase, Reply, ReplyKind, Round, is_int
+from paxos_shell.engine.guard import Guard
 from paxos_shell.knowledge.breaks import Violation
 from paxos_shell.knowledge.facts import (
     Down,
@@ -87,6 +90,7 @@ class Status:
 class HistoryEntry:
     at: float
     proposer: str
+    """The shell's proposer by name, or a foreign proposer by the watch's label."""
     round_no: int
     reply: Reply
 
@@ -112,7 +116,9 @@ class PoolAction(Word):
 
 
 class Session:
-    def __init__(self, acceptors: Iterable[int]) -> None:
+    def __init__(self, acceptors: Iterable[int], guard: Optional[Guard] = None) -> None:
+        self.guard = guard or Guard()
+        """Held while the session is read or changed (the shell's command, a foreign round)."""
         self.acceptors = tuple(sorted(set(acceptors)))
         self.pool_size = len(self.acceptors)
         self.knowledge = Knowledge(self.acceptors)
@@ -167,29 +173,36 @@ class Session:
 
     # -- rounds ------------------------------------------------------------------------
 
-    def record(self, rnd: Round, forced: bool = False) -> tuple[Violation, ...]:
+    def record(self, rnd: Round, forced: bool = False, proposer: Optional[str] = None) -> tuple[Violation, ...]:
         """Fold a round into the session and the knowledge model; the rule breaks it revealed.
 
         `forced` marks an accept sent although paxos.accept_safety refused it (--force).
+        `proposer` None is the shell's active proposer; otherwise the label of a foreign
+        proposer the watch saw, whose exchange never changes the shell's proposers' own
+        promises, accepts or ids.
         """
-        self.rounds += 1
-        p = self.proposer
-        found: list[Violation] = []
-        if rnd.phase == Phase.ACCEPT:
-            n, value = rnd.params["id"], rnd.params["value"]
-            found += self.learn(Sent(self.rounds, n, value, forced))
-        for r in rnd.replies:
-            self.history.append(HistoryEntry(r.at or time.time(), p.name, self.rounds, r))
-            self._learn(r)
-            self._keep_promise_or_accept(p, rnd, r)
-            found += self.learn(observation(self.rounds, r, rnd.params))
-        if rnd.phase in (Phase.PREPARE, Phase.ACCEPT):
-            p.current_id = rnd.params["id"]
-            p.seen = max(p.seen, rnd.params["id"])
-            self.highest_seen = max(self.highest_seen, rnd.params["id"])
-        if rnd.phase == Phase.ACCEPT:
-            self.note_value(rnd.params["value"])
-        return tuple(found)
+        with self.guard:
+            self.rounds += 1
+            p = self.proposer if proposer is None else None
+            name = p.name if p is not None else str(proposer)
+            found: list[Violation] = []
+            if rnd.phase == Phase.ACCEPT:
+                n, value = rnd.params["id"], rnd.params["value"]
+                found += self.learn(Sent(self.rounds, n, value, forced))
+            for r in rnd.replies:
+                self.history.append(HistoryEntry(r.at or time.time(), name, self.rounds, r))
+                self._learn(r, p)
+                if p is not None:
+                    self._keep_promise_or_accept(p, rnd, r)
+                found += self.learn(observation(self.rounds, r, rnd.params))
+            if rnd.phase in (Phase.PREPARE, Phase.ACCEPT):
+                if p is not None:
+                    p.current_id = rnd.params["id"]
+                    p.seen = max(p.seen, rnd.params["id"])
+                self.highest_seen = max(self.highest_seen, rnd.params["id"])
+            if rnd.phase == Phase.ACCEPT:
+                self.note_value(rnd.params["value"])
+            return tuple(found)
 
     def _keep_promise_or_accept(self, p: Proposer, rnd: Round, r: Reply) -> None:
         if rnd.phase == Phase.PREPARE:
@@ -204,7 +217,7 @@ class Session:
             else:
                 p.accepts.pop(r.acceptor, None)
 
-    def _learn(self, r: Reply) -> None:
+    def _learn(self, r: Reply, p: Optional[Proposer]) -> None:
         st = self.statuses.setdefault(r.acceptor, Status())
         st.latency = r.latency
         if r.kind in (NO_RESPONSE, ERROR):
@@ -219,8 +232,8 @@ class Session:
         if r.kind == OK or r.accepted_id != NONE:
             st.accepted_id, st.accepted_value = r.accepted_id, r.accepted_value
         self.highest_seen = max(self.highest_seen, r.promised_id, r.accepted_id)
-        p = self.proposer
-        p.seen = max(p.seen, r.promised_id, r.accepted_id)
+        if p is not None:
+            p.seen = max(p.seen, r.promised_id, r.accepted_id)
         if r.accepted_id != NONE:
             self.note_value(r.accepted_value)
 

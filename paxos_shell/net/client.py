@@ -90,6 +90,8 @@ class Client:
         self.options = options or ClientOptions()
         self.options.check()
         self._links: dict[int, Link] = {}
+        self.proposer: Optional[str] = None
+        """The proposer sending the next rounds, named in each request (wire.PROPOSER_HEADER)."""
         self._executor: Optional[ThreadPoolExecutor] = None
 
     @property
@@ -106,6 +108,7 @@ class Client:
             from paxos_shell.net.transport import Link
 
             link = self._links[acceptor] = Link(url, self.options)
+        link.label(self.proposer)
         return link
 
     def forget(self, acceptor: int) -> None:

@@ -88,7 +88,8 @@ def build_prompt_session(sh: Context) -> PromptSession:
     def toolbar() -> FormattedText:
         from prompt_toolkit.application.current import get_app
 
-        return toolbar_text(sh, get_app().current_buffer.text)
+        with sh.session.guard:  # the watch may be recording a foreign round
+            return toolbar_text(sh, get_app().current_buffer.text)
 
     return PromptSession(
         history=make_history(),
@@ -110,8 +111,10 @@ def make_pause(sh: Context) -> Callable[[str], str]:
                                            complete_while_typing=True)
 
     def pause(step: str) -> str:
+        text = HTML("<b>next:</b> {} <ansigray>[{}]</ansigray> ").format(visible(step), STEP_HELP)
         try:
-            answer = session.prompt(HTML("<b>next:</b> {} <ansigray>[{}]</ansigray> ").format(visible(step), STEP_HELP))
+            with sh.session.guard.released():  # the teacher may think a while: the watch goes on recording
+                answer = session.prompt(text)
         except (KeyboardInterrupt, EOFError):
             return "q"
         signals.check()  # a signal while this prompt was ending: leave, not run the step
