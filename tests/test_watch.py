@@ -10,11 +10,7 @@ every exchange is recorded before its reply leaves the proxy.
 from __future__ import annotations
 
 import io
-import json
-import subprocess
-import sys
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import pytest
 import requests
@@ -25,38 +21,14 @@ from paxos_shell.shell.commands.watchcmds import running_watch
 
 from .helpers import Acceptor, run
 from .helpers.rawhttp import converse, parse_responses
-
-SCRIPT = str(Path(__file__).parent / "helpers" / "foreign_proposer.py")
-
-
-class Watched:
-    """A shell on three real acceptors, watching them; the proxies' URLs in acceptor order."""
-
-    def __init__(self, sh: Shell, accs: list[Acceptor]) -> None:
-        self.sh, self.accs = sh, accs
-        w = running_watch(sh)
-        assert w is not None
-        self.watching = w
-        self.urls = ",".join(w.watch.url(i) for i in (1, 2, 3))
-        self.ports = w.watch.ports
-
-    def propose(self, *args: str) -> dict[str, Any]:
-        """Run the foreign proposer to its end; what it printed."""
-        done = subprocess.run([sys.executable, SCRIPT, "--urls", self.urls, *args], capture_output=True,
-                              text=True, timeout=60)
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
+from .helpers.watched import Watched, watching
 
 
 @pytest.fixture
 def watched(acceptors: Callable[..., list[Acceptor]]) -> Iterator[Watched]:
-    accs = acceptors(3)
-    sh = Shell(Pool({a.id: a.url for a in accs}, "test pool"), timeout=5.0, stream=io.StringIO(),
-               err=io.StringIO(), colour=False)
-    code, out = run(sh, "watch")
-    assert code == 0, out
-    yield Watched(sh, accs)
-    sh.close()
+    w = watching(acceptors(3))
+    yield w
+    w.sh.close()
 
 
 def history(sh: Shell) -> list[tuple[str, str, int, str]]:
