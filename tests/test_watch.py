@@ -42,6 +42,8 @@ def test_a_foreign_proposer_opening_a_connection_per_request_is_one_proposer_see
     # Six exchanges, each on its own connection (its own port), all under one label: the address.
     assert history(watched.sh) == [("127.0.0.1", "prepare", i, "granted") for i in (1, 2, 3)] + \
                                   [("127.0.0.1", "accept", i, "granted") for i in (1, 2, 3)]
+    # Its prepares one after the other make one round, its accepts another: traced like the shell's own.
+    assert [e.round_no for e in watched.sh.session.history] == [1, 1, 1, 2, 2, 2]
     _, trace = run(watched.sh, "trace")
     assert "P:127.0.0.1" in trace and "accept 5 apple" in trace
     code, out = run(watched.sh, "state")

@@ -183,7 +183,8 @@ class Session:
         promises, accepts or ids.
         """
         with self.guard:
-            self.rounds += 1
+            if not self._continues(rnd, proposer):
+                self.rounds += 1
             p = self.proposer if proposer is None else None
             name = p.name if p is not None else str(proposer)
             found: list[Violation] = []
@@ -205,6 +206,20 @@ class Session:
                 self.note_value(rnd.params["value"])
             self._judge_proposer(rnd, proposer)
             return tuple(found)
+
+    def _continues(self, rnd: Round, proposer: Optional[str]) -> bool:
+        """A foreign proposer's request to the next acceptor, right after the same request (phase and
+        parameters) to others: part of the same round, so it is traced and drawn like the shell's."""
+        if proposer is None or not self.history or len(rnd.replies) != 1:
+            return False
+        asked = set()
+        for e in reversed(self.history):
+            if e.round_no != self.rounds:
+                break
+            if e.proposer != proposer or e.reply.phase != rnd.phase or e.reply.params != rnd.params:
+                return False
+            asked.add(e.reply.acceptor)
+        return rnd.replies[0].acceptor not in asked
 
     def _judge_proposer(self, rnd: Round, proposer: Optional[str]) -> None:
         """Hand the round's exchanges to the proposer judge (knowledge/proposers.py), labelled
