@@ -201,3 +201,25 @@ def test_every_module_is_in_the_readme_map() -> None:
         if len(rel.parts) > 1:
             assert f"{rel.parts[0]}/" in block, f"package {rel.parts[0]}/ not in the map"
     assert os.path.isdir(PACKAGE / "lessons")
+
+
+def modules_tested_through() -> dict[str, list[str]]:
+    """docs/testing.md's table: module -> the test files that test it through a neighbour."""
+    text = (README.parent / "docs" / "testing.md").read_text()
+    block = text[text.index("<!-- tested-through -->"): text.index("<!-- /tested-through -->")]
+    rows = re.findall(r"^\| ([\w/]+\.py) \| (.+?) \|$", block, re.M)
+    return {mod: re.findall(r"test_\w+\.py", tests) for mod, tests in rows}
+
+
+def test_every_module_has_its_tests() -> None:
+    table = modules_tested_through()
+    tests = PACKAGE.parent / "tests"
+    for path in PACKAGE.rglob("*.py"):
+        if path.name in ("__init__.py", "__main__.py"):
+            continue
+        rel = str(path.relative_to(PACKAGE))
+        named = tests / f"test_{path.stem}.py"
+        assert named.exists() or table.get(rel), f"{rel}: no tests/{named.name}, and docs/testing.md names none"
+    for mod, files in table.items():
+        assert (PACKAGE / mod).exists(), f"docs/testing.md names {mod}, which is gone"
+        assert files and all((tests / f).exists() for f in files), (mod, files)
