@@ -10,6 +10,7 @@ every exchange is recorded before its reply leaves the proxy.
 from __future__ import annotations
 
 import io
+import threading
 from typing import Callable, Iterator
 
 import pytest
@@ -18,6 +19,7 @@ import requests
 from paxos_shell.pool.local import Pool
 from paxos_shell.shell.app import Shell
 from paxos_shell.shell.commands.watchcmds import running_watch
+from paxos_shell.view.model import Tracker
 
 from .helpers import Acceptor, run
 from .helpers.rawhttp import converse, parse_responses
@@ -146,3 +148,23 @@ def test_health_and_state_routes_pass_through_unchanged(watched: Watched) -> Non
         assert (a.status_code, a.headers["Content-Type"]) == (b.status_code, b.headers["Content-Type"]), path
         assert path == "/api/broadcast/paxos/state" or a.content == b.content
     assert history(watched.sh) == [("127.0.0.1", "state", 1, "ok")]
+
+
+def test_the_live_view_lists_thirty_proposers_each_in_its_colour_and_is_told_of_foreign_rounds(
+        watched: Watched) -> None:
+    heard = threading.Event()
+    watched.sh.listeners.append(lambda line: heard.set())
+    proxy = watched.urls.split(",")[0]
+    for k in range(30):
+        r = requests.post(proxy + "/api/paxos/prepare", params={"id": 10 + k},
+                          headers={"X-Paxos-Proposer": f"student{k}"}, timeout=5)
+        assert r.status_code == 200
+    assert heard.wait(10)  # the watch's pulse: the view draws foreign rounds without a command
+    requests.post(proxy + "/api/paxos/accept", params={"id": 39, "value": "x"},
+                  headers={"X-Paxos-Proposer": "student29"}, timeout=5)  # one promise of three: no quorum
+    snap = Tracker().snapshot(watched.sh, "")
+    shown = snap["proposers"]["list"]
+    assert [p["name"] for p in shown] == [f"student{k}" for k in range(29, -1, -1)]
+    assert all(isinstance(p["hue"], int) and 0 <= p["hue"] < 360 for p in shown)
+    assert [p["violations"] for p in shown if p["violations"]] == [1] and shown[0]["last"] == "accept 39 x"
+    assert snap["diagram"]["svg"].count('class="swatch"') >= 2  # in the heads and in the round titles

@@ -1,13 +1,9 @@
-"""Labels, who may use a proxy, and where the proxies listen (watch/labels.py), and the session's
-guard (engine/guard.py) that lets the proxies record while the shell runs commands."""
+"""Labels, who may use a proxy, and where the proxies listen (watch/labels.py)."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from paxos_shell.engine.guard import Guard
 from paxos_shell.watch.labels import MAX_LABEL, allowed, label_of, parse_allow, plan_ports
 
 
@@ -39,22 +35,3 @@ def test_ports_follow_the_paxos_server_layout_or_are_named() -> None:
                       (["1=9082"], "share a port")):
         with pytest.raises(ValueError, match=said):
             plan_ports([1, 2, 3], 9081, bad)
-
-
-def test_the_guard_is_let_go_while_its_holder_waits_and_taken_back_after() -> None:
-    guard = Guard()
-    recorded = threading.Event()
-
-    def proxy() -> None:
-        with guard:
-            recorded.set()
-
-    with guard, guard:  # re-entrant
-        other = threading.Thread(target=proxy)
-        other.start()
-        assert not recorded.wait(0.05)  # held: the proxy waits
-        with guard.released():
-            assert recorded.wait(10)  # let go: the proxy records
-            other.join(10)
-        assert guard.held
-    assert not guard.held
