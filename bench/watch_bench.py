@@ -131,7 +131,8 @@ def phase_latency(sh: Shell, w: Watching, direct: str, n: int) -> None:
     print(f"latency, prepare to one volatile acceptor, {n} each, alternating, kept alive:")
     print(f"  direct   median {d:.3f} ms  p90 {ms(got['direct'], 0.9):.3f} ms  p99 {ms(got['direct'], 0.99):.3f} ms")
     print(f"  proxied  median {p:.3f} ms  p90 {ms(got['proxied'], 0.9):.3f} ms  p99 {ms(got['proxied'], 0.99):.3f} ms")
-    print(f"  added by the proxy: {p - d:.3f} ms median (goal: at most 0.300 ms: {'met' if p - d <= 0.3 else 'NOT met'})")
+    verdict = "met" if p - d <= 0.3 else "NOT met"
+    print(f"  added by the proxy: {p - d:.3f} ms median (goal: at most 0.300 ms: {verdict})")
 
 
 def phase_load(sh: Shell, w: Watching, per: int) -> None:
@@ -166,7 +167,7 @@ def phase_memory(sh: Shell, w: Watching, exchanges: int) -> None:
     per = max(1, tenth // (8 * 2))
     print(f"memory: {exchanges} exchanges, by tenths (8 kept-alive proposers, prepare then accept):")
     start = 10_000_000
-    for k in range(10):
+    for _ in range(10):
         got = result(run_drive([w.watch.url(i) for i in (1, 2, 3)], "kept", threads=8, per=per, start=start))
         start += 8 * per * 100 + 100
         assert sum(got.values()) == 8 * per * 2

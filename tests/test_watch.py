@@ -10,7 +10,9 @@ every exchange is recorded before its reply leaves the proxy.
 from __future__ import annotations
 
 import io
+import re
 import threading
+from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
@@ -168,3 +170,18 @@ def test_the_live_view_lists_thirty_proposers_each_in_its_colour_and_is_told_of_
     assert all(isinstance(p["hue"], int) and 0 <= p["hue"] < 360 for p in shown)
     assert [p["violations"] for p in shown if p["violations"]] == [1] and shown[0]["last"] == "accept 39 x"
     assert snap["diagram"]["svg"].count('class="swatch"') >= 2  # in the heads and in the round titles
+
+
+def test_record_writes_the_foreign_rounds_into_the_transcript_as_a_trace_of_their_own(watched: Watched,
+                                                                                     tmp_path: Path) -> None:
+    path = tmp_path / "class.md"
+    run(watched.sh, f"record {path}")
+    watched.propose("--id", "5", "--value", "apple", "--name", "erin")
+    run(watched.sh, "state")  # after it, at the latest, the foreign rounds are written
+    run(watched.sh, "record off")
+    text = path.read_text()
+    # Written as they come (the watch's pulse) or after the next command: each round once, in blocks
+    # of their own, never inside the `state` block.
+    said = re.findall(r"```text\n# seen by watch: (\d+) rounds? from erin\n", text)
+    assert sum(map(int, said)) == 2, text
+    assert "P:erin" in text and "accept 5 apple" in text and "```mermaid" in text

@@ -18,9 +18,12 @@ from paxos_shell.core.errors import ExitStatus, UserError, exit_status
 from paxos_shell.core.options import BadValue, parse_int
 from paxos_shell.core.text import visible
 from paxos_shell.core.urls import is_loopback, redacted
+from paxos_shell.diagram.trace import diagram, mermaid
+from paxos_shell.engine.session import HistoryEntry
 from paxos_shell.shell.context import Context
 from paxos_shell.shell.registry import ArgKind, Args, Group, UsageError, command
 from paxos_shell.shell.results import Column, Result, Style, Table, Text
+from paxos_shell.shell.transcript import WIDTH
 
 if TYPE_CHECKING:
     from paxos_shell.watch.recorder import Recorder
@@ -30,24 +33,57 @@ K = ArgKind
 
 
 class Watching:
-    """The running watch as a Shell listener: it does nothing after a command; `close` stops it."""
+    """The running watch as a Shell listener: after a command it puts the foreign rounds into the
+    `record` transcript; `close` stops it."""
 
     def __init__(self, ctx: Context, watch: Watch, recorder: Recorder, pulse: Pulse) -> None:
         self.ctx, self.watch, self.recorder, self.pulse = ctx, watch, recorder, pulse
+        self.noted = (ctx.session, ctx.session.rounds)
 
     def __call__(self, line: str) -> None:
-        pass
+        self.transcribe()
 
     def notify(self) -> None:
-        """Foreign rounds came: the other listeners (the live view) draw them, as after a command."""
+        """Foreign rounds came: the transcript and the other listeners (the live view) get them."""
         with self.ctx.session.guard:
+            self.transcribe()
             for listener in list(self.ctx.listeners):
                 if listener is not self:
                     listener("")
 
+    def transcribe(self) -> None:
+        """While `record` is on: the foreign rounds not yet written, as a trace block of their own
+        (never inside a command's block)."""
+        s, t = self.ctx.session, self.ctx.transcript
+        if t is not None and t.in_command:
+            return
+        since = self.noted[1] if self.noted[0] is s else 0
+        self.noted = (s, s.rounds)
+        if t is None:
+            return
+        entries = []
+        for e in reversed(s.history):
+            if e.round_no <= since:
+                break
+            if e.proposer not in s.proposers:
+                entries.append(e)
+        if entries:
+            entries.reverse()
+            t.begin("", f"# seen by watch: {_rounds_of(entries)}")
+            out = Result("watch", data={"mermaidText": mermaid(entries, s.acceptors)})
+            out.blocks.extend(Text(line, wrap=False) for line in diagram(entries, s.acceptors, WIDTH))
+            t.end(out)
+
     def close(self) -> None:
         self.pulse.stop()
         self.watch.stop()
+
+
+def _rounds_of(entries: list[HistoryEntry]) -> str:
+    rounds = len({e.round_no for e in entries})
+    names = list(dict.fromkeys(e.proposer for e in entries))
+    who = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return f"{rounds} round{'s' if rounds != 1 else ''} from {who}"
 
 
 @command(
