@@ -210,7 +210,8 @@ def _reply(conn: h11.Connection, request: h11.Request, answer: Union[Answered, U
         return _json(conn, status, wire.error_reply(status, f"acceptor: {cause}", path), close=False)
     headers = [(n, v) for n, v in head.headers.raw_items() if n.lower() not in HOP_BY_HOP]
     closing = any(n == b"connection" and b"close" in v.lower() for n, v in head.headers)
-    headers.append((b"Content-Length", str(len(answer.body)).encode("ascii")))
+    length = [v for n, v in head.headers if n == b"content-length"] if request.method == b"HEAD" else []
+    headers.append((b"Content-Length", length[-1] if length else str(len(answer.body)).encode("ascii")))
     if closing:
         headers.append((b"Connection", b"close"))
     out = conn.send(h11.Response(status_code=head.status_code, headers=headers, reason=head.reason)) or b""
