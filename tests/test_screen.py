@@ -34,7 +34,8 @@ EVERY_COMMAND = [
     "check", "ping --count 2", "bench 3", "delay 2 5", "drop 3 requests 0", "heal", "down 3", "up 3",
     "restart 2", "reset 1", "record {tmp}/t.md", "record off", "save {tmp}/s.txt", "set present on", "propose D",
     "set present off",
-    "set raw on", "prepare", "set raw off", "view", "trace 1 --svg {tmp}/t.svg", "view off", "exit",
+    "set raw on", "prepare", "set raw off", "view", "trace 1 --svg {tmp}/t.svg", "view off", "watch", "watch off",
+    "exit",
 ]
 
 

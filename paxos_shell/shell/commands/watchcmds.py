@@ -166,7 +166,9 @@ def shown(ctx: Context, w: Watching, out: Result, started: bool = False) -> Resu
     out.say("Watching: every request to these proxies is recorded here." if started else "Watching:", Style.GOOD)
     out.show(Table("proxies", PROXY_COLUMNS, rows, by="acceptor"))
     out.say("Point other proposers at the proxies, e.g.:")
-    out.blocks.append(Text(client_line(watch), indent=2, wrap=False))
+    command_line = client_line(watch)
+    out.blocks.extend(Text(line, indent=2, wrap=False) for line in command_line)
+    out.data["clientLine"] = " ".join(line.rstrip("\\").strip() for line in command_line)
     if not is_loopback(watch.host):
         out.say(f"WARNING: the proxies listen on {visible(watch.host)}: anyone who can reach that address can "
                 "now send prepares and accepts to the pool"
@@ -183,14 +185,18 @@ def shown(ctx: Context, w: Watching, out: Result, started: bool = False) -> Resu
     return out
 
 
-def client_line(watch: Watch) -> str:
-    """A paxos-shell command line that sends its rounds through the proxies (any client can use the URLs)."""
+def client_line(watch: Watch) -> list[str]:
+    """A paxos-shell command line that sends its rounds through the proxies (any client can use the
+    URLs), continued with backslashes so each line fits a 60-column screen and pastes into a shell."""
     host = socket.gethostname() if watch.host in ("0.0.0.0", "::") else watch.host
     base = watch.base_port
     ids = sorted(watch.ports)
     if base is not None and ids == list(range(1, len(ids) + 1)):
-        return f"paxos-shell --server-count {len(ids)} --host {host} --base-port {base}"
-    return "paxos-shell " + " ".join(f"--url {i}={watch.url(i, host)}" for i in ids)
+        groups = [f"--server-count {len(ids)}", f"--host {host} --base-port {base}"]
+    else:
+        groups = [f"--url {i}={watch.url(i, host)}" for i in ids]
+    lines = ["paxos-shell " + groups[0]] + ["    " + g for g in groups[1:]]
+    return [line + " \\" for line in lines[:-1]] + lines[-1:]
 
 
 def stop_watch(ctx: Context) -> Result:
