@@ -36,6 +36,7 @@ from paxos_shell.knowledge.facts import (
 )
 from paxos_shell.knowledge.model import Knowledge
 from paxos_shell.knowledge.outlook import ChosenValue, Outlook
+from paxos_shell.knowledge.proposers import shell_label
 
 HISTORY_LIMIT = 10_000
 """Replies kept for `history` and `trace`; older ones fall off so memory stays flat."""
@@ -167,10 +168,11 @@ class Session:
 
     # -- rounds ------------------------------------------------------------------------
 
-    def record(self, rnd: Round, forced: bool = False) -> tuple[Violation, ...]:
+    def record(self, rnd: Round, forced: bool = False, proposer: Optional[str] = None) -> tuple[Violation, ...]:
         """Fold a round into the session and the knowledge model; the rule breaks it revealed.
 
         `forced` marks an accept sent although paxos.accept_safety refused it (--force).
+        `proposer` is None for the shell's active proposer, else a foreign proposer's label.
         """
         self.rounds += 1
         p = self.proposer
@@ -189,7 +191,15 @@ class Session:
             self.highest_seen = max(self.highest_seen, rnd.params["id"])
         if rnd.phase == Phase.ACCEPT:
             self.note_value(rnd.params["value"])
+        self._judge_proposer(rnd, proposer)
         return tuple(found)
+
+    def _judge_proposer(self, rnd: Round, proposer: Optional[str]) -> None:
+        """Hand the round's exchanges to the proposer judge (knowledge/proposers.py), labelled
+        `shell`/`shell:NAME` for the shell's own proposers; its violations appear in the outlook."""
+        label = shell_label(self.active) if proposer is None else proposer
+        for r in rnd.replies:
+            self.knowledge.proposers.fold(label, observation(self.rounds, r, rnd.params), proposer is None)
 
     def _keep_promise_or_accept(self, p: Proposer, rnd: Round, r: Reply) -> None:
         if rnd.phase == Phase.PREPARE:
