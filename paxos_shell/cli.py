@@ -48,6 +48,8 @@ def build_parser(kind: type[argparse.ArgumentParser] = argparse.ArgumentParser) 
     p.add_argument("--version", action="version", version=f"paxos-shell {__version__}")
     p.add_argument("--view", action="store_true",
                    help="start the live view of the pool in a browser first (the 'view' command)")
+    p.add_argument("--watch", action="store_true",
+                   help="start recording proxies in front of the acceptors first (the 'watch' command)")
     g = p.add_argument_group("pool")
     g.add_argument("--server-count", type=_whole("server count"),
                    help="a pool of N in the paxos-server layout (no local pool)")
@@ -254,6 +256,10 @@ def _run(args: argparse.Namespace, pool: Pool, script_lines: Optional[list[str]]
             repl = not args.commands and script_lines is None and sys.stdin.isatty()
             shell.tally.note(view_at_start(shell, interactive=repl), "--view: the live view did not start",
                              error=True)
+        if args.watch:
+            from paxos_shell.shell.commands.watchcmds import watch_at_start
+
+            shell.tally.note(watch_at_start(shell), "--watch: the watch did not start", error=True)
         if args.commands:
             return _ended(shell.run_lines(args.commands), shell)
         if script_lines is not None:

@@ -183,3 +183,51 @@ def test_a_bench_cut_short_counts_only_the_proposals_that_finished(local: Shell,
     assert code != 0 and len(rounds) == 7
 
 
+
+
+def test_check_names_the_proposer_that_accepted_without_a_quorum_in_text_and_json(local: Shell) -> None:
+    run(local, "prepare 1 1 2")
+    run(local, "accept 1 A 1 2")
+    run(local, "proposer demo")
+    run(local, "prepare 5 3")                 # one promise; a quorum is 2
+    run(local, "accept 5 B 3 --force")        # the old demo script's move
+    code, out = run(local, "check")
+    text = " ".join(out.split())
+    assert code == 1
+    assert ("PROPOSER VIOLATION: proposer shell:demo sent accept 5 B to acceptor 3 in round 4, but only acceptor 3 "
+            "had granted it prepare 5, and a quorum is 2") in text
+    assert ("acceptor 3 accepted B at id 5 in round 4 (accept 5 B, sent by shell:demo) acceptor 3 promised 5 in "
+            "round 3 (prepare 5, sent by shell:demo)") in text  # the accept, then the promise it relied on
+    local.out.fmt = Format.JSON
+    _, out = run(local, "check")
+    data = json.loads(out)
+    (v,) = [v for v in data["violations"] if v["proposer"] is not None]
+    assert (v["rule"], v["proposer"], v["id"]) == ("accept-without-quorum", "shell:demo", 5)
+    assert [(e["request"], e["acceptor"], e["proposer"]) for e in v["evidence"]] == [
+        ("accept 5 B", 3, "shell:demo"), ("prepare 5", 3, "shell:demo")]
+    assert data["ok"] is False
+
+
+def test_the_verdict_and_teach_mode_say_which_proposer_broke_a_rule(local: Shell) -> None:
+    from paxos_shell.view.model import verdict_of
+
+    run(local, "set teach on")
+    _, out = run(local, "accept 7 X 1 --force")   # no prepare at all, by the shell's main proposer
+    flat = " ".join(out.split())
+    assert ("This shell's proposer shell broke a proposer's rule (accept-without-quorum): without a quorum of "
+            "promises for id 7 a proposer cannot know which value may already be chosen, so its accept can plant "
+            "a second one.") in flat
+    detail = " ".join(verdict_of(local)["detail"])
+    assert "PROPOSER VIOLATION: proposer shell sent accept 7 X to acceptor 1 in round 1" in detail
+    local.out.fmt = Format.JSON
+    _, out = run(local, "state")
+    assert [(p["rule"], p["proposer"]) for p in json.loads(out)["proposerViolations"]] == [
+        ("accept-without-quorum", "shell")]
+
+
+def test_check_stays_quiet_on_the_shells_own_correct_proposals(local: Shell) -> None:
+    run(local, "proposer other")
+    for line in ("propose a --contact-count 2", "prepare", "accept", "proposer main", "propose b 2 3"):
+        run(local, line)
+    code, out = run(local, "check")
+    assert code == 0 and "PROPOSER VIOLATION" not in out, out

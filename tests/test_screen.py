@@ -36,7 +36,8 @@ EVERY_COMMAND = [
     "restart 2", "reset 1", "audit 1 --only promise-higher,bad-input", "record {tmp}/t.md", "record off",
     "save {tmp}/s.txt", "set present on", "propose D",
     "set present off",
-    "set raw on", "prepare", "set raw off", "view", "trace 1 --svg {tmp}/t.svg", "view off", "exit",
+    "set raw on", "prepare", "set raw off", "view", "trace 1 --svg {tmp}/t.svg", "view off", "watch", "watch off",
+    "exit",
 ]
 
 

@@ -21,14 +21,14 @@ from .helpers import run
 SCENARIOS = {
     "happy-path", "value-already-chosen", "override-by-unchosen-accept", "highest-accepted-wins",
     "minority-contact", "dueling-proposers", "chosen-without-knowing", "crash-recovery", "amnesia",
-    "stale-id", "accept-without-prepare",
+    "stale-id", "accept-without-prepare", "minority-accept",
 }
 
 
 TEACHING_ORDER = [
     "happy-path", "minority-contact", "stale-id", "value-already-chosen", "override-by-unchosen-accept",
     "highest-accepted-wins", "dueling-proposers", "crash-recovery", "chosen-without-knowing",
-    "accept-without-prepare", "amnesia",
+    "accept-without-prepare", "amnesia", "minority-accept",
 ]
 
 

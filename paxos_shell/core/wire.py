@@ -31,6 +31,10 @@ BROADCAST_PREPARE = "/api/broadcast/paxos/prepare"
 BROADCAST_ACCEPT = "/api/broadcast/paxos/accept"
 ADMIN_FAULTS = "/admin/faults"
 
+PROPOSER_HEADER = "X-Paxos-Proposer"
+"""The request header naming the proposer that sent it: the shell sends its proposer's name, and
+a watch in front of an acceptor labels the exchange with it (acceptors ignore it)."""
+
 ROUTES: dict[str, str] = {
     PREPARE: "POST",
     ACCEPT: "POST",

@@ -12,6 +12,7 @@ Pure: no I/O, and no Paxos decision: it never counts replies against a quorum.
 
 from __future__ import annotations
 
+import zlib
 from html import escape
 from typing import Iterable, Mapping, NamedTuple, Optional
 
@@ -36,6 +37,22 @@ LABEL_ROOM = 2 * COL
 ARROW = 10
 CROSS = 6
 NO_ROUNDS = "No rounds yet: run prepare, accept or propose."
+
+
+HUES = 24
+"""Distinct hues a proposer's colour is drawn from (15 degrees apart)."""
+SWATCH = 14
+
+
+def hue(label: str) -> int:
+    """A proposer's hue in degrees, the same in every picture and on the page: from its label alone."""
+    return zlib.crc32(label.encode("utf-8", "replace")) % HUES * (360 // HUES)
+
+
+def swatch(label: str, x: int, y: int) -> str:
+    """A small square in the proposer's colour: with 30 proposers on one pool, names alone blur."""
+    return (f'<rect class="swatch" x="{x}" y="{y}" width="{SWATCH}" height="{SWATCH}" rx="3" '
+            f'fill="hsl({hue(label)}, 75%, 45%)"/>')
 
 
 class Who(NamedTuple):
@@ -139,8 +156,9 @@ def _round(names: list[Who], rnd: list[HistoryEntry], mark: Optional[RoundMark],
     phase = first.reply.phase
     what = "state" if phase == Phase.STATE else request_label(first.reply)
     c.add(f'<rect class="band" x="0" y="{c.y}" width="{c.width}" height="{TITLE - 6}"/>')
-    c.add(c.text(PAD, c.y + TITLE - 13, _fit(f"round {first.round_no}: proposer {first.proposer}, {what}",
-                                            c.width - 2 * PAD), "round-title start"))
+    c.add(swatch(first.proposer, PAD, c.y + TITLE - 26))
+    c.add(c.text(PAD + SWATCH + 6, c.y + TITLE - 13, _fit(f"round {first.round_no}: proposer {first.proposer}, {what}",
+                                                          c.width - 3 * PAD - SWATCH), "round-title start"))
     c.y += TITLE
     step = 0
     for e in rnd:
@@ -189,6 +207,8 @@ def _participants(c: _Canvas) -> str:
     """The names over the lifelines (the page repeats them in a strip that stays in sight)."""
     heads = [f'<g class="participants" data-height="{HEAD - 8}">']
     for w in c.names:
+        if w.kind == "proposer":
+            heads.append(swatch(w.name, c.x[w] - SWATCH // 2, 30))
         heads.append(c.text(c.x[w], 22, w.kind, "who kind"))
         heads.append(c.text(c.x[w], 48, _fit(w.name, COL - 12), f"who name {w.kind}"))
     return "".join(heads) + "</g>"

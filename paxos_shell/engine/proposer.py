@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from paxos_shell.core import paxos
 from paxos_shell.core.paxos import Safety, Verdict
@@ -93,15 +93,23 @@ class Engine:
 
     # -- the three requests ------------------------------------------------
 
+    def _round(self, ask: Callable[[], Round]) -> Round:
+        """A round on the network, sent in the active proposer's name; the session is let go
+        meanwhile, so a watch can record foreign proposers' rounds while this one waits."""
+        self.client.proposer = self.session.active
+        with self.session.guard.released():
+            return ask()
+
     def state(self, servers: Optional[Sequence[int]] = None) -> StateResult:
-        rnd = self.client.state(self.servers(servers))
+        targets = self.servers(servers)
+        rnd = self._round(lambda: self.client.state(targets))
         breaks = self.session.record(rnd)
         return StateResult(rnd, self._judgement(), breaks)
 
     def prepare(self, n: Optional[int] = None, servers: Optional[Sequence[int]] = None) -> PrepareResult:
         targets = self.servers(servers)
         n = self._check_id(self.fresh_id() if n is None else n)
-        rnd = self.client.prepare(n, targets)
+        rnd = self._round(lambda: self.client.prepare(n, targets))
         breaks = self.session.record(rnd)
         return self._judge_prepare(rnd, n, breaks)
 
@@ -160,7 +168,7 @@ class Engine:
         return safety.reason
 
     def _send_accept(self, n: int, value: str, targets: list[int], safety: Safety, forced: bool) -> AcceptResult:
-        rnd = self.client.accept(n, value, targets)
+        rnd = self._round(lambda: self.client.accept(n, value, targets))
         breaks = self.session.record(rnd, forced=forced)
         outcome = self.session.knowledge.outcome(n, value)
         return AcceptResult(rnd, n, value, safety, forced, outcome, self._judgement(), breaks)

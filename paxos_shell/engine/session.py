@@ -6,7 +6,9 @@ shell did to acceptors, and each acceptor's last status for the toolbar. Every
 reply and pool event is also handed to the knowledge model as a fact, which
 answers every Paxos question (what is chosen, what can be, which reply broke
 a rule); this module never judges Paxos itself. No network: the Engine records
-rounds here after the client ran them.
+rounds here after the client ran them, and the watch records foreign proposers'
+exchanges here from its own thread, so every read and change happens under
+the session's guard (guard.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from paxos_shell.core import paxos
 from paxos_shell.core.paxos import NONE, Promise
 from paxos_shell.core.vocab import Word
 from paxos_shell.core.wire import ERROR, GRANTED, IGNORED, NO_RESPONSE, Phase, Reply, ReplyKind, Round, is_int
+from paxos_shell.engine.guard import Guard
 from paxos_shell.knowledge.breaks import Violation
 from paxos_shell.knowledge.facts import (
     Down,
@@ -36,6 +39,7 @@ from paxos_shell.knowledge.facts import (
 )
 from paxos_shell.knowledge.model import Knowledge
 from paxos_shell.knowledge.outlook import ChosenValue, Outlook
+from paxos_shell.knowledge.proposers import shell_label
 
 HISTORY_LIMIT = 10_000
 """Replies kept for `history` and `trace`; older ones fall off so memory stays flat."""
@@ -87,6 +91,7 @@ class Status:
 class HistoryEntry:
     at: float
     proposer: str
+    """The shell's proposer by name, or a foreign proposer by the watch's label."""
     round_no: int
     reply: Reply
 
@@ -112,7 +117,9 @@ class PoolAction(Word):
 
 
 class Session:
-    def __init__(self, acceptors: Iterable[int]) -> None:
+    def __init__(self, acceptors: Iterable[int], guard: Optional[Guard] = None) -> None:
+        self.guard = guard or Guard()
+        """Held while the session is read or changed (the shell's command, a foreign round)."""
         self.acceptors = tuple(sorted(set(acceptors)))
         self.pool_size = len(self.acceptors)
         self.knowledge = Knowledge(self.acceptors)
@@ -167,33 +174,62 @@ class Session:
 
     # -- rounds ------------------------------------------------------------------------
 
-    def record(self, rnd: Round, forced: bool = False) -> tuple[Violation, ...]:
+    def record(self, rnd: Round, forced: bool = False, proposer: Optional[str] = None) -> tuple[Violation, ...]:
         """Fold a round into the session and the knowledge model; the rule breaks it revealed.
 
         `forced` marks an accept sent although paxos.accept_safety refused it (--force). A reply
         the knowledge model sets aside for a broken rule (trust.py) is kept as no promise and
-        moves no id.
+        moves no id. `proposer` None is the shell's active proposer; otherwise the label of a
+        foreign proposer the watch saw, whose exchange never changes the shell's proposers' own
+        promises, accepts or ids.
         """
-        self.rounds += 1
-        p = self.proposer
-        found: list[Violation] = []
-        if rnd.phase == Phase.ACCEPT:
-            n, value = rnd.params["id"], rnd.params["value"]
-            found += self.tell(Sent(self.rounds, n, value, forced))
+        with self.guard:
+            if not self._continues(rnd, proposer):
+                self.rounds += 1
+            p = self.proposer if proposer is None else None
+            name = p.name if p is not None else str(proposer)
+            found: list[Violation] = []
+            if rnd.phase == Phase.ACCEPT:
+                n, value = rnd.params["id"], rnd.params["value"]
+                found += self.tell(Sent(self.rounds, n, value, forced))
+            for r in rnd.replies:
+                self.history.append(HistoryEntry(r.at or time.time(), name, self.rounds, r))
+                found += self.tell(observation(self.rounds, r, rnd.params))
+            aside = {s.acceptor for s in self.knowledge.set_aside(self.rounds)}
+            for r in rnd.replies:
+                self._note_status(r, r.acceptor not in aside, p)
+                if p is not None:
+                    self._keep_promise_or_accept(p, rnd, r, trusted=r.acceptor not in aside)
+            if rnd.phase in (Phase.PREPARE, Phase.ACCEPT):
+                if p is not None:
+                    p.current_id = rnd.params["id"]
+                    p.seen = max(p.seen, rnd.params["id"])
+                self.highest_seen = max(self.highest_seen, rnd.params["id"])
+            if rnd.phase == Phase.ACCEPT:
+                self.note_value(rnd.params["value"])
+            self._judge_proposer(rnd, proposer)
+            return tuple(found)
+
+    def _continues(self, rnd: Round, proposer: Optional[str]) -> bool:
+        """A foreign proposer's request to the next acceptor, right after the same request (phase and
+        parameters) to others: part of the same round, so it is traced and drawn like the shell's."""
+        if proposer is None or not self.history or len(rnd.replies) != 1:
+            return False
+        asked = set()
+        for e in reversed(self.history):
+            if e.round_no != self.rounds:
+                break
+            if e.proposer != proposer or e.reply.phase != rnd.phase or e.reply.params != rnd.params:
+                return False
+            asked.add(e.reply.acceptor)
+        return rnd.replies[0].acceptor not in asked
+
+    def _judge_proposer(self, rnd: Round, proposer: Optional[str]) -> None:
+        """Hand the round's exchanges to the proposer judge (knowledge/proposers.py), labelled
+        `shell`/`shell:NAME` for the shell's own proposers; its violations appear in the outlook."""
+        label = shell_label(self.active) if proposer is None else proposer
         for r in rnd.replies:
-            self.history.append(HistoryEntry(r.at or time.time(), p.name, self.rounds, r))
-            found += self.tell(observation(self.rounds, r, rnd.params))
-        aside = {s.acceptor for s in self.knowledge.set_aside(self.rounds)}
-        for r in rnd.replies:
-            self._note_status(r, trusted=r.acceptor not in aside)
-            self._keep_promise_or_accept(p, rnd, r, trusted=r.acceptor not in aside)
-        if rnd.phase in (Phase.PREPARE, Phase.ACCEPT):
-            p.current_id = rnd.params["id"]
-            p.seen = max(p.seen, rnd.params["id"])
-            self.highest_seen = max(self.highest_seen, rnd.params["id"])
-        if rnd.phase == Phase.ACCEPT:
-            self.note_value(rnd.params["value"])
-        return tuple(found)
+            self.knowledge.proposers.fold(label, observation(self.rounds, r, rnd.params), proposer is None)
 
     def _keep_promise_or_accept(self, p: Proposer, rnd: Round, r: Reply, trusted: bool) -> None:
         if rnd.phase == Phase.PREPARE:
@@ -208,9 +244,9 @@ class Session:
             else:
                 p.accepts.pop(r.acceptor, None)
 
-    def _note_status(self, r: Reply, trusted: bool) -> None:
+    def _note_status(self, r: Reply, trusted: bool, p: Optional[Proposer]) -> None:
         """The acceptor's status, and its state as the knowledge model last knew it; the ids
-        a trusted answer reported raise the ids this proposer has seen (so its next id)."""
+        a trusted answer reported raise the ids this proposer (p; None for a foreign one) has seen."""
         st = self.statuses.setdefault(r.acceptor, Status())
         st.latency = r.latency
         if r.kind in (NO_RESPONSE, ERROR):
@@ -225,8 +261,8 @@ class Session:
         if not trusted:
             return
         self.highest_seen = max(self.highest_seen, r.promised_id, r.accepted_id)
-        p = self.proposer
-        p.seen = max(p.seen, r.promised_id, r.accepted_id)
+        if p is not None:
+            p.seen = max(p.seen, r.promised_id, r.accepted_id)
         if r.accepted_id != NONE:
             self.note_value(r.accepted_value)
 

@@ -40,6 +40,7 @@ from paxos_shell.knowledge.facts import (
 )
 from paxos_shell.knowledge.outlook import Caution, Caveat, ChosenValue, Outlook, guaranteed
 from paxos_shell.knowledge.possible import Known, Snapshot, State, Unknown, Vote, analyse
+from paxos_shell.knowledge.proposers import ProposerJudge
 from paxos_shell.knowledge.trust import SetAside
 
 NOT_ASKED = "was not asked"
@@ -88,6 +89,8 @@ class Knowledge:
         self._refused: dict[int, dict[int, Observation]] = {}
         self._violations: dict[tuple[object, ...], Violation] = {}
         self._forced: list[tuple[Sent, bool]] = []
+        self.proposers = ProposerJudge(self.quorum)
+        """The proposers judged from their exchanges (proposers.py); the session folds every one in."""
 
     # -- folding facts ---------------------------------------------------------------
 
@@ -333,10 +336,11 @@ class Knowledge:
     def outlook(self) -> Outlook:
         """Chosen values, possible futures, violations and caveats, together."""
         chosen, violations, caveats = self.chosen(), self.violations(), self.caveats()
+        proposers = self.proposers.violations()
         one_value = chosen and len({c.value for c in chosen}) == 1
-        single = chosen[0] if one_value and guaranteed(violations, caveats) else None
+        single = chosen[0] if one_value and guaranteed(violations, caveats, proposers) else None
         shortcut = Chosen(single.proposal_id, single.value, single.acceptors) if single else None
-        return Outlook(analyse(self.snapshot(shortcut)), chosen, violations, caveats)
+        return Outlook(analyse(self.snapshot(shortcut)), chosen, violations, caveats, proposers)
 
     def outcome(self, n: int, value: Optional[str]) -> ProposeOutcome:
         """Is (n, value) chosen, not chosen, or unknown (silent acceptors may have accepted it)?"""

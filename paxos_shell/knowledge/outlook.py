@@ -17,6 +17,7 @@ from paxos_shell.core.vocab import Word
 from paxos_shell.knowledge.breaks import Violation
 from paxos_shell.knowledge.facts import Observation, Sent
 from paxos_shell.knowledge.possible import Futures, Kind, Rule, Vote, alternatives
+from paxos_shell.knowledge.proposers import ProposerViolation
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,14 @@ class Standing(Word):
     """No chosen value is known, but one may have been chosen unseen, or states are unknown."""
 
 
-def guaranteed(violations: Sequence[Violation], caveats: Iterable[Caveat]) -> bool:
+def guaranteed(violations: Sequence[Violation], caveats: Iterable[Caveat],
+               proposers: Sequence[ProposerViolation] = ()) -> bool:
     """Paxos's guarantees hold (perhaps conditionally on volatile acceptors): no rule was
-    broken and no accept was forced against Paxos."""
-    return not violations and not any(c.kind == Caution.FORCED for c in caveats)
+    broken, no accept was forced against Paxos, and no other proposer broke a proposer rule
+    (the shell's own forced accepts are weighed by the FORCED caveat, which knows when one
+    left the pool as a correct proposal would)."""
+    return (not violations and not any(c.kind == Caution.FORCED for c in caveats)
+            and all(p.own for p in proposers))
 
 
 @dataclass(frozen=True)
@@ -93,11 +98,13 @@ class Outlook:
     chosen: tuple[ChosenValue, ...]
     violations: tuple[Violation, ...]
     caveats: tuple[Caveat, ...]
+    proposers: tuple[ProposerViolation, ...] = ()
+    """Proposer rules broken (proposers.py), the shell's own proposers' included."""
 
     @property
     def guaranteed(self) -> bool:
         """Paxos's guarantees hold (perhaps conditionally on volatile acceptors)."""
-        return guaranteed(self.violations, self.caveats)
+        return guaranteed(self.violations, self.caveats, self.proposers)
 
     @property
     def best_effort(self) -> bool:
@@ -150,7 +157,18 @@ class Outlook:
         return "any value" if self.futures.kind == Kind.ANY else "unknown"
 
     def summary(self, quorum: int, pool_size: int) -> list[str]:
-        """What `state` and `check` print under the table: the standing first, then its reasons."""
+        """What `state` and `check` print under the table: the standing first, then its reasons,
+        then the proposer rules broken."""
+        return self._summary(quorum, pool_size) + self.proposer_lines()
+
+    def proposer_lines(self, most: int = 3) -> list[str]:
+        """The first `most` proposer rules broken, one line each, and how many more."""
+        lines = [f"PROPOSER VIOLATION: {p.sentence()}." for p in self.proposers[:most]]
+        if len(self.proposers) > most:
+            lines.append(f"And {len(self.proposers) - most} more proposer violation(s): see 'check'.")
+        return lines
+
+    def _summary(self, quorum: int, pool_size: int) -> list[str]:
         size = f"quorum is {quorum} of {pool_size}"
         if self.standing == Standing.BROKEN or self.best_effort:
             return self.sentences()

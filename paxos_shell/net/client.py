@@ -93,6 +93,8 @@ class Client:
         self.options = options or ClientOptions()
         self.options.check()
         self._links: dict[int, Link] = {}
+        self.proposer: Optional[str] = None
+        """The proposer sending the next rounds, named in each request (wire.PROPOSER_HEADER)."""
         self._executor: Optional[ThreadPoolExecutor] = None
         self._asking = _Gathered()
         """The round under way, or the last one (for in_flight)."""
@@ -111,6 +113,7 @@ class Client:
             from paxos_shell.net.transport import Link
 
             link = self._links[acceptor] = Link(url, self.options)
+        link.label(self.proposer)
         return link
 
     def forget(self, acceptor: int) -> None:

@@ -122,6 +122,21 @@ class Link:
             warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
         self.busy = threading.Lock()
         self.abandoned = False
+        self.named: Optional[str] = None
+        self.fixed = any(k.lower() == wire.PROPOSER_HEADER.lower() for k, _ in options.headers)
+        """The user's --header names the proposer: it is sent as given."""
+
+    def label(self, proposer: Optional[str]) -> None:
+        """Name the proposer in every request from now on (wire.PROPOSER_HEADER), so that a watch
+        in front of the acceptor tells the shell's proposers apart; a --header of that name wins."""
+        if self.fixed or proposer == self.named:
+            return
+        self.named = proposer
+        for template in self.templates.values():
+            if proposer is None:
+                template.headers.pop(wire.PROPOSER_HEADER, None)
+            else:
+                template.headers[wire.PROPOSER_HEADER] = proposer
 
     def call(self, method: str, route: str, timeout: float) -> Answer:
         """One request; Unanswered if no HTTP answer came. `route` is the path and query."""

@@ -16,6 +16,7 @@ from paxos_shell.core.errors import ExitStatus, Tally, UserError, exit_status
 from paxos_shell.core.text import visible
 from paxos_shell.core.urls import scrub, secret_forms
 from paxos_shell.diagram.marks import RoundMark, note_marks
+from paxos_shell.engine.guard import Guard
 from paxos_shell.engine.proposer import Engine
 from paxos_shell.engine.session import AcceptorStatus, Session, Status
 from paxos_shell.knowledge.facts import Reset
@@ -58,6 +59,9 @@ class Shell:
     ) -> None:
         self.pool = pool
         self.proposer_number = proposer_number
+        self.guard = Guard()
+        """The one lock of every session this shell makes (engine/guard.py): a lesson going back
+        makes a new session while the watch may be recording into the old one."""
         self.session = self._fresh_session()
         self.engine = Engine(Client(pool.urls, timeout, options), self.session, local_pool=pool.local is not None)
         self.out = Renderer(stream, Format(fmt), colour, err)
@@ -77,7 +81,7 @@ class Shell:
         self.round_marks: dict[int, RoundMark] = {}
 
     def _fresh_session(self) -> Session:
-        session = Session(self.pool.urls)
+        session = Session(self.pool.urls, self.guard)
         session.proposer.number = self.proposer_number
         local = self.pool.local
         if local is not None:
@@ -120,6 +124,12 @@ class Shell:
         return None if ran is None else ran.status
 
     def _dispatch(self, line: str) -> Optional[Ran]:
+        """One command, holding the session's guard: the watch records foreign rounds between
+        commands, and while a round waits on the network (Engine._round lets go of it)."""
+        with self.guard:
+            return self._dispatch_held(line)
+
+    def _dispatch_held(self, line: str) -> Optional[Ran]:
         name: Optional[str] = None
         cmd: Optional[Command] = None
         recording = self.transcript

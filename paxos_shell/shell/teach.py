@@ -14,11 +14,12 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from paxos_shell.core.paxos import Verdict
-from paxos_shell.core.text import counted, listing, show_value
+from paxos_shell.core.text import counted, listing, show_value, visible
 from paxos_shell.core.wire import ReplyKind
 from paxos_shell.engine.results import AcceptResult, PrepareResult, ProposeResult, StateResult
 from paxos_shell.knowledge.breaks import Breach, Violation
 from paxos_shell.knowledge.outlook import Caution, Outlook
+from paxos_shell.knowledge.proposers import ProposerRule, ProposerViolation
 
 
 def _v(value: Optional[str]) -> str:
@@ -35,10 +36,31 @@ def broken(violations: Sequence[Violation]) -> str:
 
 
 def lead(outlook: Outlook) -> list[str]:
-    """The first sentence whenever a violation was seen."""
-    if not outlook.violations:
-        return []
-    return [f"{broken(outlook.violations)}. No guarantee below holds."]
+    """The first sentence whenever a violation was seen; then the last proposer rule broken, if any."""
+    out = [f"{broken(outlook.violations)}. No guarantee below holds."] if outlook.violations else []
+    if outlook.proposers:
+        out.append(proposer_broke(outlook.proposers))
+    return out
+
+
+HARM = {
+    ProposerRule.ACCEPT_WITHOUT_QUORUM: "without a quorum of promises for id {n} a proposer cannot know which value "
+                                        "may already be chosen, so its accept can plant a second one",
+    ProposerRule.ACCEPT_WRONG_VALUE: "the promises it held for id {n} reported a value it had to carry, because that "
+                                     "value may already be chosen, and it sent another",
+    ProposerRule.ID_REUSED: "id {n} now carries two values, so acceptors holding different values look like one "
+                            "proposal to any proposer that counts them",
+}
+"""Why breaking each proposer rule matters, in plain words."""
+
+
+def proposer_broke(found: Sequence[ProposerViolation]) -> str:
+    """The last proposer rule broken, said plainly, with how many more."""
+    v = found[-1]
+    more = f" (and {len(found) - 1} more: see 'check')" if len(found) > 1 else ""
+    who = "This shell's proposer" if v.own else "Proposer"
+    return (f"{who} {visible(v.proposer)} broke a proposer's rule ({v.rule}){more}: "
+            f"{HARM[v.rule].format(n=v.proposal_id)}.")
 
 
 def since(then: Outlook, now: Outlook) -> list[str]:

@@ -36,6 +36,11 @@ class Transcript:
         self._buffer.seek(0)
         self._buffer.truncate()
 
+    @property
+    def in_command(self) -> bool:
+        """A command's block is open (begun, not ended): nothing else may be written now."""
+        return self._line is not None
+
     def show(self, blocks: Sequence[Block]) -> None:
         self._render.show(blocks)
 

@@ -102,7 +102,8 @@ def build_prompt_session(sh: Context) -> PromptSession:
     def toolbar() -> FormattedText:
         from prompt_toolkit.application.current import get_app
 
-        return toolbar_text(sh, get_app().current_buffer.text)
+        with sh.session.guard:  # the watch may be recording a foreign round
+            return toolbar_text(sh, get_app().current_buffer.text)
 
     return PromptSession(
         history=make_history(sh.out.secrets),
@@ -126,7 +127,8 @@ def make_pause(sh: Context) -> Pause:
 
     def pause(step: str, keys: str = STEP_HELP) -> str:
         try:
-            answer = session.prompt(step_prompt(step, sh.out.width, keys))
+            with sh.session.guard.released():  # the teacher may think a while: the watch goes on recording
+                answer = session.prompt(step_prompt(step, sh.out.width, keys))
         except (KeyboardInterrupt, EOFError):
             return "q"
         signals.check()  # a signal while this prompt was ending: leave, not run the step

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from paxos_shell.core.text import counted
+from paxos_shell.core.text import counted, visible
 from paxos_shell.knowledge.breaks import Violation, pool_wide
 from paxos_shell.knowledge.outlook import Outlook, Standing
 from paxos_shell.shell.context import Context
@@ -20,7 +20,8 @@ from paxos_shell.shell.results import Result, Style
 def standing(ctx: Context, outlook: Outlook, out: Result) -> None:
     """Where the instance stands, in the knowledge model's words (violations first), and its JSON."""
     for i, line in enumerate(outlook.summary(ctx.session.quorum, ctx.session.pool_size)):
-        out.say(line, Style.BAD if line.startswith("SAFETY VIOLATION") else Style.GOOD if i == 0 and
+        bad = line.startswith(("SAFETY VIOLATION", "PROPOSER VIOLATION"))
+        out.say(line, Style.BAD if bad else Style.GOOD if i == 0 and
                 outlook.standing == Standing.CHOSEN else Style.PLAIN)
     out.data.update(outlook_json(outlook))
 
@@ -34,6 +35,8 @@ def outlook_json(outlook: Outlook) -> dict[str, Any]:
                     "unknown": list(outlook.futures.unknown), "sentence": outlook.futures.sentence()},
         "violations": [v.sentence() for v in outlook.violations],
         "caveats": [c.sentence() for c in outlook.shown_caveats()],
+        "proposerViolations": [{"rule": str(p.rule), "proposer": visible(p.proposer), "id": p.proposal_id,
+                                "sentence": p.sentence()} for p in outlook.proposers],
     }
 
 

@@ -20,9 +20,11 @@ from paxos_shell.core.text import show_value, visible
 from paxos_shell.core.vocab import Word
 from paxos_shell.core.wire import NO_RESPONSE
 from paxos_shell.diagram import svg
+from paxos_shell.diagram.trace import request_label
 from paxos_shell.engine.session import AcceptorStatus
 from paxos_shell.knowledge.outlook import Standing
 from paxos_shell.knowledge.possible import Kind
+from paxos_shell.knowledge.proposers import shell_label
 from paxos_shell.shell.formats import to_ms
 from paxos_shell.shell.teach import explain
 
@@ -32,6 +34,11 @@ if TYPE_CHECKING:
 
 LAST_ROUNDS = 3
 """Rounds drawn in the page's diagram: a propose (two rounds) and what came before it."""
+
+PROPOSERS_SHOWN = 40
+"""Proposers listed on the page (most recently heard first): a class of 30 fits, each with its colour."""
+PROPOSERS_WINDOW = 2000
+"""History entries (the latest) the proposers list is read from, so a snapshot stays cheap."""
 
 DROP_WORD = "drop"
 """How session.faults words a drop fault (debugcmds: 'drop 50% requests')."""
@@ -170,6 +177,7 @@ class Tracker:
             "explanation": {"about": self.about, "sentences": [visible(x) for x in explain(ctx.last)]},
             "lesson": lesson(ctx),
             "teach": ctx.teach,
+            "proposers": proposers_of(ctx),
             "roundEndedAt": round_end(entries),
         }
 
@@ -181,6 +189,28 @@ class Tracker:
                 self.drops[e.round_no] = dropping
         for old in [r for r in self.drops if r <= ctx.session.rounds - 10 * LAST_ROUNDS]:
             del self.drops[old]  # memory stays flat over a long lesson
+
+
+def proposers_of(ctx: Context) -> dict[str, Any]:
+    """Every proposer heard lately (the shell's and, through `watch`, others), most recent first:
+    its label, its colour (the diagram's, svg.hue), its exchanges lately, its last request and
+    how many proposer rules it broke. {"list": [...], "more": int}."""
+    s = ctx.session
+    broke: dict[str, int] = {}
+    for v in s.knowledge.proposers.violations():
+        broke[v.proposer] = broke.get(v.proposer, 0) + 1
+    seen: dict[str, dict[str, Any]] = {}
+    for k, e in enumerate(reversed(s.history)):
+        if k == PROPOSERS_WINDOW:
+            break
+        p = seen.get(e.proposer)
+        if p is None:
+            judged = shell_label(e.proposer) if e.proposer in s.proposers else e.proposer
+            p = seen[e.proposer] = {"name": visible(e.proposer), "hue": svg.hue(e.proposer), "exchanges": 0,
+                                    "last": visible(request_label(e.reply)), "violations": broke.get(judged, 0)}
+        p["exchanges"] += 1
+    shown = list(seen.values())
+    return {"list": shown[:PROPOSERS_SHOWN], "more": max(0, len(shown) - PROPOSERS_SHOWN)}
 
 
 def recent(history: Reversible[HistoryEntry], rounds: int) -> list[HistoryEntry]:

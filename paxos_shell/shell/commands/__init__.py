@@ -7,11 +7,20 @@ layers above the shell register themselves the same way (`view`: paxos_shell/vie
 imported by the program that wants them (cli.py), as litecli's app registers app-bound ones.
 """
 
-from paxos_shell.shell.commands import debugcmds, paxoscmds, poolcmds, proposecmds, recordcmds, sessioncmds, teachcmds
+from paxos_shell.shell.commands import (
+    debugcmds,
+    paxoscmds,
+    poolcmds,
+    proposecmds,
+    recordcmds,
+    sessioncmds,
+    teachcmds,
+    watchcmds,
+)
 
 from paxos_shell.shell.commands import auditcmds  # isort: skip - after debugcmds: help lists in this order
 
 from paxos_shell.shell.commands import lessoncmds  # isort: skip - after teachcmds: help lists in this order
 
 __all__ = ["auditcmds", "debugcmds", "lessoncmds", "paxoscmds", "poolcmds", "proposecmds", "recordcmds", "sessioncmds",
-           "teachcmds"]
+           "teachcmds", "watchcmds"]

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paxos_shell.core.options import parse_int
-from paxos_shell.core.text import counted
+from paxos_shell.core.text import counted, visible
 from paxos_shell.core.wire import ReplyKind
 from paxos_shell.engine.proposer import Engine
 from paxos_shell.engine.session import Session
+from paxos_shell.knowledge.proposers import ProposerViolation
 from paxos_shell.shell.context import Context
 from paxos_shell.shell.formats import latency_cell, ms, to_ms
 from paxos_shell.shell.registry import ArgKind, Args, Group, UsageError, command
@@ -25,31 +26,53 @@ K = ArgKind
     "judge the pool from everything seen: Paxos invariants, with the replies that prove a violation",
     "Reads a fresh state from every acceptor, then checks the whole history: at most one value "
     "chosen; acceptedId never above promisedId; one value per proposal id; ids never decreasing "
-    "on an acceptor (across restarts too); every reply consistent with the rules. Each violation "
-    "is named with the replies that prove it. Pointed at someone else's acceptors, this is the "
-    "debugging tool.",
+    "on an acceptor (across restarts too); every reply consistent with the rules. Proposers too, "
+    "the shell's own (shell, shell:NAME) and those seen through watch: no accept before a quorum of "
+    "promises for its id (accept-without-quorum), no value but the one the promises allow "
+    "(accept-wrong-value), one value per id (id-reused). Each violation is named with the replies "
+    "that prove it. Pointed at someone else's acceptors, this is the debugging tool.",
     "check",
     group=Group.TEACH, saved=False,
 )
 def cmd_check(ctx: Context, args: Args) -> Result:
     ctx.engine.state()
     found = ctx.session.knowledge.violations()
+    judge = ctx.session.knowledge.proposers
+    by_proposers = judge.violations()
     replies = len(ctx.session.history)
-    out = Result("check", ok=not found, failure=f"{counted(len(found), 'rule')} broken", data={
-        "ok": not found, "replies": replies,
-        "violations": [{"rule": str(v.rule), "sentence": v.sentence(), "evidence": [e.said() for e in v.evidence]}
-                       for v in found]})
-    if not found:
+    broken = len(found) + len(by_proposers)
+    out = Result("check", ok=not broken, failure=f"{counted(broken, 'rule')} broken", data={
+        "ok": not broken, "replies": replies,
+        "violations": [{"rule": str(v.rule), "proposer": None, "sentence": v.sentence(),
+                        "evidence": [e.said() for e in v.evidence]} for v in found]
+        + [proposer_json(v) for v in by_proposers],
+        "proposerViolationsNotKept": judge.more})
+    if not broken:
         out.say(f"OK: no violation in {replies} replies (quorum {ctx.session.quorum}).", Style.GOOD)
     for v in found:
         out.say(f"VIOLATION: {v.sentence()}.", Style.BAD)
         for e in v.evidence:
             out.say(f"{e.said()} ({e.asked()})", indent=4)
+    for p in by_proposers:
+        out.say(f"PROPOSER VIOLATION: {p.sentence()}.", Style.BAD)
+        for x in p.evidence:
+            out.say(x.said(), indent=4)
+    if judge.more:
+        out.say(f"And {judge.more} more proposer violation(s), not kept (the first {len(by_proposers)} are).",
+                Style.BAD)
     # A caveat qualifies a guarantee; after a violation there is none left to qualify.
     caveats = () if found else ctx.session.outlook().shown_caveats()
     for c in caveats:
         out.say(f"Note: {c.sentence()}.", Style.WARN)
     return out
+
+
+def proposer_json(v: ProposerViolation) -> dict[str, Any]:
+    """A proposer violation in --json: rule, proposer, id, why, and each exchange of its evidence."""
+    return {"rule": str(v.rule), "proposer": visible(v.proposer), "id": v.proposal_id, "sentence": v.sentence(),
+            "evidence": [{"proposer": visible(e.proposer), "round": e.observation.round_no,
+                          "acceptor": e.observation.acceptor, "request": e.observation.asked(),
+                          "outcome": str(e.observation.outcome), "said": e.said()} for e in v.evidence]}
 
 
 PING_COLUMNS = (

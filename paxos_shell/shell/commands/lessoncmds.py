@@ -11,7 +11,7 @@ from typing import Callable, Optional
 
 from paxos_shell.core.options import parse_int
 from paxos_shell.core.paxos import Verdict
-from paxos_shell.core.text import counted, show_value
+from paxos_shell.core.text import counted, show_value, visible
 from paxos_shell.core.wire import Phase, ReplyKind
 from paxos_shell.engine.results import AcceptResult, PrepareResult, ProposeResult, StateResult
 from paxos_shell.shell.context import Context
@@ -100,6 +100,16 @@ def _expect_violations(want: bool) -> Check:
     return run
 
 
+def _expect_proposer_violation(ctx: Context, rest: list[str]) -> tuple[bool, str]:
+    """`expect proposer-violation RULE [PROPOSER]`: the proposer judge flagged that rule (by that proposer)."""
+    if not 1 <= len(rest) <= 2:
+        raise UsageError("expect proposer-violation RULE [PROPOSER], e.g. 'accept-without-quorum shell:demo'")
+    found = ctx.session.knowledge.proposers.violations()
+    hit = [v for v in found if str(v.rule) == rest[0] and rest[1:] in ([], [v.proposer])]
+    saw = ", ".join(dict.fromkeys(f"{v.rule} by {visible(v.proposer)}" for v in found)) or "none"
+    return bool(hit), f"proposer violations: {saw}"
+
+
 EXPECTATIONS: dict[str, Check] = {
     "chosen": _expect_chosen,
     "nothing-chosen": lambda ctx, rest: (not _chosen(ctx), _saw_chosen(_chosen(ctx))),
@@ -108,18 +118,20 @@ EXPECTATIONS: dict[str, Check] = {
     "promises": _expect_promises,
     "violations": _expect_violations(True),
     "no-violations": _expect_violations(False),
+    "proposer-violation": _expect_proposer_violation,
 }
 
 
 @command(
     "expect", "expect chosen [VALUE] | nothing-chosen | two-chosen | outcome chosen|not-chosen|unknown | "
-              "promises N | violations | no-violations",
+              "promises N | violations | no-violations | proposer-violation RULE [PROPOSER]",
     "assert what the lesson should show; fails (exit 1) if it does not",
     "Lessons end their steps with expectations, so running a lesson also checks it. 'chosen' and "
     "'two-chosen' judge every accepted value the session has seen since the last full reset; "
     "'outcome' the last Paxos command, which must be an accept or propose; 'promises' the last "
     "prepare (a propose's too); 'violations' the rules the replies seen so far broke (check also "
-    "reads every acceptor first).",
+    "reads every acceptor first); 'proposer-violation' a proposer rule broken (accept-without-quorum, "
+    "accept-wrong-value, id-reused), by that proposer if named (shell, shell:NAME or a watched label).",
     "expect chosen A",
     positional=(K.CHOICE, K.TEXT), group=Group.TEACH, choices=(tuple(EXPECTATIONS),), saved=False,
 )

@@ -136,6 +136,23 @@
     setList($("lesson-notes"), l.notes);
   }
 
+  function proposers(p) {
+    // Every proposer heard lately, each in its colour (the diagram's): with a class of 30 on one
+    // pool, the colour finds a student's rounds in the diagram. Shown once there is more than one.
+    const list = (p && p.list) || [];
+    $("proposers").hidden = list.length < 2;
+    $("proposers-more").textContent = p && p.more ? "and " + p.more + " more" : "";
+    $("proposer-list").replaceChildren(...list.map((x) => {
+      const li = node("li", "chip" + (x.violations ? " broke" : ""));
+      const dot = node("span", "dot");
+      dot.style.background = "hsl(" + Number(x.hue) + ", 75%, 45%)";
+      li.append(dot, node("span", "chip-name", x.name), node("span", "muted", " " + x.last));
+      if (x.violations) li.append(node("span", "badge rule", x.violations + " rule" + (x.violations > 1 ? "s" : "") + " broken"));
+      li.title = x.exchanges + " exchanges lately";
+      return li;
+    }));
+  }
+
   function apply(s) {
     $("line").textContent = s.line || "(the view started)";
     $("pool").textContent = s.pool.description;
@@ -150,6 +167,7 @@
     $("about").textContent = s.explanation.about ? "after: " + s.explanation.about : "";
     setList($("explanation"), s.explanation.sentences);
     lesson(s.lesson);
+    proposers(s.proposers);
     document.body.dataset.seq = String(s.seq);
     window.requestAnimationFrame(() => { document.body.dataset.shownAt = String(Date.now()); });
   }
