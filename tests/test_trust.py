@@ -100,7 +100,7 @@ def test_a_grant_reporting_another_promise_is_not_counted(with_third: Any) -> No
             "reports the id it promised.") in text
     assert ("Set aside: acceptor 3's promise of 5010 is not counted, because it granted prepare 5010 in round 1 but "
             "reported promisedId 5009.") in text
-    assert "Received promise from: [1]" in text and "Quorum not reached: 1 promise(s), 2 needed." in text
+    assert "Received promise from: [1]" in text and "Quorum not reached: 1 promise, 2 needed." in text
     code, out = run(sh, "accept 5010 V 1 3")
     assert code == 1 and "only acceptor 1 promised id 5010, and a quorum is 2" in words(out)
 
