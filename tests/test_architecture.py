@@ -90,7 +90,7 @@ def test_the_cycle_finder_finds_a_planted_circle() -> None:
 PURE = ("core/paxos.py", "core/wire.py", "core/text.py", "core/urls.py", "core/errors.py", "core/options.py",
         "core/vocab.py", "knowledge/model.py", "knowledge/facts.py", "knowledge/possible.py",
         "knowledge/breaks.py", "knowledge/outlook.py", "knowledge/hints.py", "knowledge/trust.py",
-        "knowledge/proposers.py", "shell/results.py", "shell/completer.py", "audit/expect.py")
+        "knowledge/proposers.py", "knowledge/ledger.py", "shell/results.py", "shell/completer.py", "audit/expect.py")
 """Every module the README calls pure: the Paxos rules, the protocol, the knowledge model."""
 
 

@@ -13,6 +13,10 @@ new epoch of that acceptor (its earlier replies no longer bind it) and is
 amnesia unless it held nothing. A reset of every acceptor starts a new Paxos
 instance: everything before is forgotten. Votes from earlier epochs still
 count towards "chosen", which is history.
+
+Memory: ledger.py keeps the votes and proposals, and lets go of those that can
+no longer change an answer (given each acceptor's floors, which this module
+knows), so a pool watched for a day costs what one watched for a minute does.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Iterable, Optional
 from paxos_shell.core import paxos
 from paxos_shell.core.paxos import NONE, Chosen, Promise, ProposeOutcome, Safety, Verdict, quorum
 from paxos_shell.core.text import listing, show_value
-from paxos_shell.knowledge import breaks, trust
+from paxos_shell.knowledge import breaks, ledger, trust
 from paxos_shell.knowledge.breaks import Breach, Evidence, Track, Violation
 from paxos_shell.knowledge.facts import (
     ANSWERS,
@@ -38,12 +42,15 @@ from paxos_shell.knowledge.facts import (
     Up,
     Volatile,
 )
+from paxos_shell.knowledge.ledger import Floor, Ledger
 from paxos_shell.knowledge.outlook import Caution, Caveat, ChosenValue, Outlook, guaranteed
 from paxos_shell.knowledge.possible import Known, Snapshot, State, Unknown, Vote, analyse
 from paxos_shell.knowledge.proposers import ProposerJudge
 from paxos_shell.knowledge.trust import SetAside
 
 NOT_ASKED = "was not asked"
+VIOLATIONS_KEPT = 1_000
+"""Violations kept (with their proof) per instance; more are counted (`more_violations`)."""
 UNANSWERED = {
     Outcome.ERROR: "answered, but not as an acceptor, in round {}",
     Outcome.UNREACHED: "could not be reached in round {}",
@@ -79,15 +86,11 @@ class Knowledge:
         self._new_instance()
 
     def _new_instance(self) -> None:
-        self._votes: dict[tuple[int, Optional[str]], dict[int, Observation]] = {}
-        self._chosen_keys: list[tuple[int, Optional[str]]] = []
-        """The (id, value) pairs that reached a quorum, in the order they did: kept as votes
-        arrive, so a long session never recounts every vote it has seen."""
-        self._first_chosen: dict[Optional[str], tuple[int, Optional[str]]] = {}
-        self._proposals: dict[int, dict[Optional[str], Evidence]] = {}
-        self._silent: dict[tuple[int, Optional[str]], dict[int, Observation]] = {}
-        self._refused: dict[int, dict[int, Observation]] = {}
+        self._ledger = Ledger(self.quorum)
+        """Votes, proposals, silences and refusals, with what can no longer matter forgotten
+        (ledger.py): chosen pairs are counted as votes arrive, never recounted."""
         self._violations: dict[tuple[object, ...], Violation] = {}
+        self._more_violations = 0
         self._forced: list[tuple[Sent, bool]] = []
         self.proposers = ProposerJudge(self.quorum)
         """The proposers judged from their exchanges (proposers.py); the session folds every one in."""
@@ -112,7 +115,12 @@ class Knowledge:
         return tuple(list(self._violations.values())[before:])
 
     def _flag(self, v: Violation) -> None:
-        self._violations.setdefault(v.key, v)
+        if v.key in self._violations:
+            return
+        if len(self._violations) >= VIOLATIONS_KEPT:
+            self._more_violations += 1
+            return
+        self._violations[v.key] = v
 
     def _observe(self, o: Observation) -> None:
         acc = self._acc.get(o.acceptor)
@@ -134,6 +142,8 @@ class Knowledge:
             self._learn_vote(o, propose=not any(v.rule == Breach.ACCEPT_MISREPORTED for v in found))
         elif o.outcome == Outcome.SILENT:
             self._silence(acc, o)
+        if self._ledger.due():
+            self._ledger.sweep({a: Floor(self.promise_floor(a), self._vote_floor(a)) for a in self.pool})
 
     def _learn_state(self, acc: _Acceptor, o: Observation) -> None:
         r, n = o.reported, o.proposal_id
@@ -143,7 +153,7 @@ class Knowledge:
                                     "allowed it: someone else has changed it since")
             return
         if o.request == Request.PREPARE and o.outcome == Outcome.IGNORED:
-            self._refused.setdefault(n if n is not None else NONE, {})[o.acceptor] = o
+            self._ledger.refused.setdefault(n if n is not None else NONE, {})[o.acceptor] = o
         vote = _vote_of(o)
         if o.request == Request.ACCEPT:
             promised = max(n if n is not None else NONE, vote.proposal_id if vote else NONE)
@@ -158,29 +168,18 @@ class Knowledge:
         vote = _vote_of(o)
         if vote is None:
             return
-        key = (vote.proposal_id, vote.value)
-        who = self._votes.setdefault(key, {})
-        fresh = o.acceptor not in who
-        who.setdefault(o.acceptor, o)
+        fresh, _ = self._ledger.vote((vote.proposal_id, vote.value), o)
         if propose:
             self._propose(vote.proposal_id, vote.value, o)
-        if fresh and len(who) == self.quorum:
-            self._chosen_keys.append(key)
-            self._first_chosen.setdefault(vote.value, key)
-        if len(self._first_chosen) > 1 and fresh:
-            first = [self._chosen_value(k) for k in self._first_chosen.values()]
+        if len(self._ledger.first_chosen) > 1 and fresh:
+            first = [self._ledger.chosen_value(k) for k in self._ledger.first_chosen.values()]
             self._flag(breaks.two_chosen([(c.proposal_id, c.value, c.acceptors) for c in first],
                                          tuple(e for c in first for e in c.evidence)))
 
     def _propose(self, n: int, value: Optional[str], evidence: Evidence) -> None:
-        values = self._proposals.setdefault(n, {})
-        if value in values:
-            if isinstance(evidence, Sent) and not isinstance(values[value], Sent):
-                values[value] = evidence  # what this shell sent is the better proof
-            return
-        values[value] = evidence
-        if len(values) > 1:
-            self._flag(breaks.two_values(n, next(iter(values.items())), (value, evidence)))
+        first = self._ledger.propose(n, value, evidence)
+        if first is not None:
+            self._flag(breaks.two_values(n, first, (value, evidence)))
 
     def _silence(self, acc: _Acceptor, o: Observation) -> None:
         n, st = o.proposal_id, acc.state
@@ -190,7 +189,7 @@ class Knowledge:
                                       n < st.promised or (st.promised == n and st.vote == Vote(n, o.value))):
             return  # the request could not change it: it would have been refused, or it was a repeat
         if o.request == Request.ACCEPT:
-            self._silent.setdefault((n, o.value), {})[o.acceptor] = o
+            self._ledger.silent.setdefault((n, o.value), {})[o.acceptor] = o
         if isinstance(st, Known):
             verb = "promised it" if o.request == Request.PREPARE else "accepted it"
             acc.state = Unknown(f"went silent after {o.asked()} in round {o.round_no}: it may have {verb}")
@@ -265,9 +264,15 @@ class Knowledge:
         st, t = self._acc[a].state, self._acc[a].track
         return max(t.promise, st.promised if isinstance(st, Known) else NONE)
 
+    def _vote_floor(self, a: int) -> int:
+        """The lowest vote id acceptor `a` can hold now (NONE: none), from what it said this epoch."""
+        st, t = self._acc[a].state, self._acc[a].track
+        known = st.vote.proposal_id if isinstance(st, Known) and st.vote is not None else NONE
+        return max(t.vote_id, known)
+
     def values_sent(self, n: int) -> tuple[str, ...]:
         """The values this shell sent at id n (for paxos.accept_safety's `sent`)."""
-        return tuple(e.value for e in self._proposals.get(n, {}).values() if isinstance(e, Sent))
+        return tuple(e.value for e in self._ledger.proposals.get(n, {}).values() if isinstance(e, Sent))
 
     def accept_safety(self, n: int, value: Optional[str], promises: Iterable[Promise]) -> Safety:
         """Whether accept(n, value) is one Paxos allows after these promises (paxos.accept_safety),
@@ -280,17 +285,16 @@ class Knowledge:
 
     def refusals(self, n: int) -> tuple[Observation, ...]:
         """The refusals of prepare n seen in this instance."""
-        return tuple(self._refused.get(n, {}).values())
+        return tuple(self._ledger.refused.get(n, {}).values())
 
     def chosen(self) -> tuple[ChosenValue, ...]:
-        """Every (id, value) a quorum of distinct acceptors accepted, earlier epochs included."""
-        found = [self._chosen_value(k) for k in self._chosen_keys]
-        return tuple(sorted(found, key=lambda c: (c.proposal_id, c.value or "")))
+        """Every (id, value) a quorum of distinct acceptors accepted, earlier epochs included,
+        that is kept whole: the first of each value and the latest (`settled` counts the rest)."""
+        return tuple(sorted(self._ledger.chosen(), key=lambda c: (c.proposal_id, c.value or "")))
 
-    def _chosen_value(self, key: tuple[int, Optional[str]]) -> ChosenValue:
-        who = self._votes[key]
-        ids = tuple(sorted(who))
-        return ChosenValue(key[0], key[1], ids, tuple(who[a] for a in ids))
+    def held(self) -> dict[str, int]:
+        """How much the model keeps now, by kind (ledger.py bounds each): for tests and benchmarks."""
+        return self._ledger.held()
 
     def violations(self) -> tuple[Violation, ...]:
         """Every violation seen in this instance, each once, in the order found."""
@@ -303,9 +307,12 @@ class Knowledge:
         # its id, and taken by a quorum, left the states a correct proposal leaves:
         # nobody else held that id, and the quorum now blocks every lower one.
         found = [Caveat(Caution.FORCED, sent=s) for s, pristine in self._forced
-                 if not (pristine and len(self._votes.get((s.proposal_id, s.value), {})) >= self.quorum)]
+                 if not (pristine and len(self._ledger.voters((s.proposal_id, s.value)) or ()) >= self.quorum)]
         if not found and not self._violations:
             found += self._stale()
+        lost = self._ledger.forgotten
+        if lost.live:
+            found.append(Caveat(Caution.FORGOTTEN, count=lost.live, top=lost.live_top or 0))
         volatile = tuple(a for a in self.pool if self._acc[a].volatile)
         if volatile:
             found.append(Caveat(Caution.VOLATILE, volatile))
@@ -331,7 +338,7 @@ class Knowledge:
 
     def snapshot(self, chosen: Optional[Chosen] = None) -> Snapshot:
         return Snapshot(self.pool, {a: self.state_of(a) for a in self.pool},
-                        {n: tuple(vs) for n, vs in self._proposals.items()}, chosen)
+                        {n: tuple(vs) for n, vs in self._ledger.proposals.items()}, chosen)
 
     def outlook(self) -> Outlook:
         """Chosen values, possible futures, violations and caveats, together."""
@@ -340,13 +347,19 @@ class Knowledge:
         one_value = chosen and len({c.value for c in chosen}) == 1
         single = chosen[0] if one_value and guaranteed(violations, caveats, proposers) else None
         shortcut = Chosen(single.proposal_id, single.value, single.acceptors) if single else None
-        return Outlook(analyse(self.snapshot(shortcut)), chosen, violations, caveats, proposers)
+        return Outlook(analyse(self.snapshot(shortcut)), chosen, violations, caveats, proposers,
+                       sum(self._ledger.forgotten.settled.values()), self._more_violations)
 
     def outcome(self, n: int, value: Optional[str]) -> ProposeOutcome:
         """Is (n, value) chosen, not chosen, or unknown (silent acceptors may have accepted it)?"""
-        got = tuple(sorted(self._votes.get((n, value), {})))
-        maybe = tuple(a for a in sorted(self._silent.get((n, value), {})) if a not in got and self._unsettled(a, n))
+        voters = self._ledger.voters((n, value))
         what = f"{show_value(value)} at id {n}"
+        if voters is None:
+            return ProposeOutcome(Verdict.UNKNOWN, f"who accepted {what} is no longer known: the shell keeps the "
+                                                   f"voters of the latest {ledger.PAST_KEPT:,} proposals it let go", ())
+        got = voters
+        maybe = tuple(a for a in sorted(self._ledger.silent.get((n, value), {}))
+                      if a not in got and self._unsettled(a, n))
         did = f"{listing(got)} accepted {what}" if got else f"no acceptor accepted {what}"
         need = f"a quorum is {self.quorum} of {len(self.pool)}"
         if len(got) >= self.quorum:

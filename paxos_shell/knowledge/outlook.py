@@ -39,6 +39,8 @@ class Caution(Word):
     VOLATILE = "volatile acceptors"
     FORCED = "forced accept"
     STALE = "states from different moments"
+    FORGOTTEN = "proposals let go"
+    """The model's memory cap let go of proposals that could still gain votes (ledger.py)."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,15 @@ class Caveat:
     sent: Optional[Sent] = None
     vote: Optional[Vote] = None
     others: tuple[int, ...] = ()
+    count: int = 0
+    """FORGOTTEN: how many proposals were let go, the highest id among them in `top`."""
+    top: int = 0
 
     def sentence(self) -> str:
+        if self.kind == Caution.FORGOTTEN:
+            return (f"to keep its memory bounded, the shell let go of {self.count:,} proposal(s) up to id {self.top} "
+                    "that could still gain votes (an acceptor's promise stayed below them): a value chosen through "
+                    "them would not be seen, so what follows is best effort")
         if self.vote is not None:
             v, d = self.vote, self.vote.proposal_id
             # `others` includes acceptors whose state is unknown: they may hold one, they reported none.
@@ -100,6 +109,10 @@ class Outlook:
     caveats: tuple[Caveat, ...]
     proposers: tuple[ProposerViolation, ...] = ()
     """Proposer rules broken (proposers.py), the shell's own proposers' included."""
+    unlisted: int = 0
+    """Chosen (id, value) pairs counted but no longer listed in `chosen` (model.py keeps the latest)."""
+    more_violations: int = 0
+    """Violations found beyond those kept in `violations`."""
 
     @property
     def guaranteed(self) -> bool:
@@ -111,7 +124,8 @@ class Outlook:
         """The futures rest on states that break an assumption (a chosen value,
         while the guarantees hold, does not rest on the states)."""
         from_states = not (self.futures.reasons and self.futures.reasons[0].rule == Rule.CHOSEN)
-        return not self.guaranteed or (from_states and any(c.kind == Caution.STALE for c in self.caveats))
+        return not self.guaranteed or (from_states and any(c.kind in (Caution.STALE, Caution.FORGOTTEN)
+                                                           for c in self.caveats))
 
     @property
     def standing(self) -> Standing:
@@ -183,9 +197,14 @@ class Outlook:
     def sentences(self) -> list[str]:
         """Violations first, then what is chosen and what can be, then the caveats."""
         lines = [f"SAFETY VIOLATION: {v.sentence()}." for v in self.violations]
-        lines += [_capital(c.sentence()) for c in self.caveats if c.kind in (Caution.FORCED, Caution.STALE)]
+        if self.more_violations:
+            lines.append(f"And {self.more_violations:,} more safety violation(s), counted but not kept.")
+        lines += [_capital(c.sentence()) for c in self.caveats
+                  if c.kind in (Caution.FORCED, Caution.STALE, Caution.FORGOTTEN)]
         if not self.guaranteed:
             lines += [f"{c.sentence()}." for c in self.chosen]
+            if self.unlisted:
+                lines.append(f"And {self.unlisted:,} earlier (id, value) pair(s) chosen, counted but not listed.")
         if self.best_effort:
             lines.append(f"Best effort from the current states: {self.futures.sentence()}")
         else:
