@@ -173,7 +173,10 @@ def phase_memory(sh: Shell, w: Watching, exchanges: int) -> None:
         assert sum(got.values()) == 8 * per * 2
         with sh.session.guard:
             done, history = w.recorder.exchanges, len(sh.session.history)
-        print(f"  {done:>7} exchanges: shell RSS {rss_mb(os.getpid()):6.1f} MB, history {history} replies")
+            held = sh.session.knowledge.held()
+        print(f"  {done:>7} exchanges: shell RSS {rss_mb(os.getpid()):6.1f} MB, history {history} replies, "
+              f"model {held['votes']} (id, value) pairs with votes, {held['proposals']} proposals, "
+              f"{held['past']} let go with their voters")
 
 
 def main() -> None:
