@@ -220,5 +220,5 @@ def _may_matter(n: int, floors: Mapping[int, Floor], quorum: int) -> bool:
     """Whether a proposal at id n can still matter to what may be chosen (possible.py): some
     acceptor b can still promise no more than n while quorum-1 others can still hold no vote
     above n. Floors only rise, so once this is false it stays false."""
-    low = {a for a, f in floors.items() if f.vote <= n}
-    return any(f.promise <= n and len(low - {b}) >= quorum - 1 for b, f in floors.items())
+    low = sum(1 for f in floors.values() if f.vote <= n)
+    return any(f.promise <= n and low - (f.vote <= n) >= quorum - 1 for f in floors.values())
