@@ -20,6 +20,7 @@ from paxos_shell.knowledge.breaks import Breach
 from paxos_shell.knowledge.facts import Down, Fact, Observation, Outcome, Reported, Request, Reset, Sent
 from paxos_shell.knowledge.model import Knowledge
 from paxos_shell.knowledge.outlook import Caution
+from paxos_shell.shell.verdict import outlook_json
 
 from .helpers.sim import Pool, state_read
 from .test_possible import Execution, play_round
@@ -55,6 +56,7 @@ def test_a_long_session_keeps_a_bounded_model_and_the_same_verdict() -> None:
     out = k.outlook()
     assert out.headline() == "chosen: A"
     assert len(out.chosen) + out.unlisted == 3000  # every chosen id counted, most not listed
+    assert outlook_json(out)["chosenUnlisted"] == out.unlisted > 2800  # `check --json` says so too
     assert out.chosen[0].proposal_id == 1 and out.chosen[-1].proposal_id == 3000
     assert k.outcome(3000, "A").verdict == Verdict.CHOSEN
     assert k.outcome(2990, "A").verdict == Verdict.CHOSEN  # let go, but its voters are remembered

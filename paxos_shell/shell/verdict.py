@@ -31,6 +31,7 @@ def outlook_json(outlook: Outlook) -> dict[str, Any]:
         "standing": str(outlook.standing), "headline": outlook.headline(),
         "chosen": [{"proposalId": c.proposal_id, "value": c.value, "acceptors": list(c.acceptors)}
                    for c in outlook.chosen],
+        "chosenUnlisted": outlook.unlisted, "violationsUnlisted": outlook.more_violations,
         "futures": {"kind": str(outlook.futures.kind), "values": list(outlook.futures.values),
                     "unknown": list(outlook.futures.unknown), "sentence": outlook.futures.sentence()},
         "violations": [v.sentence() for v in outlook.violations],
