@@ -7,6 +7,7 @@ before it. A request that got no reply when the restart hit is indefinite, as in
 Jepsen: it may or may not have taken effect, so an accepted pair above the last
 acknowledged one must be one that was sent. Both rules judge the same two
 restarts, run once. An acceptor that does not come back fails both with one line.
+This module drives the restarts; expect.py judges what they left (pure).
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ from __future__ import annotations
 import itertools
 import threading
 from dataclasses import dataclass
-from typing import Optional, cast
+from typing import cast
 
+from paxos_shell.audit import expect
 from paxos_shell.audit.auditor import Auditor, Broken, Skip
 from paxos_shell.audit.concurrent import Sent, storm
 from paxos_shell.audit.exchange import Exchange, Lane
 from paxos_shell.audit.restart import RestartFailed, restart, run_command
 from paxos_shell.audit.rules import tag
 from paxos_shell.core.paxos import AcceptorState
-from paxos_shell.core.text import show_value
 from paxos_shell.core.wire import HEALTH, STATE, Phase, ReplyKind
 
 HOW = ("needs --restart CMD: a command that restarts the acceptor on its data (kill -9 and start); "
@@ -126,37 +127,21 @@ def restarts(a: Auditor) -> tuple[Restarted, ...]:
 def durable_promise(a: Auditor) -> str:
     """After each restart the promise is at least every id promised or accepted before it."""
     for r in restarts(a):
-        acked = [s for s in r.sent if s.x.reply is not None and s.x.reply.granted]
-        if not acked:
-            continue
-        top = max(acked, key=lambda s: s.n)
-        if r.state.promised_id < top.n:
-            raise Broken(f"after restarting {r.what}, promisedId is {r.state.promised_id}, below the "
-                         f"acknowledged {top.phase} {top.n}", [top.x, r.read])
+        lost = expect.promise_lost(r.state, _asked(r))
+        if lost is not None:
+            raise Broken(f"after restarting {r.what}, {lost[1]}", [r.sent[lost[0]].x, r.read])
     return "after both restarts (quiet, and under 8 connections) every acknowledged promise held"
 
 
 def durable_accept(a: Auditor) -> str:
     """After each restart the accepted pair is the last acknowledged one, or one sent after it."""
     for r in restarts(a):
-        why, proof = _lost_accept(r)
-        if why:
-            raise Broken(why, proof)
+        lost = expect.accept_lost(r.state, _asked(r))
+        if lost is not None:
+            raise Broken(f"after restarting {r.what}, {lost[1]}", [r.sent[lost[0]].x, r.read])
     return "after both restarts (quiet, and under 8 connections) every acknowledged accept held"
 
 
-def _lost_accept(r: Restarted) -> tuple[Optional[str], list[Exchange]]:
-    accepts = [s for s in r.sent if s.phase == Phase.ACCEPT]
-    acked = [s for s in accepts if s.x.reply is not None and s.x.reply.granted]
-    if not acked:
-        return None, []
-    top = max(acked, key=lambda s: s.n)
-    held = (r.state.accepted_id, r.state.accepted_value)
-    if held == (top.n, top.value):
-        return None, []
-    later = [s for s in accepts if s.n > top.n and (s.n, s.value) == held and s.acted]
-    if r.state.accepted_id > top.n and later:
-        return None, []
-    return (f"after restarting {r.what}, the acceptor holds accepted {r.state.accepted_id}: "
-            f"{show_value(r.state.accepted_value)}, not the acknowledged accept {top.n} {show_value(top.value)}",
-            [top.x, r.read])
+def _asked(r: Restarted) -> list[expect.Asked]:
+    return [expect.Asked(s.phase, s.n, s.value, s.x.reply is not None and s.x.reply.granted, s.acted)
+            for s in r.sent]

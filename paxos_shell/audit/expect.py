@@ -12,11 +12,12 @@ one sentence saying how; never raises for anything an acceptor sends.
 
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import dataclass
+from typing import Optional, Sequence
 
 from paxos_shell.core.paxos import NONE, AcceptorState, on_accept, on_prepare, possible_state
 from paxos_shell.core.text import show_value
-from paxos_shell.core.wire import Reply, ReplyKind
+from paxos_shell.core.wire import Phase, Reply, ReplyKind
 
 EQUAL_ID_RULE = "a prepare at the promised id itself is ignored (strictly above, the paxos-server rule)"
 
@@ -104,3 +105,49 @@ def same_state(expected: AcceptorState, seen: AcceptorState) -> Optional[str]:
         return None
     return (f"the state route says promisedId {seen.promised_id}, {_want_pair(seen)}; the replies before it "
             f"say promisedId {expected.promised_id}, {_want_pair(expected)}")
+
+
+# --- across a restart --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One request sent before a restart, as the durability rules weigh it."""
+
+    phase: Phase
+    n: int
+    value: Optional[str]
+    granted: bool
+    """Acknowledged: a reply granted it."""
+    acted: bool
+    """The acceptor may have acted on it: a protocol reply, or no reply at all (indefinite)."""
+
+
+def promise_lost(after: AcceptorState, asked: Sequence[Asked]) -> Optional[tuple[int, str]]:
+    """Whether the promise after a restart fell below an acknowledged prepare or accept (an accept
+    promises its id too): the index of the highest acknowledged one and how, or None."""
+    acked = [i for i, q in enumerate(asked) if q.granted]
+    if not acked:
+        return None
+    top = max(acked, key=lambda i: asked[i].n)
+    if after.promised_id >= asked[top].n:
+        return None
+    return top, f"promisedId is {after.promised_id}, below the acknowledged {asked[top].phase} {asked[top].n}"
+
+
+def accept_lost(after: AcceptorState, asked: Sequence[Asked]) -> Optional[tuple[int, str]]:
+    """Whether the accepted pair after a restart is neither the last acknowledged accept nor one
+    sent after it that may have taken effect (an indefinite request may have, as in Jepsen): the
+    index of the last acknowledged accept and how, or None."""
+    accepts = [i for i, q in enumerate(asked) if q.phase == Phase.ACCEPT]
+    acked = [i for i in accepts if asked[i].granted]
+    if not acked:
+        return None
+    top = max(acked, key=lambda i: asked[i].n)
+    held = (after.accepted_id, after.accepted_value)
+    if held == (asked[top].n, asked[top].value):
+        return None
+    if any(asked[i].n > asked[top].n and (asked[i].n, asked[i].value) == held and asked[i].acted for i in accepts):
+        return None
+    return top, (f"the acceptor holds accepted {after.accepted_id}: {show_value(after.accepted_value)}, not the "
+                 f"acknowledged accept {asked[top].n} {show_value(asked[top].value)}")
