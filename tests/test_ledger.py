@@ -144,7 +144,7 @@ def test_the_cap_lets_go_of_live_proposals_only_when_it_must_and_says_so() -> No
     forgotten = [c for c in k.caveats() if c.kind == Caution.FORGOTTEN]
     assert len(forgotten) == 1 and 60 <= forgotten[0].count <= 69 and forgotten[0].top < 70
     line = next(x for x in k.outlook().summary(2, 3) if "let go" in x)
-    assert line.startswith(f"To keep its memory bounded, the shell let go of {forgotten[0].count} proposal(s) up to")
+    assert line.startswith(f"To keep its memory bounded, the shell let go of {forgotten[0].count} proposals up to")
     assert k.outlook().best_effort
     assert k.held()["votes"] <= 50 + 8
 

@@ -58,12 +58,12 @@ def test_a_forced_accept_that_did_no_harm_is_not_said_to_overwrite_a_chosen_valu
     run(local, "set teach on")
     out = said(local, "accept 5 X --force")  # a fresh pool: nothing was accepted, so nothing was chosen
     assert "overwrite" not in out
-    assert ("This accept was forced against Paxos (only 0 promise(s) for id 5, a quorum is 2: run 'prepare 5' first), "
+    assert ("This accept was forced against Paxos (only 0 promises for id 5, a quorum is 2: run 'prepare 5' first), "
             "but every acceptor was known to have promised less than id 5 and a quorum accepted it: the pool is as "
             "a correct proposal would leave it.") in out
     assert "It can never change" in out
     out = said(local, "accept 7 Y 1 --force")  # X is chosen; Y at 7 on acceptor 1 alone
-    assert ("This accept was forced against Paxos (only 0 promise(s) for id 7, a quorum is 2: run 'prepare 7' "
+    assert ("This accept was forced against Paxos (only 0 promises for id 7, a quorum is 2: run 'prepare 7' "
             "first): Paxos no longer guarantees that only one value can be chosen.") in out
 
 

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from paxos_shell.core.text import show_value
+from paxos_shell.core.text import counted, show_value
 from paxos_shell.core.vocab import Word
 
 NONE = -1
@@ -223,7 +223,7 @@ def accept_safety(
     if len(for_n) < need:
         return Safety(
             False, None,
-            f"only {len(for_n)} promise(s) for id {n}, a quorum is {need}: "
+            f"only {counted(len(for_n), 'promise')} for id {n}, a quorum is {need}: "
             f"run 'prepare {n}' first",
         )
     choice = choose_value(for_n, value)

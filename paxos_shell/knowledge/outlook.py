@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
-from paxos_shell.core.text import listing, show_value
+from paxos_shell.core.text import counted, listing, show_value
 from paxos_shell.core.vocab import Word
 from paxos_shell.knowledge.breaks import Violation
 from paxos_shell.knowledge.facts import Observation, Sent
@@ -59,7 +59,8 @@ class Caveat:
 
     def sentence(self) -> str:
         if self.kind == Caution.FORGOTTEN:
-            return (f"to keep its memory bounded, the shell let go of {self.count:,} proposal(s) up to id {self.top} "
+            let = counted(self.count, "proposal")
+            return (f"to keep its memory bounded, the shell let go of {let} up to id {self.top} "
                     "that could still gain votes (an acceptor's promise stayed below them): a value chosen through "
                     "them would not be seen, so what follows is best effort")
         if self.vote is not None:
@@ -179,7 +180,7 @@ class Outlook:
         """The first `most` proposer rules broken, one line each, and how many more."""
         lines = [f"PROPOSER VIOLATION: {p.sentence()}." for p in self.proposers[:most]]
         if len(self.proposers) > most:
-            lines.append(f"And {len(self.proposers) - most} more proposer violation(s): see 'check'.")
+            lines.append(f"And {counted(len(self.proposers) - most, 'more proposer violation')}: see 'check'.")
         return lines
 
     def _summary(self, quorum: int, pool_size: int) -> list[str]:
@@ -198,13 +199,14 @@ class Outlook:
         """Violations first, then what is chosen and what can be, then the caveats."""
         lines = [f"SAFETY VIOLATION: {v.sentence()}." for v in self.violations]
         if self.more_violations:
-            lines.append(f"And {self.more_violations:,} more safety violation(s), counted but not kept.")
+            lines.append(f"And {counted(self.more_violations, 'more safety violation')}, counted but not kept.")
         lines += [_capital(c.sentence()) for c in self.caveats
                   if c.kind in (Caution.FORCED, Caution.STALE, Caution.FORGOTTEN)]
         if not self.guaranteed:
             lines += [f"{c.sentence()}." for c in self.chosen]
             if self.unlisted:
-                lines.append(f"And {self.unlisted:,} earlier (id, value) pair(s) chosen, counted but not listed.")
+                more = counted(self.unlisted, "earlier (id, value) pair")
+                lines.append(f"And {more} chosen, counted but not listed.")
         if self.best_effort:
             lines.append(f"Best effort from the current states: {self.futures.sentence()}")
         else:

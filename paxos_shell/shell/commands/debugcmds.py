@@ -58,7 +58,7 @@ def cmd_check(ctx: Context, args: Args) -> Result:
         for x in p.evidence:
             out.say(x.said(), indent=4)
     if judge.more:
-        out.say(f"And {judge.more} more proposer violation(s), not kept (the first {len(by_proposers)} are).",
+        out.say(f"And {counted(judge.more, 'more proposer violation')}, not kept (the first {len(by_proposers)} are).",
                 Style.BAD)
     # A caveat qualifies a guarantee; after a violation there is none left to qualify.
     caveats = () if found else ctx.session.outlook().shown_caveats()
