@@ -39,6 +39,8 @@ from paxos_shell.watch.upstream import Links
 
 MAX_HEAD = 1 << 20
 MAX_BODY = 1 << 20
+READ = 1 << 16
+"""Bytes handed to h11 at a time, so a head over MAX_HEAD is refused however the bytes arrive."""
 AHEAD = 1 << 16
 """Bytes a proposer may send ahead of the reply it waits for before the proxy stops reading."""
 IDLE = 120.0
@@ -106,6 +108,13 @@ class Proposer(asyncio.Protocol):
         self.idle = self.loop.call_at(self.last + IDLE, self._idle)
 
     def data_received(self, data: bytes) -> None:
+        if len(data) <= READ:
+            self._received(data)
+            return
+        for i in range(0, len(data), READ):  # h11 judges MAX_HEAD on what it has: READ bytes at a time
+            self._received(data[i:i + READ])
+
+    def _received(self, data: bytes) -> None:
         if self.lingering:
             return  # read and dropped, so the client reads the refusal rather than a reset
         self.h.receive_data(data)
