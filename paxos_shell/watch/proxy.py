@@ -33,14 +33,11 @@ import h11
 from paxos_shell.core import wire
 from paxos_shell.watch import labels
 from paxos_shell.watch.exchange import Answered, Asked, Unanswered, asked
-from paxos_shell.watch.replies import Refusal, framing_refusal, refusal_bytes, reply_bytes
+from paxos_shell.watch.replies import MAX_HEAD, Refusal, framing_refusal, refusal_bytes, reply_bytes
 from paxos_shell.watch.target import Target
 from paxos_shell.watch.upstream import Links
 
-MAX_HEAD = 1 << 20
 MAX_BODY = 1 << 20
-READ = 1 << 16
-"""Bytes handed to h11 at a time, so a head over MAX_HEAD is refused however the bytes arrive."""
 AHEAD = 1 << 16
 """Bytes a proposer may send ahead of the reply it waits for before the proxy stops reading."""
 IDLE = 120.0
@@ -73,7 +70,7 @@ class Proxy:
         self.links.close()
 
 
-class Proposer(asyncio.Protocol):
+class Proposer(asyncio.BufferedProtocol):
     """One proposer's connection: requests read by h11, forwarded, recorded, answered, in turn."""
 
     transport: asyncio.Transport
@@ -86,7 +83,7 @@ class Proposer(asyncio.Protocol):
         self.request: Optional[h11.Request] = None
         self.body = bytearray()
         self.busy = self.lingering = self.closed = self.paused = self.blocked = False
-        self.ahead = 0
+        self.ahead = self.received = 0
         self.started = self.at = self.last = 0.0
         self.path = self.label = ""
         self.protocol: Optional[Asked] = None
@@ -107,17 +104,17 @@ class Proposer(asyncio.Protocol):
         self.last = self.loop.time()
         self.idle = self.loop.call_at(self.last + IDLE, self._idle)
 
-    def data_received(self, data: bytes) -> None:
-        if len(data) <= READ:
-            self._received(data)
-            return
-        for i in range(0, len(data), READ):  # h11 judges MAX_HEAD on what it has: READ bytes at a time
-            self._received(data[i:i + READ])
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.proxy.links.buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._received(bytes(self.proxy.links.buffer[:nbytes]))
 
     def _received(self, data: bytes) -> None:
         if self.lingering:
             return  # read and dropped, so the client reads the refusal rather than a reset
         self.h.receive_data(data)
+        self.received += len(data)
         if not self.busy and not self.blocked:
             self._next()
             return
@@ -169,7 +166,7 @@ class Proposer(asyncio.Protocol):
                 return
             if isinstance(event, h11.Request):
                 self.request = event
-                refusal = framing_refusal(event)
+                refusal = framing_refusal(event, self.received > MAX_HEAD)
                 if refusal is not None:  # judged on the head: a body framed both ways may never end
                     self._refuse(refusal)
                     return

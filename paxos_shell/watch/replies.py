@@ -22,6 +22,8 @@ from paxos_shell.core import wire
 from paxos_shell.watch.exchange import Answered, Unanswered
 from paxos_shell.watch.target import HOP_BY_HOP
 
+MAX_HEAD = 1 << 20
+"""The longest request head forwarded (h11's max_incomplete_event_size on the proposer's side)."""
 _GATEWAY = {502: "Bad Gateway", 504: "Gateway Timeout", 403: "Forbidden"}
 
 
@@ -32,8 +34,12 @@ class Refusal:
     target: str = ""
 
 
-def framing_refusal(request: h11.Request) -> Optional[Refusal]:
-    """HTTP h11 parses but that cannot be forwarded as it came; refused as the acceptor refuses it."""
+def framing_refusal(request: h11.Request, long: bool) -> Optional[Refusal]:
+    """HTTP h11 parses but that cannot be forwarded as it came; refused as the acceptor refuses it.
+    `long`: the connection has brought more than MAX_HEAD bytes, so this head may be over it (h11
+    refuses a head over its limit only when it is still incomplete, which depends on the reads)."""
+    if long and len(request.target) + sum(len(n) + len(v) + 4 for n, v in request.headers) > MAX_HEAD:
+        return Refusal(431, "malformed request")  # as h11 refuses it
     target = request.target.decode("ascii", "replace")
     if request.http_version not in (b"1.0", b"1.1"):
         return Refusal(505, f"HTTP/{request.http_version.decode('ascii', 'replace')} is not supported", target)
@@ -50,10 +56,17 @@ def reply_bytes(conn: h11.Connection, request: h11.Request, answer: Union[Answer
         cause = answer.cause if isinstance(answer, Unanswered) else "no reply"
         status = 504 if cause == wire.TIMEOUT else 502
         return _json(conn, status, wire.error_reply(status, f"acceptor: {cause}", path), close=False)
-    headers = [(n, v) for n, v in head.headers.raw_items() if n.lower() not in HOP_BY_HOP]
-    closing = any(n == b"connection" and b"close" in v.lower() for n, v in head.headers)
-    length = [v for n, v in head.headers if n == b"content-length"] if request.method == b"HEAD" else []
-    headers.append((b"Content-Length", length[-1] if length else str(len(answer.body)).encode("ascii")))
+    headers, closing, length = [], False, b""
+    for name, value in head.headers.raw_items():  # one pass, on h11's list
+        lower = name.lower()
+        if lower not in HOP_BY_HOP:
+            headers.append((name, value))
+        elif lower == b"connection":
+            closing = closing or b"close" in value.lower()
+        elif lower == b"content-length":
+            length = value
+    send = length if request.method == b"HEAD" and length else str(len(answer.body)).encode("ascii")
+    headers.append((b"Content-Length", send))
     if closing:
         headers.append((b"Connection", b"close"))
     out = conn.send(h11.Response(status_code=head.status_code, headers=headers, reason=head.reason)) or b""

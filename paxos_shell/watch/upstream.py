@@ -35,6 +35,8 @@ REOPEN_AFTER = 5.0
 """Seconds a kept-alive connection to the acceptor may have been idle and still be used."""
 MAX_FREE = 64
 """Free connections a proxy keeps open for the next requests; more are closed."""
+READ = 1 << 16
+"""Bytes read at a time; h11 judges the proposers' heads (MAX_HEAD) on what it has been handed."""
 
 Done = Callable[[Union[Answered, Unanswered], Optional[h11.Response]], None]
 """Called once per request: the answer, and the reply's head to pass back (None when no reply came)."""
@@ -46,6 +48,10 @@ class Links:
 
     def __init__(self, target: Target) -> None:
         self.target = target
+        self.buffer = memoryview(bytearray(READ))
+        """Every read of this acceptor's connections, and of its proxy's proposers, lands here: they
+        all run on the loop's thread, and each read is handed on before the next (BufferedProtocol,
+        recv_into: a Protocol's recv allocates 256 KiB per read, mapped and unmapped each time)."""
         self.free: list[Link] = []
         self.every: set[Link] = set()
 
@@ -85,7 +91,7 @@ class Links:
         self.free.clear()
 
 
-class Link(asyncio.Protocol):
+class Link(asyncio.BufferedProtocol):
     """One connection to the acceptor, carrying one request at a time; its answer goes to `done`."""
 
     def __init__(self, links: Links) -> None:
@@ -166,7 +172,11 @@ class Link(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport, self.opened = transport, True
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.links.buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        data = bytes(self.links.buffer[:nbytes])
         if self.done is None:  # nothing asked: an acceptor speaking out of turn is not trusted further
             self.close()
             return
@@ -264,10 +274,15 @@ class _Expired(Exception):
     """No reply within the target's timeout."""
 
 
-def _answered(head: h11.Response, body: bytes, cut_off: bool = False) -> Answered:
-    def header(name: bytes) -> Optional[str]:
-        values = [v for n, v in head.headers if n == name]
-        return values[-1].decode("latin-1") if values else None
+_READ_HEADERS = (b"content-type", b"content-encoding", b"location")
 
-    return Answered(head.status_code, body, header(b"content-type"), header(b"content-encoding"),
-                    header(b"location"), cut_off)
+
+def _answered(head: h11.Response, body: bytes, cut_off: bool = False) -> Answered:
+    """What wire.interpret reads of a reply; the last of each header counts, as the client's."""
+    found: dict[bytes, str] = {}
+    for name, value in head.headers.raw_items():  # one pass, on h11's list
+        name = name.lower()
+        if name in _READ_HEADERS:
+            found[name] = value.decode("latin-1")
+    return Answered(head.status_code, body, found.get(b"content-type"), found.get(b"content-encoding"),
+                    found.get(b"location"), cut_off)
