@@ -201,8 +201,13 @@ class Proposer(asyncio.BufferedProtocol):
         latency = time.perf_counter() - self.started
         request = self.request
         assert request is not None
-        if self.protocol is not None:
-            self.proxy.record(self.proxy.acceptor, self.label, self.protocol, answer, self.path, latency, self.at)
+        try:
+            if self.protocol is not None:
+                self.proxy.record(self.proxy.acceptor, self.label, self.protocol, answer, self.path, latency,
+                                  self.at)
+        except BaseException:
+            self.transport.close()  # a bug: the proposer sees its connection end, never a wrong reply
+            raise
         if self.closed:
             return  # the proposer went away meanwhile: recorded all the same, as the acceptor acted
         self.transport.write(reply_bytes(self.h, request, answer, head, self.path))

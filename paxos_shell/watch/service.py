@@ -94,6 +94,7 @@ class Watch:
             server.close()
         for proxy in self.proxies.values():
             proxy.close()
+        await asyncio.sleep(0)  # the transports' connection_lost callbacks run (and close their sockets)
         for server in self.servers:
             await server.wait_closed()
         tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]

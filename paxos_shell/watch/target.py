@@ -15,7 +15,7 @@ import base64
 import ssl
 from dataclasses import dataclass
 from typing import Iterable, Optional
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from paxos_shell.core.urls import check_url
 from paxos_shell.net.clientopts import ClientOptions
@@ -58,8 +58,12 @@ def target_of(url: str, options: ClientOptions, timeout: float) -> Target:
     authority = f"[{host}]" if ":" in host else host
     if parts.port:
         authority += f":{parts.port}"
-    added = tuple((n.encode("ascii"), v.encode("latin-1")) for n, v in headers)
-    return Target(host, port, parts.path.rstrip("/").encode("ascii"), _tls(options) if https else None,
+    try:
+        added = tuple((n.encode("ascii"), v.encode("latin-1")) for n, v in headers)
+    except UnicodeEncodeError:
+        raise ValueError("a --header or --auth that HTTP cannot carry (names ASCII, values Latin-1)") from None
+    prefix = quote(parts.path.rstrip("/"), safe="/%!$&'()*+,;=:@-._~").encode("ascii")  # as requests sends it
+    return Target(host, port, prefix, _tls(options) if https else None,
                   (b"Host", authority.encode("idna" if not authority.isascii() else "ascii")), added,
                   HOP_BY_HOP | {n.lower() for n, _ in added}, timeout)
 

@@ -132,10 +132,10 @@ class Link(asyncio.BufferedProtocol):
             await self.loop.create_connection(lambda: self, t.host, t.port, ssl=t.tls,
                                               server_hostname=t.host if t.tls else None)
         except OSError as e:  # refused, unreachable, a TLS handshake that failed (ssl.SSLError)
+            self.connecting = None
             self._fail(e)
             return
-        finally:
-            self.connecting = None
+        self.connecting = None
         if self.done is None or self.lost:  # given up on meanwhile (the watch stopping)
             self.close()
         else:
@@ -165,6 +165,7 @@ class Link(asyncio.BufferedProtocol):
             return
         if self.connecting is not None:
             self.connecting.cancel()
+            self.connecting = None
         self._fail(_Expired())
 
     # -- asyncio.Protocol ------------------------------------------------------------------------
@@ -263,7 +264,9 @@ class Link(asyncio.BufferedProtocol):
             self.timer.cancel()
             self.timer = None
         if self.transport is not None:
-            self.transport.close()
+            self.transport.close()  # connection_lost follows, and forgets it
+        elif self.connecting is None:
+            self.links.forget(self)  # never connected: nothing will follow
 
 
 class _Stale(Exception):
