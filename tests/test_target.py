@@ -9,10 +9,10 @@ import pytest
 from paxos_shell.net.clientopts import ClientOptions
 from paxos_shell.watch.target import request_headers, target_of
 
-# As h11 reads a proposer's request: names in lower case, in the order sent.
-SENT = [(b"host", b"proxy:9081"), (b"user-agent", b"script"), (b"connection", b"keep-alive"),
-        (b"content-length", b"0"), (b"x-paxos-proposer", b"alice"), (b"authorization", b"Basic theirs"),
-        (b"transfer-encoding", b"chunked"), (b"x-trace", b"1")]
+# A proposer's request headers as sent (h11's raw_items), in order.
+SENT = [(b"Host", b"proxy:9081"), (b"User-Agent", b"script"), (b"Connection", b"keep-alive"),
+        (b"Content-Length", b"0"), (b"X-Paxos-Proposer", b"alice"), (b"Authorization", b"Basic theirs"),
+        (b"Transfer-Encoding", b"chunked"), (b"x-trace", b"1")]
 
 
 def test_the_acceptor_gets_its_own_host_the_proposers_headers_and_the_shells_on_top() -> None:

@@ -188,7 +188,8 @@ class Proposer(asyncio.BufferedProtocol):
         assert request is not None
         self.busy = True
         self.started, self.at = time.perf_counter(), time.time()
-        self.proxy.links.ask(request.method, request.target, request.headers, bytes(self.body), self._answered)
+        self.proxy.links.ask(request.method, request.target, request.headers.raw_items(), bytes(self.body),
+                             self._answered)
         target = request.target.decode("ascii", "replace")
         self.path = urlsplit(target).path
         self.protocol = asked(request.method.decode("ascii", "replace"), target)

@@ -43,7 +43,7 @@ def framing_refusal(request: h11.Request, long: bool) -> Optional[Refusal]:
     target = request.target.decode("ascii", "replace")
     if request.http_version not in (b"1.0", b"1.1"):
         return Refusal(505, f"HTTP/{request.http_version.decode('ascii', 'replace')} is not supported", target)
-    names = [name for name, _ in request.headers]
+    names = {name.lower() for name, _ in request.headers.raw_items()}
     if b"transfer-encoding" in names and b"content-length" in names:
         return Refusal(400, "both Transfer-Encoding and Content-Length: the body's length is ambiguous", target)
     return None

@@ -81,8 +81,14 @@ def _tls(options: ClientOptions) -> ssl.SSLContext:
 
 def request_headers(target: Target, headers: Iterable[tuple[bytes, bytes]],
                     length: int) -> list[tuple[bytes, bytes]]:
-    """The proposer's headers (as h11 read them: names in lower case) as the acceptor gets them:
+    """The proposer's headers as the acceptor gets them (names in lower case, as h11 reads them):
     its own Host first, the shell's additions on top, the body's length last."""
+    out = [target.host_header]
     dropped = target.dropped
-    return [target.host_header, *(h for h in headers if h[0] not in dropped), *target.added,
-            (b"Content-Length", str(length).encode("ascii"))]
+    for name, value in headers:
+        name = name.lower()
+        if name not in dropped:
+            out.append((name, value))
+    out += target.added
+    out.append((b"Content-Length", str(length).encode("ascii")))
+    return out
