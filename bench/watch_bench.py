@@ -14,9 +14,9 @@ file with --drive), as on a class's pool; the shell is the real Shell, output to
    the same load, each exactly as it would be alone.
 2. load (3 acceptors, an in-process shell running `watch`): 32 proposers at once (threads of one
    process, half on a new connection per request like the old scripts, half kept alive), each
-   sending --per prepare/accept pairs; every one must get
-   every reply and every exchange must be in the record, under its label. Meanwhile the shell's
-   thread runs a command every 50 ms, as a teacher typing, alternately `watch` (the proposers
+   sending --per prepare/accept pairs; every one must get every reply and every exchange must be
+   in the record, under its label. Meanwhile the shell's thread runs a command every 50 ms, as a
+   teacher typing, alternately `watch` (the proposers
    seen: the session and the record, read under the guard the proxies take for every exchange)
    and `state` (a round to the acceptors, which are busy with the 32): each must be answered
    within 100 ms; the goal is judged on `watch`, since `state` also waits on busy acceptors.
