@@ -16,10 +16,10 @@ file with --drive), as on a class's pool; the shell is the real Shell, output to
    process, half on a new connection per request like the old scripts, half kept alive), each
    sending --per prepare/accept pairs; every one must get every reply and every exchange must be
    in the record, under its label. Meanwhile the shell's thread runs a command every 50 ms, as a
-   teacher typing, alternately `watch` (the proposers
-   seen: the session and the record, read under the guard the proxies take for every exchange)
-   and `state` (a round to the acceptors, which are busy with the 32): each must be answered
-   within 100 ms; the goal is judged on `watch`, since `state` also waits on busy acceptors.
+   teacher typing, alternately `watch` (the proposers seen: the session and the record, read under
+   the guard the proxies take for every exchange) and `state` (a round to the acceptors, which are
+   busy with the 32): each must be answered within 100 ms; the goal is judged on `watch`, since
+   `state` also waits on busy acceptors.
 3. memory: --exchanges exchanges (8 kept-alive proposers, prepare then accept at rising ids);
    the shell process's RSS after each tenth: flat once the history is full means bounded.
 
