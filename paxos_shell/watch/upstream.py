@@ -5,8 +5,8 @@ body as they came, the hop-by-hop headers dropped, the acceptor's Host, and the
 shell's own --header and --auth options added, so a proxy works in front of
 acceptors that ask for credentials), over TLS with the shell's --ca-bundle or
 --insecure for an https acceptor, and read the whole reply (at most
-wire.MAX_REPLY bytes of body). Each connection is a Link, an asyncio Protocol
-(loop.create_connection) that carries one request at a time and hands the
+wire.MAX_REPLY bytes of body). Each connection is a Link, an asyncio
+BufferedProtocol (loop.create_connection) that carries one request at a time and hands the
 answer to a callback: no task, future or stream per request. A proxy's Links
 keeps the free connections and gives the next request the one used last, so a
 proposer that opens a connection per request (the old scripts) still reaches
