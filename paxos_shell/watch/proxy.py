@@ -10,8 +10,9 @@ connection are served one at a time, in order; what a proposer sends ahead
 waits in h11's buffer (reading pauses beyond AHEAD bytes), and the next request
 waits until the transport took the last reply. Everything runs in the loop's
 callbacks (asyncio BufferedProtocols, documented API, reading into one buffer
-per proxy): no task, future or stream per request. What the proxy cannot forward it refuses as our acceptor would, with
-the same status and the Spring error shape, then closes: HTTP h11 refuses,
+per proxy): no task, future or stream per request. What the proxy cannot
+forward it refuses as our acceptor would, with the same status and the Spring
+error shape, then closes: HTTP h11 refuses,
 versions other than 1.0 and 1.1, both Transfer-Encoding and Content-Length, a
 head over MAX_HEAD or a body over MAX_BODY (both above the acceptor's limits,
 so it judges the usual oversize requests itself). A client outside --allow
