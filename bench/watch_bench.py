@@ -1,32 +1,38 @@
 """The watch's cost and its limits (issue 22): latency through a proxy, 32 proposers at once,
 the shell's prompt meanwhile, and memory over 100,000 exchanges.
 
-In one run, on 3 acceptor processes on loopback, an in-process shell (the real Shell, output to
-memory) runs `watch`; foreign proposers are separate processes (this file with --drive), as on
-a class's pool:
+In one run, on acceptor processes on loopback; the foreign proposers are separate processes (this
+file with --drive), as on a class's pool; the shell is the real Shell, output to memory:
 
-1. latency: one proposer on kept-alive connections (http.client) sends prepare to acceptor 1
-   directly and through its proxy, alternately, --requests times each; the goal is at most
-   0.3 ms added to the median.
-2. load: 32 proposers at once (threads of one process, half on a new connection per request like
-   the old scripts, half kept alive), each sending --per prepare/accept pairs; every one must get
-   every reply and every exchange must be in the record, under its label. Meanwhile the shell's
-   thread runs a command every 50 ms, as a teacher typing, alternately `watch` (the proposers
-   seen: the session and the record, read under the guard the proxies take for every exchange)
-   and `state` (a round to the acceptors, which are busy with the 32): each must be answered
-   within 100 ms; the goal is judged on `watch`, since `state` also waits on busy acceptors.
+1. latency: a shell process of its own (the real Shell, `watch`, nothing else to do) puts a proxy
+   in front of one volatile acceptor; one proposer on kept-alive connections (http.client) sends
+   prepare to the acceptor directly and through the proxy, alternately, --requests times each, at
+   rising ids (each one granted); the goal is at most 0.3 ms added to the median. With --baseline
+   COMMIT a second shell process runs that commit's paxos_shell (extracted with `git archive`,
+   bench/baseline.py) with its proxy in front of the same acceptor; the two proxies take turns by
+   blocks of BLOCK requests, each beside its own direct ones, so both are measured in one run, under
+   the same load, each exactly as it would be alone.
+2. load (3 acceptors, an in-process shell running `watch`): 32 proposers at once (threads of one
+   process, half on a new connection per request like the old scripts, half kept alive), each
+   sending --per prepare/accept pairs; every one must get every reply and every exchange must be
+   in the record, under its label. Meanwhile the shell's thread runs a command every 50 ms, as a
+   teacher typing, alternately `watch` (the proposers seen: the session and the record, read under
+   the guard the proxies take for every exchange) and `state` (a round to the acceptors, which are
+   busy with the 32): each must be answered within 100 ms; the goal is judged on `watch`, since
+   `state` also waits on busy acceptors.
 3. memory: --exchanges exchanges (8 kept-alive proposers, prepare then accept at rising ids);
    the shell process's RSS after each tenth: flat once the history is full means bounded.
 
 Acceptors are --volatile for 1 (an fsync's variance would swamp a tenth of a millisecond) and
 durable for 2 and 3. Every loop is bounded in count and in time.
 
-Run: python bench/watch_bench.py [--requests N] [--per N] [--exchanges N]
+Run: python bench/watch_bench.py [--requests N] [--per N] [--exchanges N] [--baseline COMMIT]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import io
 import json
@@ -36,9 +42,10 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Optional
 from urllib.parse import urlsplit
 
+from baseline import checkout, where
 from common import HOST, acceptors, rss_mb, run_header
 
 from paxos_shell.pool.local import Pool
@@ -47,6 +54,8 @@ from paxos_shell.shell.commands.watchcmds import Watching, running_watch
 
 DEADLINE = 600.0
 """Seconds any one phase may take before the run gives up."""
+BLOCK = 100
+"""Turns in a row through one proxy in the latency phase (with --baseline, the two take turns by block)."""
 
 
 # -- the foreign proposers (a process of their own) -------------------------------------------
@@ -55,24 +64,29 @@ def drive(args: argparse.Namespace) -> None:
     """--drive MODE: act as foreign proposers and print what they saw as one JSON line."""
     urls = args.urls.split(",")
     if args.drive == "latency":
-        direct, proxied = urls
-        print(json.dumps(latency(direct, proxied, args.requests)))
+        print(json.dumps(latency(urls, args.requests)))
     else:
         print(json.dumps(load(urls, args.threads, args.per, args.drive == "mixed", args.start)))
 
 
-def latency(direct: str, proxied: str, n: int) -> dict[str, list[float]]:
-    conns = {k: http.client.HTTPConnection(HOST, urlsplit(u).port, timeout=30)
-             for k, u in (("direct", direct), ("proxied", proxied))}
-    out: dict[str, list[float]] = {"direct": [], "proxied": []}
-    for i in range(n):
-        for k in ("direct", "proxied") if i % 2 else ("proxied", "direct"):
-            t0 = time.perf_counter()
-            conns[k].request("POST", f"/api/paxos/prepare?id={i + 1}", headers={"X-Paxos-Proposer": "bench"})
-            r = conns[k].getresponse()
-            r.read()
-            out[k].append(time.perf_counter() - t0)
-            assert r.status == 200, r.status
+def latency(urls: list[str], n: int) -> dict[str, list[list[float]]]:
+    """Seconds per prepare: urls[0] direct, each other a proxy. In blocks of BLOCK turns, one proxy a
+    block (the proxies in rotation), each turn a prepare direct and one through that block's proxy
+    (which first alternating); n through each proxy, as many direct beside each; ids rising."""
+    conns = [http.client.HTTPConnection(HOST, urlsplit(u).port, timeout=30) for u in urls]
+    out: dict[str, list[list[float]]] = {"direct": [[] for _ in urls[1:]], "proxied": [[] for _ in urls[1:]]}
+    sent = 0
+    for b in range(-(-n // BLOCK) * len(urls[1:])):
+        p = b % len(urls[1:])
+        for i in range(min(BLOCK, n - len(out["proxied"][p]))):
+            for k in (0, p + 1) if i % 2 else (p + 1, 0):
+                sent += 1
+                t0 = time.perf_counter()
+                conns[k].request("POST", f"/api/paxos/prepare?id={sent}", headers={"X-Paxos-Proposer": "bench"})
+                r = conns[k].getresponse()
+                r.read()
+                out["proxied" if k else "direct"][p].append(time.perf_counter() - t0)
+                assert r.status == 200, r.status
     return out
 
 
@@ -125,14 +139,72 @@ def ms(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(len(s) * q))] * 1000
 
 
-def phase_latency(sh: Shell, w: Watching, direct: str, n: int) -> None:
-    got = result(run_drive([direct, w.watch.url(1)], "latency", requests=n))
-    d, p = statistics.median(got["direct"]) * 1000, statistics.median(got["proxied"]) * 1000
-    print(f"latency, prepare to one volatile acceptor, {n} each, alternating, kept alive:")
-    print(f"  direct   median {d:.3f} ms  p90 {ms(got['direct'], 0.9):.3f} ms  p99 {ms(got['direct'], 0.99):.3f} ms")
-    print(f"  proxied  median {p:.3f} ms  p90 {ms(got['proxied'], 0.9):.3f} ms  p99 {ms(got['proxied'], 0.99):.3f} ms")
-    verdict = "met" if p - d <= 0.3 else "NOT met"
-    print(f"  added by the proxy: {p - d:.3f} ms median (goal: at most 0.300 ms: {verdict})")
+WATCHER = """
+import io, json, os, sys
+import paxos_shell
+from paxos_shell.pool.local import Pool
+from paxos_shell.shell.app import Shell
+from paxos_shell.shell.commands.watchcmds import running_watch
+sh = Shell(Pool({1: sys.argv[1]}, "bench, volatile"), timeout=5.0, stream=io.StringIO(), err=io.StringIO(),
+           colour=False)
+sh.run_line("watch")
+w = running_watch(sh)
+assert w is not None
+print(json.dumps({"url": w.watch.url(1), "tree": os.path.dirname(os.path.dirname(paxos_shell.__file__))}),
+      flush=True)
+sys.stdin.read()  # until the bench closes it
+sh.close()
+"""
+"""A shell process watching one acceptor (argv[1]), with the paxos_shell of its cwd: prints its proxy's URL."""
+
+
+class Watcher:
+    """A shell process of its own, from this tree (root None) or a baseline's checkout, running `watch`."""
+
+    def __init__(self, name: str, root: Optional[str], acceptor: str) -> None:
+        self.name = name
+        self.proc = subprocess.Popen([sys.executable, "-c", WATCHER, acceptor], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, **where(root))
+        assert self.proc.stdout is not None
+        said = json.loads(self.proc.stdout.readline() or "{}")
+        if "url" not in said:
+            self.close()
+            sys.exit(f"the {name} shell did not start its watch")
+        self.url, self.tree = said["url"], said["tree"]
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def phase_latency(direct: str, n: int, baseline: Optional[tuple[str, str]]) -> None:
+    """Direct, through this tree's proxy and (with --baseline) through the baseline's, in turn."""
+    watchers = [Watcher("this tree", None, direct)]
+    if baseline is not None:
+        watchers.append(Watcher(f"baseline {baseline[0]}", baseline[1], direct))
+    try:
+        got = result(run_drive([direct, *(w.url for w in watchers)], "latency", requests=n))
+    finally:
+        for w in watchers:
+            w.close()
+    print(f"latency, prepare to one volatile acceptor, kept alive, {n} through each proxy and as many direct")
+    print(f"beside them, in turn, in blocks of {BLOCK} (proxies in rotation):")
+    added = []
+    for w, direct_s, proxied_s in zip(watchers, got["direct"], got["proxied"]):
+        for name, xs in (("direct", direct_s), (f"via {w.name}", proxied_s)):
+            print(f"  {name:<22} median {statistics.median(xs) * 1000:.3f} ms  p90 {ms(xs, 0.9):.3f} ms  "
+                  f"p99 {ms(xs, 0.99):.3f} ms")
+        added.append((statistics.median(proxied_s) - statistics.median(direct_s)) * 1000)
+    verdict = "met" if added[0] <= 0.3 else "NOT met"
+    print(f"  added by this tree's proxy: {added[0]:.3f} ms median (goal: at most 0.300 ms: {verdict})")
+    if baseline is not None:
+        print(f"  added by the baseline's proxy ({watchers[1].tree}): {added[1]:.3f} ms median; this tree's "
+              f"adds {added[1] - added[0]:.3f} ms less ({added[0] / added[1]:.2f} of it)")
 
 
 def phase_load(sh: Shell, w: Watching, per: int) -> None:
@@ -184,6 +256,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--per", type=int, default=100)
     ap.add_argument("--exchanges", type=int, default=100_000)
+    ap.add_argument("--baseline", help="also measure this commit's proxy in the latency phase")
     ap.add_argument("--drive")
     ap.add_argument("--urls")
     ap.add_argument("--threads", type=int, default=1)
@@ -192,17 +265,14 @@ def main() -> None:
     if args.drive:
         return drive(args)
     print(run_header())
-    with acceptors(1, "--volatile") as fast, acceptors(3) as pool:
+    with acceptors(1, "--volatile") as fast:
+        with checkout(args.baseline) if args.baseline else contextlib.nullcontext() as old:
+            phase_latency(f"http://{HOST}:{fast[0][0]}", args.requests,
+                          (args.baseline, old) if args.baseline else None)
+    with acceptors(3) as pool:
         sh = Shell(Pool({i + 1: f"http://{HOST}:{port}" for i, (port, _) in enumerate(pool)}, "bench"),
                    timeout=5.0, stream=io.StringIO(), err=io.StringIO(), colour=False)
         try:
-            lat = Shell(Pool({1: f"http://{HOST}:{fast[0][0]}"}, "bench, volatile"), timeout=5.0,
-                        stream=io.StringIO(), err=io.StringIO(), colour=False)
-            lat.run_line("watch")
-            w = running_watch(lat)
-            assert w is not None
-            phase_latency(lat, w, f"http://{HOST}:{fast[0][0]}", args.requests)
-            lat.close()
             sh.run_line("watch")
             w = running_watch(sh)
             assert w is not None
@@ -210,7 +280,6 @@ def main() -> None:
             phase_memory(sh, w, args.exchanges)
         finally:
             sh.close()
-
 
 if __name__ == "__main__":
     main()

@@ -109,6 +109,7 @@ MALFORMED = [
     b"POST /api/paxos/accept?id=3&value=%FF HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     b"GET /api/paxos/state HTTP/1.1\r\nHost x\r\n\r\n",
     b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
+    b"GET /api/paxos/state HTTP/1.1\r\nHost: x\r\nX-Big: " + b"y" * (1 << 20) + b"\r\n\r\n",  # over MAX_HEAD
 ]
 
 

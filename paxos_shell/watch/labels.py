@@ -11,6 +11,7 @@ shell calls its proposer `main`. No I/O here.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -28,8 +29,10 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.@:+-]")
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 
+@functools.lru_cache(maxsize=1024)
 def label_of(name: Optional[str], address: str) -> str:
-    """The label of the proposer that sent a request: its name (as sent, made safe), else its address."""
+    """The label of the proposer that sent a request: its name (as sent, made safe), else its address.
+    Remembered for the last 1,024 pairs: a proposer sends the same name from the same address."""
     host = address[len("::ffff:"):] if address.startswith("::ffff:") else address  # IPv4 on a v6 socket
     clean = _UNSAFE.sub("_", name.strip())[:MAX_LABEL] if name is not None else ""
     if not clean:

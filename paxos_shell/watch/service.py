@@ -19,7 +19,7 @@ from paxos_shell.net.clientopts import ClientOptions
 from paxos_shell.pool.layout import listening_socket
 from paxos_shell.watch import labels
 from paxos_shell.watch.proxy import Proxy, Record
-from paxos_shell.watch.upstream import target_of
+from paxos_shell.watch.target import target_of
 
 LOOPBACK = "127.0.0.1"
 UPSTREAM_TIMEOUT = 10.0
@@ -63,7 +63,7 @@ class Watch:
 
     async def _serve(self, socks: dict[int, socket.socket]) -> None:
         for i, sock in socks.items():
-            self.servers.append(await asyncio.start_server(self.proxies[i].serve, sock=sock))
+            self.servers.append(await asyncio.get_running_loop().create_server(self.proxies[i].protocol, sock=sock))
 
     def url(self, acceptor: int, host: str = "") -> str:
         name = host or (LOOPBACK if self.host in ("0.0.0.0", "::", "") else self.host)
@@ -94,6 +94,7 @@ class Watch:
             server.close()
         for proxy in self.proxies.values():
             proxy.close()
+        await asyncio.sleep(0)  # the transports' connection_lost callbacks run (and close their sockets)
         for server in self.servers:
             await server.wait_closed()
         tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
