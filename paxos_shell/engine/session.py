@@ -187,14 +187,7 @@ class Session:
             if not self._continues(rnd, proposer):
                 self.rounds += 1
             p = self.proposer if proposer is None else None
-            name = p.name if p is not None else str(proposer)
-            found: list[Violation] = []
-            if rnd.phase == Phase.ACCEPT:
-                n, value = rnd.params["id"], rnd.params["value"]
-                found += self.tell(Sent(self.rounds, n, value, forced))
-            for r in rnd.replies:
-                self.history.append(HistoryEntry(r.at or time.time(), name, self.rounds, r))
-                found += self.tell(observation(self.rounds, r, rnd.params))
+            found = self._fold(rnd, forced, p.name if p is not None else str(proposer), proposer)
             aside = {s.acceptor for s in self.knowledge.set_aside(self.rounds)}
             for r in rnd.replies:
                 self._note_status(r, r.acceptor not in aside, p)
@@ -207,8 +200,21 @@ class Session:
                 self.highest_seen = max(self.highest_seen, rnd.params["id"])
             if rnd.phase == Phase.ACCEPT:
                 self.note_value(rnd.params["value"])
-            self._judge_proposer(rnd, proposer)
-            return tuple(found)
+            return found
+
+    def _fold(self, rnd: Round, forced: bool, name: str, proposer: Optional[str]) -> tuple[Violation, ...]:
+        """The round into the history, the knowledge model and the proposer judge (knowledge/proposers.py,
+        labelled `shell`/`shell:NAME` for the shell's own proposers): the rule breaks it revealed."""
+        found: list[Violation] = []
+        if rnd.phase == Phase.ACCEPT:
+            found += self.tell(Sent(self.rounds, rnd.params["id"], rnd.params["value"], forced))
+        label = shell_label(self.active) if proposer is None else proposer
+        for r in rnd.replies:
+            self.history.append(HistoryEntry(r.at or time.time(), name, self.rounds, r))
+            o = observation(self.rounds, r, rnd.params)
+            found += self.tell(o)
+            self.knowledge.proposers.fold(label, o, proposer is None)
+        return tuple(found)
 
     def _continues(self, rnd: Round, proposer: Optional[str]) -> bool:
         """A foreign proposer's request to the next acceptor, right after the same request (phase and
@@ -223,13 +229,6 @@ class Session:
                 return False
             asked.add(e.reply.acceptor)
         return rnd.replies[0].acceptor not in asked
-
-    def _judge_proposer(self, rnd: Round, proposer: Optional[str]) -> None:
-        """Hand the round's exchanges to the proposer judge (knowledge/proposers.py), labelled
-        `shell`/`shell:NAME` for the shell's own proposers; its violations appear in the outlook."""
-        label = shell_label(self.active) if proposer is None else proposer
-        for r in rnd.replies:
-            self.knowledge.proposers.fold(label, observation(self.rounds, r, rnd.params), proposer is None)
 
     def _keep_promise_or_accept(self, p: Proposer, rnd: Round, r: Reply, trusted: bool) -> None:
         if rnd.phase == Phase.PREPARE:
