@@ -128,8 +128,7 @@ def main() -> None:
     ap.add_argument("--warm", type=int, default=50)
     a = ap.parse_args()
     print(run_header())
-    baseline.BASELINE = a.baseline
-    with baseline.checkout() as old, acceptors(3) as p3a, acceptors(3) as p3b, acceptors(5) as p5a, \
+    with baseline.checkout(a.baseline) as old, acceptors(3) as p3a, acceptors(3) as p3b, acceptors(5) as p5a, \
             acceptors(5) as p5b:
         def urls(procs: Any) -> dict:
             return {i: f"http://{HOST}:{port}" for i, (port, _) in enumerate(procs, 1)}
