@@ -192,9 +192,10 @@ class Session:
             if rnd.phase == Phase.ACCEPT:
                 n, value = rnd.params["id"], rnd.params["value"]
                 found += self.tell(Sent(self.rounds, n, value, forced))
-            for r in rnd.replies:
+            seen = [observation(self.rounds, r, rnd.params) for r in rnd.replies]
+            for r, o in zip(rnd.replies, seen):
                 self.history.append(HistoryEntry(r.at or time.time(), name, self.rounds, r))
-                found += self.tell(observation(self.rounds, r, rnd.params))
+                found += self.tell(o)
             aside = {s.acceptor for s in self.knowledge.set_aside(self.rounds)}
             for r in rnd.replies:
                 self._note_status(r, r.acceptor not in aside, p)
@@ -207,7 +208,7 @@ class Session:
                 self.highest_seen = max(self.highest_seen, rnd.params["id"])
             if rnd.phase == Phase.ACCEPT:
                 self.note_value(rnd.params["value"])
-            self._judge_proposer(rnd, proposer)
+            self._judge_proposer(seen, proposer)
             return tuple(found)
 
     def _continues(self, rnd: Round, proposer: Optional[str]) -> bool:
@@ -224,12 +225,12 @@ class Session:
             asked.add(e.reply.acceptor)
         return rnd.replies[0].acceptor not in asked
 
-    def _judge_proposer(self, rnd: Round, proposer: Optional[str]) -> None:
+    def _judge_proposer(self, seen: list[Observation], proposer: Optional[str]) -> None:
         """Hand the round's exchanges to the proposer judge (knowledge/proposers.py), labelled
         `shell`/`shell:NAME` for the shell's own proposers; its violations appear in the outlook."""
         label = shell_label(self.active) if proposer is None else proposer
-        for r in rnd.replies:
-            self.knowledge.proposers.fold(label, observation(self.rounds, r, rnd.params), proposer is None)
+        for o in seen:
+            self.knowledge.proposers.fold(label, o, proposer is None)
 
     def _keep_promise_or_accept(self, p: Proposer, rnd: Round, r: Reply, trusted: bool) -> None:
         if rnd.phase == Phase.PREPARE:
