@@ -1,4 +1,4 @@
-"""Adversarial rounds on kept-alive connections (one worker thread per request, cut at the round's
+"""Adversarial rounds on kept-alive connections (each request on its acceptor's thread, cut at the round's
 deadline) mixed with acceptors that are new, dead, hung, slow, trickling, resetting, misframing or
 hostile.
 
