@@ -56,7 +56,7 @@ def worker() -> None:
     def propose(k: int) -> bool:
         res = eng.propose(f"v{k}", early_stop=False)
         return res.ok and not res.early and any(
-            a.prepare.reached and a.accept is not None and len(a.accept.round.ids(GRANTED)) >= paxos.quorum(3)
+            _promised(a.prepare) and a.accept is not None and len(a.accept.round.ids(GRANTED)) >= paxos.quorum(3)
             for a in res.attempts)
 
     def pair(k: int) -> bool:
@@ -68,6 +68,10 @@ def worker() -> None:
             status = sh.run_line(line)
             granted += status == 0 and out.getvalue().count(" granted ") >= paxos.quorum(5)
         return granted == 2
+
+    def _promised(prepare: Any) -> bool:
+        """A quorum promised (`quorum_reached` since issue 19 renamed it; `reached` before)."""
+        return bool(getattr(prepare, "quorum_reached", None) or getattr(prepare, "reached", False))
 
     tasks = {"propose": propose, "pair": pair}
     for line in sys.stdin:
@@ -128,8 +132,7 @@ def main() -> None:
     ap.add_argument("--warm", type=int, default=50)
     a = ap.parse_args()
     print(run_header())
-    baseline.BASELINE = a.baseline
-    with baseline.checkout() as old, acceptors(3) as p3a, acceptors(3) as p3b, acceptors(5) as p5a, \
+    with baseline.checkout(a.baseline) as old, acceptors(3) as p3a, acceptors(3) as p3b, acceptors(5) as p5a, \
             acceptors(5) as p5b:
         def urls(procs: Any) -> dict:
             return {i: f"http://{HOST}:{port}" for i, (port, _) in enumerate(procs, 1)}

@@ -165,18 +165,18 @@ def test_ping_and_bench(local: Shell) -> None:
 
 def test_a_bench_cut_short_counts_only_the_proposals_that_finished(local: Shell, monkeypatch: Any) -> None:
     """Ctrl-C in the 4th proposal's prepare round: three proposals are figures, the 4th is not."""
-    from paxos_shell.net import client
+    from paxos_shell.net.courier import Latch
 
-    real_wait, rounds = client.wait, []
+    real_wait, rounds = Latch.wait, []
 
-    def wait(*a: Any, **kw: Any) -> Any:
-        done = real_wait(*a, **kw)
+    def wait(latch: Latch, timeout: float) -> bool:
+        done = real_wait(latch, timeout)
         rounds.append(1)
         if len(rounds) == 7:  # rounds 1-6 are three proposals' prepare and accept
             raise KeyboardInterrupt
         return done
 
-    monkeypatch.setattr(client, "wait", wait)
+    monkeypatch.setattr(Latch, "wait", wait)
     code, out = run(local, "bench 100")
     rows = dict(re.findall(r"^(proposals|both phases ran|consensus)\s+(.+?)\s*$", out, re.M))
     assert rows == {"proposals": "3 (interrupted)", "both phases ran": "3/3", "consensus": "3/3"}

@@ -1,4 +1,4 @@
-"""Adversarial rounds on kept-alive connections (one worker thread per request, cut at the round's
+"""Adversarial rounds on kept-alive connections (each request on its acceptor's thread, cut at the round's
 deadline) mixed with acceptors that are new, dead, hung, slow, trickling, resetting, misframing or
 hostile.
 
@@ -20,7 +20,6 @@ import ssl
 import termios
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,6 +28,7 @@ import trustme
 
 from paxos_shell.core.wire import ERROR, GRANTED, NO_RESPONSE, REFUSED
 from paxos_shell.net.clientopts import ClientOptions
+from paxos_shell.net.courier import Courier, Job
 from paxos_shell.runtime import signals
 
 from .helpers import dead_url
@@ -460,23 +460,23 @@ def test_acceptors_that_stopped_reading_cost_one_timeout_even_for_a_large_reques
 
 def test_ctrl_c_while_handing_out_requests_leaves_the_acceptors_not_yet_asked_untouched(
         fake: Any, client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ctrl-C lands while the round hands acceptor 2's request to a worker thread (raised there,
+    """Ctrl-C lands while the round hands acceptor 2's request to its courier thread (raised there,
     exactly). Acceptor 2's request was never begun, so it cannot have acted: its reply must say so,
     or the session would treat acceptor 2 as possibly holding a value it never saw."""
     f1, f2 = fake(), fake()
     c = client({1: f1.url, 2: f2.url}, timeout=20)
     warm(c, {1: f1, 2: f2})
-    handing = ThreadPoolExecutor.submit
+    handing = Courier.send
     calls: list[int] = []
 
-    def interrupted(pool: Any, *args: Any, **kwargs: Any) -> Any:
+    def interrupted(courier: Courier, job: Job) -> None:
         calls.append(1)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return handing(pool, *args, **kwargs)
+        handing(courier, job)
 
     with monkeypatch.context() as m:
-        m.setattr(ThreadPoolExecutor, "submit", interrupted)
+        m.setattr(Courier, "send", interrupted)
         rnd = c.accept(2, "v", [1, 2])
     assert rnd.interrupted
     assert summary(rnd) == [(1, NO_RESPONSE, "interrupted"), (2, NO_RESPONSE, "interrupted")]

@@ -1,14 +1,14 @@
 """Concurrent rounds of requests to acceptors.
 
-A round asks every named acceptor at once, each from a worker thread of a
-small pool kept for the session, and lasts about as long as the slowest one
-that answers, never more than the timeout: five dead acceptors cost one
-timeout, not five. Ctrl-C returns the round at once, and requests left in
-flight are cut short so their threads end now. Worker threads block the
-signals meant for the shell (runtime/signals), so Ctrl-C always reaches the
-thread waiting for the round. Each acceptor has one kept-alive connection
-(transport.Link, over requests), imported when the first round runs so that
-the shell starts without requests. This module never judges Paxos (engine/
+A round asks every named acceptor at once, each from the thread kept with
+that acceptor's connection (courier.py), and lasts about as long as the
+slowest one that answers, never more than the timeout: five dead acceptors
+cost one timeout, not five. Ctrl-C returns the round at once, and requests
+left in flight are cut short so their threads end now. Those threads block
+the signals meant for the shell (runtime/signals), so Ctrl-C always reaches
+the thread waiting for the round. Each acceptor has one kept-alive
+connection (transport.Link, over requests), imported when the first round
+runs so that the shell starts without requests. This module never judges Paxos (engine/
 and core/paxos.py do) and never shows a URL's secret.
 """
 
@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import socket
 import time
-from concurrent.futures import ALL_COMPLETED, Future, ThreadPoolExecutor, wait
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from importlib import import_module
-from typing import TYPE_CHECKING, Callable, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Optional, Sequence, cast
 from urllib.parse import quote
 
 from paxos_shell.core import wire
 from paxos_shell.core.text import visible
 from paxos_shell.core.wire import NO_RESPONSE, Phase, Reply, Round
 from paxos_shell.net.clientopts import ClientOptions
-from paxos_shell.runtime import signals
+from paxos_shell.net.courier import Courier, Job, Latch
 
 if TYPE_CHECKING:
     from paxos_shell.net.transport import Answer, Link
@@ -60,13 +58,11 @@ class _Ask:
 
 @dataclass
 class _Gathered:
-    """What a round has so far: each acceptor's reply (written once, by its worker or by the round
-    giving up on it), and the worker threads' futures."""
+    """What a round has so far: each acceptor's reply (written once, by its courier or by the round
+    giving up on it), and the job handed to each courier (recorded before it is handed over)."""
 
     replies: dict[int, Reply] = field(default_factory=dict)
-    futures: dict[Future, int] = field(default_factory=dict)
-    handing: Optional[int] = None
-    """The acceptor whose request is being handed to a worker (a Ctrl-C may land there)."""
+    jobs: dict[Job, int] = field(default_factory=dict)
 
 
 class FaultsUnavailable(ValueError):
@@ -93,9 +89,10 @@ class Client:
         self.options = options or ClientOptions()
         self.options.check()
         self._links: dict[int, Link] = {}
+        self._couriers: dict[int, Courier] = {}
+        """The thread kept with each link, stopped when the link is dropped."""
         self.proposer: Optional[str] = None
         """The proposer sending the next rounds, named in each request (wire.PROPOSER_HEADER)."""
-        self._executor: Optional[ThreadPoolExecutor] = None
         self._asking = _Gathered()
         """The round under way, or the last one (for in_flight)."""
 
@@ -109,10 +106,11 @@ class Client:
         link = self._links.get(acceptor)
         if link is None or link.abandoned or link.url != url:
             if link is not None:
-                link.abort()
+                self.forget(acceptor)
             from paxos_shell.net.transport import Link
 
             link = self._links[acceptor] = Link(url, self.options)
+            self._couriers[acceptor] = Courier(f"round_{acceptor}")
         link.label(self.proposer)
         return link
 
@@ -122,9 +120,16 @@ class Client:
         A request still in flight on it (an interrupted or timed-out round) is cut
         short, so its worker thread ends now rather than at the socket timeout.
         """
+        self._drop(acceptor)
+
+    def _drop(self, acceptor: int) -> bool:
+        """Forget the link and stop its courier, cutting short the request in flight on it;
+        whether that request may have left (link.abort)."""
+        courier = self._couriers.pop(acceptor, None)
+        if courier is not None:
+            courier.stop()  # it ends once the request it runs, if any, is cut short
         link = self._links.pop(acceptor, None)
-        if link is not None:
-            link.abort()
+        return link.abort() if link is not None else True
 
     def prepare(self, n: int, servers: Sequence[int]) -> Round:
         return self.round(Phase.PREPARE, servers, {"id": n})
@@ -135,16 +140,9 @@ class Client:
     def state(self, servers: Sequence[int]) -> Round:
         return self.round(Phase.STATE, servers, {})
 
-    def _workers(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            # Threads start as needed; enough for a round to every acceptor plus stragglers being cut.
-            self._executor = ThreadPoolExecutor(max_workers=max(32, 2 * len(self.urls)), thread_name_prefix="round",
-                                                initializer=signals.main_thread_only)
-        return self._executor
-
     def round(self, phase: Phase, servers: Sequence[int], params: dict) -> Round:
-        """Ask each server concurrently (once, however often it is named), each on a worker
-        thread; Ctrl-C returns at once with what came. What has not come by the deadline is cut."""
+        """Ask each server concurrently (once, however often it is named), each on its courier;
+        Ctrl-C returns at once with what came. What has not come by the deadline is cut."""
         method, path = wire.PHASES[phase]
         query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in params.items())
         route = path + (f"?{query}" if query else "")
@@ -153,12 +151,12 @@ class Client:
         rnd = Round(phase, dict(params))
         ask = _Ask(phase, method, route, params, time.perf_counter(), time.time())
         got = self._asking = _Gathered()
+        latch = Latch(len(servers))
         try:
             for sid in servers:
-                self._ask(ask, sid, got)
+                self._ask(ask, sid, got, latch)
             # One wake-up for the whole round; a signal still interrupts the wait at once.
-            wait(got.futures, timeout=ask.started + self.timeout + GRACE - time.perf_counter(),
-                 return_when=ALL_COMPLETED)
+            latch.wait(ask.started + self.timeout + GRACE - time.perf_counter())
         except KeyboardInterrupt:
             rnd.interrupted = True
         except BaseException:
@@ -169,43 +167,43 @@ class Client:
         rnd.elapsed = time.perf_counter() - ask.started
         return rnd
 
-    def _ask(self, ask: _Ask, sid: int, got: _Gathered) -> None:
-        """Hand one acceptor's request to a worker thread (or say at once why it cannot be sent)."""
+    def _ask(self, ask: _Ask, sid: int, got: _Gathered, latch: Latch) -> None:
+        """Hand one acceptor's request to its courier (or say at once why it cannot be sent). The
+        job is recorded before it is handed over: a Ctrl-C in between leaves it to be withdrawn."""
         try:
             link = self._link(sid)
         except ValueError as e:  # a URL that cannot be asked: nothing was sent
             got.replies[sid] = ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=visible(str(e)), reached=False))
+            latch.count_down()
             return
-        got.handing = sid
-        got.futures[self._workers().submit(self._call, ask, sid, link, got)] = sid
-        got.handing = None
+        job = Job(lambda: self._call(ask, sid, link, got), latch)
+        got.jobs[job] = sid
+        self._couriers[sid].send(job)
 
     def _call(self, ask: _Ask, sid: int, link: Link, got: _Gathered) -> None:
-        """On a worker thread: the whole request through requests' adapter, connecting if need
-        be; its reply is the round's unless the round has already settled without it."""
+        """On the courier: the whole request through requests' adapter, connecting if need be;
+        its reply is the round's unless the round has already settled without it."""
         got.replies.setdefault(sid, _replied(ask, sid, lambda: link.call(ask.method, ask.route, self.timeout)))
 
     def _settle(self, ask: _Ask, servers: Sequence[int], got: _Gathered, interrupted: bool) -> None:
         """A reply for every server: what came, else silence (timeout or interrupted), the request
-        cut short. Silence may have acted unless the request surely never left: its thread never
-        started, or it was abandoned before it began to be written (transport.Link.abort)."""
+        cut short. Silence may have acted unless the request surely never left: its job was
+        withdrawn before it began, or it was abandoned before it began to be written
+        (transport.Link.abort)."""
         bug: Optional[tuple[int, BaseException]] = None
         cause = wire.INTERRUPTED if interrupted else wire.TIMEOUT
-        for fut, sid in got.futures.items():
+        for job, sid in list(got.jobs.items()):
             if sid in got.replies:
                 continue
-            error = fut.exception() if fut.done() and not fut.cancelled() else None
-            if error is not None:
-                bug = bug or (sid, error)
+            if job.error is not None:
+                bug = bug or (sid, job.error)
             silence = ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=cause, reached=True))
             if got.replies.setdefault(sid, silence) is silence:  # else its reply came just now
                 # Recorded before the request is cut: what the cut makes it say is not the round's.
-                silence.reached = not fut.cancel() and self._give_up(sid)
+                silence.reached = not job.withdraw() and self._give_up(sid)
         for sid in servers:  # not asked at all (Ctrl-C came first): it cannot have acted
             if sid not in got.replies:
-                # Interrupted while handing it out, it may be on its way: cut it, and ask the link.
-                reached = sid == got.handing and self._give_up(sid)
-                got.replies.setdefault(sid, ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=cause, reached=reached)))
+                got.replies.setdefault(sid, ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=cause, reached=False)))
         if bug is not None:
             sid, error = bug
             raise TransportBug(f"asking acceptor {sid} failed unexpectedly ({type(error).__name__}): "
@@ -214,8 +212,7 @@ class Client:
     def _give_up(self, acceptor: int) -> bool:
         """Forget the connection, cutting short the request in flight on it; whether that
         request may have left (False: it had not begun to be written, and now never will be)."""
-        link = self._links.pop(acceptor, None)
-        return link.abort() if link is not None else True
+        return self._drop(acceptor)
 
     def admin_faults(self, acceptor: int, query: str) -> dict:
         """Set faults on one of our acceptors (POST /admin/faults) and return those in force.
@@ -244,17 +241,21 @@ class Client:
         from paxos_shell.net.transport import Unanswered
 
         link = self._link(acceptor)
-        fut = self._workers().submit(link.call, method, route, timeout)
+        job = Job(lambda: link.call(method, route, timeout), Latch(1))
+        self._couriers[acceptor].send(job)
         try:
-            return fut.result(timeout=timeout + GRACE)
-        except Unanswered as e:
-            raise ConnectionError(e.cause) from None
-        except FutureTimeout:
-            self.forget(acceptor)
-            raise ConnectionError(wire.TIMEOUT) from None
+            finished = job.latch.wait(timeout + GRACE)
         except KeyboardInterrupt:
             self.forget(acceptor)
             raise
+        if not finished:
+            self.forget(acceptor)
+            raise ConnectionError(wire.TIMEOUT)
+        if isinstance(job.error, Unanswered):
+            raise ConnectionError(job.error.cause) from None
+        if job.error is not None:
+            raise job.error
+        return cast("Answer", job.result)
 
     def connection(self, acceptor: int) -> Optional[socket.socket]:
         """The socket of the kept-alive connection to `acceptor`, None if none is open.
@@ -271,15 +272,12 @@ class Client:
         at a known point; a round that returned, even by Ctrl-C, leaves none (what it gave up on
         was cut and forgotten)."""
         got = self._asking
-        asked = {sid for sid in list(got.futures.values()) if sid not in got.replies}
+        asked = {sid for sid in list(got.jobs.values()) if sid not in got.replies}
         return sorted(asked | {sid for sid, link in list(self._links.items()) if link.busy.locked()})
 
     def close(self) -> None:
         for sid in list(self._links):
             self.forget(sid)
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
 
 
 def _replied(ask: _Ask, sid: int, answer: Callable[[], Answer]) -> Reply:
