@@ -87,6 +87,8 @@ class Knowledge:
 
     def _new_instance(self) -> None:
         self._ledger = Ledger(self.quorum)
+        self._chosen: Optional[tuple[ChosenValue, ...]] = None
+        """chosen()'s answer until a vote or a sweep changes it (outlook() asks on every command)."""
         """Votes, proposals, silences and refusals, with what can no longer matter forgotten
         (ledger.py): chosen pairs are counted as votes arrive, never recounted."""
         self._violations: dict[tuple[object, ...], Violation] = {}
@@ -143,6 +145,7 @@ class Knowledge:
         elif o.outcome == Outcome.SILENT:
             self._silence(acc, o)
         if self._ledger.due():
+            self._chosen = None
             self._ledger.sweep({a: Floor(self.promise_floor(a), self._vote_floor(a)) for a in self.pool})
 
     def _learn_state(self, acc: _Acceptor, o: Observation) -> None:
@@ -169,6 +172,8 @@ class Knowledge:
         if vote is None:
             return
         fresh, _ = self._ledger.vote((vote.proposal_id, vote.value), o)
+        if fresh:
+            self._chosen = None
         if propose:
             self._propose(vote.proposal_id, vote.value, o)
         if len(self._ledger.first_chosen) > 1 and fresh:
@@ -289,8 +294,10 @@ class Knowledge:
 
     def chosen(self) -> tuple[ChosenValue, ...]:
         """Every (id, value) a quorum of distinct acceptors accepted, earlier epochs included,
-        that is kept whole: the first of each value and the latest (`settled` counts the rest)."""
-        return tuple(sorted(self._ledger.chosen(), key=lambda c: (c.proposal_id, c.value or "")))
+        that is kept whole: the first of each value and the latest (the outlook's `unlisted` counts the rest)."""
+        if self._chosen is None:
+            self._chosen = tuple(sorted(self._ledger.chosen(), key=lambda c: (c.proposal_id, c.value or "")))
+        return self._chosen
 
     def held(self) -> dict[str, int]:
         """How much the model keeps now, by kind (ledger.py bounds each): for tests and benchmarks."""
