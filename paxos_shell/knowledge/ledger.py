@@ -93,6 +93,7 @@ class Ledger:
         self.forgotten = Forgotten()
         self.past: OrderedDict[Key, tuple[int, ...]] = OrderedDict()
         """Voters of the latest PAST_KEPT forgotten pairs."""
+        self._records: dict[Key, ChosenValue] = {}
         self._added = 0
 
     def vote(self, key: Key, o: Observation) -> tuple[bool, bool]:
@@ -109,6 +110,8 @@ class Ledger:
         fresh = o.acceptor not in who
         who.setdefault(o.acceptor, o)
         self._added += fresh
+        if fresh:
+            self._records.pop(key, None)
         now_chosen = fresh and len(self._who(key)) == self.quorum
         if now_chosen:
             self.chosen_keys[key] = None
@@ -127,8 +130,13 @@ class Ledger:
         return next(iter(values.items())) if len(values) > 1 else None
 
     def chosen_value(self, key: Key) -> ChosenValue:
-        who = self.votes[key]
-        return ChosenValue(key[0], key[1], tuple(sorted(self._who(key))), tuple(who[a] for a in sorted(who)))
+        """The record of a chosen pair kept whole, built again only when a vote for it came since."""
+        got = self._records.get(key)
+        if got is None:
+            who = self.votes[key]
+            got = self._records[key] = ChosenValue(key[0], key[1], tuple(sorted(self._who(key))),
+                                                   tuple(who[a] for a in sorted(who)))
+        return got
 
     def chosen(self) -> Iterator[ChosenValue]:
         return (self.chosen_value(k) for k in self.chosen_keys)
@@ -190,6 +198,7 @@ class Ledger:
         self.past[key] = tuple(sorted(self._who(key)))
         self.past.move_to_end(key)
         del self.votes[key]
+        self._records.pop(key, None)
         self.silent.pop(key, None)
         while len(self.past) > PAST_KEPT:
             old, _ = self.past.popitem(last=False)
