@@ -17,7 +17,7 @@ from typing import Optional, Sequence
 from paxos_shell.core.paxos import NONE, Promise, Verdict, choose_value, id_above, last_id
 from paxos_shell.core.text import listing, show_value
 from paxos_shell.core.vocab import Word
-from paxos_shell.knowledge.model import Knowledge
+from paxos_shell.knowledge.model import Knowledge, other_chosen
 from paxos_shell.knowledge.outlook import ChosenValue
 from paxos_shell.knowledge.possible import Known
 
@@ -106,8 +106,7 @@ def _unsafe(k: Knowledge, n: int, value: Optional[str], shown: str,
             chosen: Optional[Sequence[ChosenValue]]) -> Optional[Hint]:
     """No accept once another value is chosen: whatever the promises say (a forced accept, an
     acceptor that forgot), accept n `value` could then choose a second value."""
-    # Knowledge.chosen_other's question, asked of the chosen values the caller already holds.
-    other = k.chosen_other(value) if chosen is None else next((c for c in chosen if c.value != value), None)
+    other = k.chosen_other(value) if chosen is None else other_chosen(chosen, value)
     if other is None:
         return None
     return Hint(Step.DONE, None, f"{other.sentence()}, so accept {n} {shown} could choose a second value: no "

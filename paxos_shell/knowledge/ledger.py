@@ -19,7 +19,7 @@ it can hold, from what it said in its current epoch). So:
 - silences and refusals at ids below every promise floor go: no acceptor can act there.
 Who voted for a forgotten pair is still known for the latest PAST_KEPT of them (acceptor numbers
 only), so "was (n, v) chosen?" keeps its answer for them; older ones answer "no longer known".
-Beyond that, a cap (LIVE_LIMIT (id, value) pairs, LIVE_LIMIT ids) holds when an acceptor is down
+Beyond that, a cap (the open pairs and proposals of LIVE_LIMIT ids) holds when an acceptor is down
 and its floor stays low, keeping old ids alive: the lowest ids go first and are counted, and
 model.py says so (a value chosen through them later would not be seen). An acceptor that breaks a
 rule or forgets (both flagged by model.py) can vote where none could: a value chosen through votes
@@ -40,10 +40,10 @@ Key = tuple[int, Optional[str]]
 """A proposal: (id, value)."""
 
 CHOSEN_KEPT = 100
-"""Settled chosen proposals kept whole (with their proof) besides the first of each value."""
+"""The latest chosen pairs kept whole (with their proof), besides the first of each value."""
 
 LIVE_LIMIT = 10_000
-"""The most (id, value) pairs, and ids, kept while they can still change (see the docstring)."""
+"""The most ids whose open pairs and proposals are kept while they can still change (see above)."""
 
 PAST_KEPT = 10_000
 """Forgotten pairs whose voters are still known (acceptor numbers only, no proof)."""
@@ -70,7 +70,7 @@ class Forgotten:
     settled: dict[Optional[str], int] = field(default_factory=dict)
     """Chosen (id, value) pairs kept only as a count, per value."""
     live: int = 0
-    """(id, value) pairs or ids dropped by the cap while they could still change."""
+    """Ids whose open pairs or proposals the cap dropped while they could still change."""
     live_top: Optional[int] = None
     """The highest id the cap dropped."""
     past_top: Optional[int] = None

@@ -286,7 +286,7 @@ class Knowledge:
 
     def chosen_other(self, value: Optional[str]) -> Optional[ChosenValue]:
         """A value other than `value` known chosen: an accept of `value` could choose a second one."""
-        return next((c for c in self.chosen() if c.value != value), None)
+        return other_chosen(self.chosen(), value)
 
     def refusals(self, n: int) -> tuple[Observation, ...]:
         """The refusals of prepare n seen in this instance."""
@@ -380,6 +380,12 @@ class Knowledge:
         """Whether acceptor a may have accepted at id n without the shell knowing."""
         st = self._acc[a].state
         return not isinstance(st, Known) or (st.vote is not None and st.vote.proposal_id > n)
+
+
+def other_chosen(chosen: Iterable[ChosenValue], value: Optional[str]) -> Optional[ChosenValue]:
+    """The first of `chosen` whose value is not `value` (Knowledge.chosen_other, for a caller that
+    holds the chosen values already)."""
+    return next((c for c in chosen if c.value != value), None)
 
 
 def _vote_of(o: Observation) -> Optional[Vote]:
