@@ -82,9 +82,7 @@ class Engine:
         return Judgement(self.session.outlook, self.hint)
 
     def hint(self) -> Hint:
-        # The session's outlook is worked out once per change, and a result asks for it first
-        # (Judgement.settle): its chosen values spare the hint listing them again.
-        return next_step(self.session.knowledge, self.view(self.local_pool), self.session.outlook().chosen)
+        return next_step(self.session.knowledge, self.view(self.local_pool))
 
     def fresh_id(self) -> int:
         """The next id this proposer may use, or a ProposerError saying the ids are used up."""

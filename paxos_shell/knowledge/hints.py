@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Optional
 
 from paxos_shell.core.paxos import NONE, Promise, Verdict, choose_value, id_above, last_id
 from paxos_shell.core.text import listing, show_value
 from paxos_shell.core.vocab import Word
-from paxos_shell.knowledge.model import Knowledge, other_chosen
-from paxos_shell.knowledge.outlook import ChosenValue
+from paxos_shell.knowledge.model import Knowledge
 from paxos_shell.knowledge.possible import Known
 
 
@@ -63,17 +62,12 @@ VALUE_PLACEHOLDER = "VALUE"
 """Stands for a value the user picks, as in the usage lines (accept ID VALUE)."""
 
 
-def next_step(k: Knowledge, view: ProposerView, chosen: Optional[Sequence[ChosenValue]] = None) -> Hint:
-    """The next request for this proposer that the shell does not already know will fail.
-
-    `chosen` is k.chosen() when the caller already holds it (the outlook of this very moment,
-    Session.outlook): the model then need not list every chosen value again, a cost that grows
-    with the instance's history.
-    """
-    return _accept_or_done(k, view, chosen) or prepare_hint(k, view)
+def next_step(k: Knowledge, view: ProposerView) -> Hint:
+    """The next request for this proposer that the shell does not already know will fail."""
+    return _accept_or_done(k, view) or prepare_hint(k, view)
 
 
-def _accept_or_done(k: Knowledge, view: ProposerView, chosen: Optional[Sequence[ChosenValue]]) -> Optional[Hint]:
+def _accept_or_done(k: Knowledge, view: ProposerView) -> Optional[Hint]:
     n = view.current_id
     if n is None:
         return None
@@ -96,17 +90,16 @@ def _accept_or_done(k: Knowledge, view: ProposerView, chosen: Optional[Sequence[
         value = choice.value
         why = _why_value(choice.forced_by, value)
     shown = argument(value) if value is not None else VALUE_PLACEHOLDER
-    unsafe = _unsafe(k, n, value, shown, chosen)
+    unsafe = _unsafe(k, n, value, shown)
     if unsafe is not None or (value is not None and not k.accept_safety(n, value, held).safe):
         return unsafe  # None: the accept is unsafe, a prepare comes next
     return Hint(Step.ACCEPT, f"accept {n} {shown}", f"{listing(able)} promised id {n}, a quorum; {why}", n, value)
 
 
-def _unsafe(k: Knowledge, n: int, value: Optional[str], shown: str,
-            chosen: Optional[Sequence[ChosenValue]]) -> Optional[Hint]:
+def _unsafe(k: Knowledge, n: int, value: Optional[str], shown: str) -> Optional[Hint]:
     """No accept once another value is chosen: whatever the promises say (a forced accept, an
     acceptor that forgot), accept n `value` could then choose a second value."""
-    other = k.chosen_other(value) if chosen is None else other_chosen(chosen, value)
+    other = k.chosen_other(value)  # answered from the model's cache of chosen values
     if other is None:
         return None
     return Hint(Step.DONE, None, f"{other.sentence()}, so accept {n} {shown} could choose a second value: no "

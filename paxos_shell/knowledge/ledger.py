@@ -10,9 +10,9 @@ What is forgotten, and why it is safe. An honest acceptor never votes below its 
 promises and votes only rise; model.py passes each acceptor's floors (the lowest promise and vote
 it can hold, from what it said in its current epoch). So:
 - an (id, value) not chosen whose voters, with every other acceptor whose floor is at or below the
-  id, are fewer than a quorum can never be chosen: its votes go (`dead`);
+  id, are fewer than a quorum can never be chosen: its votes go;
 - a chosen (id, value) stays chosen: beyond the first one chosen per value and the latest
-  CHOSEN_KEPT, only a count per value (and its voters, below) stays;
+  CHOSEN_KEPT, only a count (and its voters, below) stays;
 - a proposal (the values an id was sent with) goes once no acceptor can still promise at most its
   id while a quorum less one others can still hold no vote above it: possible.py never asks for it
   again (votes only rise, too);
@@ -29,7 +29,7 @@ already forgotten is then not seen either.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterator, Mapping, Optional
 
 from paxos_shell.knowledge.breaks import Evidence
@@ -65,10 +65,8 @@ class Floor:
 class Forgotten:
     """What the ledger let go of, counted: shown by model.py, never silently lost."""
 
-    dead: int = 0
-    """(id, value) pairs that could no longer be chosen."""
-    settled: dict[Optional[str], int] = field(default_factory=dict)
-    """Chosen (id, value) pairs kept only as a count, per value."""
+    settled: int = 0
+    """Chosen (id, value) pairs kept only as a count (and their voters, in `past`)."""
     live: int = 0
     """Ids whose open pairs or proposals the cap dropped while they could still change."""
     live_top: Optional[int] = None
@@ -96,15 +94,15 @@ class Ledger:
         self._records: dict[Key, ChosenValue] = {}
         self._added = 0
 
-    def vote(self, key: Key, o: Observation) -> tuple[bool, bool]:
-        """Acceptor `o.acceptor` voted for `key`: (a new voter, the vote made `key` chosen)."""
+    def vote(self, key: Key, o: Observation) -> bool:
+        """Acceptor `o.acceptor` voted for `key`; whether it is a new voter for it."""
         earlier = self.past.get(key)
         if earlier is not None and key not in self.votes:
             if o.acceptor in earlier:
-                return False, False  # a vote counted, then let go: a later report repeats it
+                return False  # a vote counted, then let go: a later report repeats it
             self.past[key] = tuple(sorted((*earlier, o.acceptor)))
             if len(earlier) + 1 != self.quorum:
-                return True, False
+                return True
             self.votes[key] = {}  # chosen by a vote for a pair let go: kept whole from here
         who = self.votes.setdefault(key, {})
         fresh = o.acceptor not in who
@@ -112,11 +110,10 @@ class Ledger:
         self._added += fresh
         if fresh:
             self._records.pop(key, None)
-        now_chosen = fresh and len(self._who(key)) == self.quorum
-        if now_chosen:
+        if fresh and len(self._who(key)) == self.quorum:
             self.chosen_keys[key] = None
             self.first_chosen.setdefault(key[1], key)
-        return fresh, now_chosen
+        return fresh
 
     def propose(self, n: int, value: Optional[str], evidence: Evidence) -> Optional[tuple[Optional[str], Evidence]]:
         """`value` was proposed at id n; returns the other value first seen at n when this is a second."""
@@ -166,7 +163,6 @@ class Ledger:
         promises = {a: f.promise for a, f in floors.items()}
         for key in [k for k in self.votes if k not in self.chosen_keys and self._dead(k, promises)]:
             self._drop(key)
-            self.forgotten.dead += 1
         self._settle()
         for n in [n for n in self.proposals if not _may_matter(n, floors, self.quorum)]:
             del self.proposals[n]
@@ -192,7 +188,7 @@ class Ledger:
                 continue
             del self.chosen_keys[key]
             self._drop(key)
-            self.forgotten.settled[key[1]] = self.forgotten.settled.get(key[1], 0) + 1
+            self.forgotten.settled += 1
 
     def _drop(self, key: Key) -> None:
         self.past[key] = tuple(sorted(self._who(key)))
@@ -219,10 +215,12 @@ class Ledger:
             gone, f = len(ids) - LIVE_LIMIT, self.forgotten
             f.live += gone
             f.live_top = ids[gone - 1] if f.live_top is None else max(f.live_top, ids[gone - 1])
-        for n in sorted(self.refused)[: max(0, len(self.refused) - LIVE_LIMIT)]:
-            del self.refused[n]
-        for key in sorted(self.silent, key=lambda k: k[0])[: max(0, len(self.silent) - LIVE_LIMIT)]:
-            del self.silent[key]
+        if len(self.refused) > LIVE_LIMIT:
+            for n in sorted(self.refused)[: len(self.refused) - LIVE_LIMIT]:
+                del self.refused[n]
+        if len(self.silent) > LIVE_LIMIT:
+            for key in sorted(self.silent, key=lambda k: k[0])[: len(self.silent) - LIVE_LIMIT]:
+                del self.silent[key]
 
 
 def _may_matter(n: int, floors: Mapping[int, Floor], quorum: int) -> bool:

@@ -87,10 +87,10 @@ class Knowledge:
 
     def _new_instance(self) -> None:
         self._ledger = Ledger(self.quorum)
-        self._chosen: Optional[tuple[ChosenValue, ...]] = None
-        """chosen()'s answer until a vote or a sweep changes it (outlook() asks on every command)."""
         """Votes, proposals, silences and refusals, with what can no longer matter forgotten
         (ledger.py): chosen pairs are counted as votes arrive, never recounted."""
+        self._chosen: Optional[tuple[ChosenValue, ...]] = None
+        """chosen()'s answer until a vote or a sweep changes it (outlook() asks on every command)."""
         self._violations: dict[tuple[object, ...], Violation] = {}
         self._more_violations = 0
         self._forced: list[tuple[Sent, bool]] = []
@@ -171,7 +171,7 @@ class Knowledge:
         vote = _vote_of(o)
         if vote is None:
             return
-        fresh, _ = self._ledger.vote((vote.proposal_id, vote.value), o)
+        fresh = self._ledger.vote((vote.proposal_id, vote.value), o)
         if fresh:
             self._chosen = None
         if propose:
@@ -286,7 +286,7 @@ class Knowledge:
 
     def chosen_other(self, value: Optional[str]) -> Optional[ChosenValue]:
         """A value other than `value` known chosen: an accept of `value` could choose a second one."""
-        return other_chosen(self.chosen(), value)
+        return next((c for c in self.chosen() if c.value != value), None)
 
     def refusals(self, n: int) -> tuple[Observation, ...]:
         """The refusals of prepare n seen in this instance."""
@@ -355,7 +355,7 @@ class Knowledge:
         single = chosen[0] if one_value and guaranteed(violations, caveats, proposers) else None
         shortcut = Chosen(single.proposal_id, single.value, single.acceptors) if single else None
         return Outlook(analyse(self.snapshot(shortcut)), chosen, violations, caveats, proposers,
-                       sum(self._ledger.forgotten.settled.values()), self._more_violations)
+                       self._ledger.forgotten.settled, self._more_violations)
 
     def outcome(self, n: int, value: Optional[str]) -> ProposeOutcome:
         """Is (n, value) chosen, not chosen, or unknown (silent acceptors may have accepted it)?"""
@@ -380,12 +380,6 @@ class Knowledge:
         """Whether acceptor a may have accepted at id n without the shell knowing."""
         st = self._acc[a].state
         return not isinstance(st, Known) or (st.vote is not None and st.vote.proposal_id > n)
-
-
-def other_chosen(chosen: Iterable[ChosenValue], value: Optional[str]) -> Optional[ChosenValue]:
-    """The first of `chosen` whose value is not `value` (Knowledge.chosen_other, for a caller that
-    holds the chosen values already)."""
-    return next((c for c in chosen if c.value != value), None)
 
 
 def _vote_of(o: Observation) -> Optional[Vote]:
