@@ -1,5 +1,9 @@
 """Each behaviour of requests and urllib3 that paxos_shell/net relies on, named once.
 
+A direct acceptor is asked on a urllib3 HTTPConnection the Link keeps
+(`request`, then `getresponse`); a proxied one through requests' HTTPAdapter.
+Both ways are pinned here.
+
 setup.cfg bounds both libraries below their next major version; within those
 bounds an upgrade may still change one of these, and the transport would then
 go wrong quietly (a request sent twice, a redirect followed, a reply read whole
@@ -20,9 +24,10 @@ from requests.adapters import HTTPAdapter
 from requests.models import PreparedRequest
 from urllib3.util.retry import Retry
 
-from paxos_shell.net.tap import Adapter, Tap
+from paxos_shell.net.tap import Adapter, Tap, TappedHTTPConnection, connection_classes
 
 from .helpers.fake import HOST, Handler
+from .helpers.wait import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -165,3 +170,85 @@ def test_a_write_that_fails_raises_out_of_the_connection_request(adapter: Adapte
         t.join(10)
     tap = cls.tap
     assert (tap.connected, tap.writing, tap.whole) == (True, True, False)
+
+
+# -- a direct acceptor: urllib3's HTTPConnection, kept by the Link --------------------------------
+
+
+def connection(url: str, timeout: float = 5.0) -> TappedHTTPConnection:
+    host, port = url.removeprefix("http://").split(":")
+    conn = connection_classes(Tap())[0](host, int(port))
+    conn.timeout = timeout
+    return conn
+
+
+def ask(conn: TappedHTTPConnection, target: str) -> Any:
+    conn.request("GET", target, headers={"Accept-Encoding": "identity"}, preload_content=False,
+                 decode_content=False)
+    return conn.getresponse()
+
+
+def test_a_closed_connection_connects_inside_request_and_a_read_reply_frees_it(fake: Any) -> None:
+    """http.client opens a closed connection when request() writes (through our connect()), and a
+    reply read to its Content-Length leaves the connection ready for the next request on the same
+    socket: what the tap's connected, reused and whole say, and why a Link needs no pool."""
+    f = fake()
+    conn = connection(f.url)
+    tap = conn.tap
+    first = ask(conn, "/api/paxos/prepare?id=1")
+    assert first.read(int(first.headers["Content-Length"]), decode_content=False)
+    assert (tap.connected, tap.reused, tap.whole) == (True, False, True)
+    tap.begin()
+    second = ask(conn, "/api/paxos/prepare?id=2")
+    assert second.status == 200 and (tap.connected, tap.reused, tap.whole) == (False, True, True)
+    assert len({s.peer_port for s in f.seen}) == 1
+    conn.close()
+
+
+def test_a_reply_that_closes_the_connection_makes_the_next_request_connect_again(fake: Any) -> None:
+    """A reply with `Connection: close`: http.client drops the socket when it returns the reply, so
+    the next request() connects anew (never written on a connection the acceptor is closing)."""
+    f = fake(lambda h: (h.respond(200, b"{}", headers=("Connection: close",)), setattr(h, "close_connection", True)))
+    conn = connection(f.url)
+    ask(conn, "/").read(2, decode_content=False)
+    assert conn.is_closed
+    conn.tap.begin()
+    ask(conn, "/").read(2, decode_content=False)
+    assert conn.tap.connected and not conn.tap.reused and len({s.peer_port for s in f.seen}) == 2
+    conn.close()
+
+
+def test_is_connected_is_false_once_the_acceptor_closed_the_idle_connection(fake: Any) -> None:
+    """The check a Link makes before reusing its connection (urllib3's pool makes the same one)."""
+    done = threading.Event()
+
+    def answer_then_close(h: Handler) -> None:
+        h.respond(200, b"{}")
+        h.close_connection = True  # keep-alive announced, then closed: the FIN arrives while idle
+        done.set()
+
+    conn = connection(fake(answer_then_close).url)
+    ask(conn, "/").read(2, decode_content=False)
+    assert done.wait(10)
+    assert wait_until(lambda: not conn.is_connected)
+    assert not conn.is_closed
+    conn.close()
+
+
+def test_the_connection_timeout_bounds_the_wait_for_a_reply(blackhole: Any) -> None:
+    """conn.timeout is the socket's timeout in getresponse(): a silent acceptor raises the
+    socket's TimeoutError (causes.py says "timeout"), unwrapped."""
+    conn = connection(blackhole().url, timeout=0.2)
+    with pytest.raises(TimeoutError):
+        ask(conn, "/")
+    conn.close()
+
+
+def test_a_refused_connect_on_a_connection_is_new_connection_error_around_the_refusal() -> None:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        conn = connection(f"http://{HOST}:{s.getsockname()[1]}")
+        with pytest.raises(urllib3.exceptions.NewConnectionError) as e:
+            ask(conn, "/")
+    assert isinstance(e.value.__context__ or e.value.__cause__, ConnectionRefusedError)
+    assert not conn.tap.whole

@@ -5,18 +5,19 @@ its socket (so another thread can cut an abandoned request short), whether a
 connection was opened or reused, and whether the request was written out
 whole, which decides if a failed request may have reached the acceptor.
 
-Only documented extension points are used. The adapter is a requests
-HTTPAdapter subclass overriding its hooks (init_poolmanager,
-proxy_manager_for, get_connection_with_tls_context, build_response); the
-connection is given to urllib3 the way urllib3 documents it, as the
-`ConnectionCls` of the pool classes the PoolManager makes pools from (its
-`pool_classes_by_scheme`, which urllib3's own contrib.socks sets the same
-way); the connection overrides only the public `connect()`, `request()` and
-`is_connected` of urllib3's HTTPConnection. How the tap knows "sent":
-urllib3's pool sends a request by calling `conn.request(...)`, which
-returns once the request line, headers and body are written, and raises
-if writing fails (the pool then swallows a broken pipe or a reset and reads
-on, so the pool's own outcome cannot tell): `whole` is set right after that
+Only documented extension points are used. The connection overrides only
+the public `connect()`, `request()` and `is_connected` of urllib3's
+HTTPConnection; a direct acceptor's Link makes it itself
+(connection_classes), and for a proxied one it is given to urllib3 the way
+urllib3 documents it, as the `ConnectionCls` of the pool classes the
+PoolManager makes pools from (its `pool_classes_by_scheme`, which urllib3's
+own contrib.socks sets the same way), under a requests HTTPAdapter
+subclass overriding its hooks (init_poolmanager, proxy_manager_for,
+get_connection_with_tls_context, build_response). How the tap knows
+"sent": a request goes out through `conn.request(...)`, which returns once
+the request line, headers and body are written, and raises if writing
+fails (urllib3's pool then swallows a broken pipe or a reset and reads on,
+so the pool's own outcome cannot tell): `whole` is set right after that
 call returns, on our side of it. A connect that fails (refused, timeout,
 TLS) fails before `request()` writes anything. Nothing here decides what a
 reply means.
@@ -109,8 +110,8 @@ class TappedHTTPConnection(HTTPConnection):
             raise
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        # HTTPS has connected just before this call (urllib3's pool does it first); plain HTTP
-        # connects inside it, and marks the start of writing once connected.
+        # Through urllib3's pool, HTTPS has connected just before this call; otherwise the
+        # connection connects inside it, and marks the start of writing once connected.
         self.then_write = self.is_closed
         self.tap.reused = not self.is_closed and not self.tap.connected
         try:
@@ -136,10 +137,15 @@ class TappedHTTPSConnection(TappedHTTPConnection, HTTPSConnection):
     pass
 
 
+def connection_classes(tap: Tap) -> tuple[type[TappedHTTPConnection], type[TappedHTTPSConnection]]:
+    """urllib3 connection classes, plain and TLS, that report to `tap`."""
+    return (type("LinkHTTPConnection", (TappedHTTPConnection,), {"tap": tap}),
+            type("LinkHTTPSConnection", (TappedHTTPSConnection,), {"tap": tap}))
+
+
 def pool_classes(tap: Tap) -> dict[str, type[HTTPConnectionPool]]:
     """urllib3 pool classes whose connections report to `tap`: {scheme: pool class}."""
-    plain = type("LinkHTTPConnection", (TappedHTTPConnection,), {"tap": tap})
-    tls = type("LinkHTTPSConnection", (TappedHTTPSConnection,), {"tap": tap})
+    plain, tls = connection_classes(tap)
     return {"http": type("LinkHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": plain}),
             "https": type("LinkHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": tls})}
 

@@ -1,45 +1,49 @@
-"""HTTP to one acceptor over requests: a kept-alive connection, TLS, credentials, proxies, bounded replies.
+"""HTTP to one acceptor: a kept-alive connection, TLS, credentials, proxies, bounded replies.
 
-A Link is how a round asks one acceptor, from a worker thread. requests'
-HTTPAdapter (urllib3 underneath) opens the connection, with its TLS
-settings, credentials and proxy, keeps it alive and parses every reply; a
-tap on that connection (tap.py) records the socket, so another thread can
-cut an abandoned request short, and whether the request was written out
-whole, which is what decides if a failed request may have reached the
-acceptor, and if one that never left may be sent again (once). A reply body
-is read through urllib3's streaming response, up to wire.MAX_REPLY + 1 bytes
-and never further. Redirects are never followed. Requests go straight to the
-adapter, not through Session.send: with redirects off, Session.send still
-reads a 3xx body whole into memory to prepare the next hop, and it would
-keep cookies. Only the documented exceptions of requests and urllib3 (and
-the OSError and http.client errors they wrap) mean "no answer"; anything
-else is a bug and surfaces as one. This module never classifies a reply
-(wire.interpret does) and never puts a URL in a cause, except a proxy's,
-redacted.
+A Link is how a round asks one acceptor, from its courier thread. A direct
+acceptor is asked on a urllib3 HTTPConnection the Link keeps, through the
+connection's documented `request()` and `getresponse()` (the two calls
+urllib3's own pool makes, without the pool's per-request bookkeeping, which
+cost a quarter of each request's CPU: docs/performance.md); before reusing
+it the Link makes the pool's check, `is_connected`. An acceptor behind a
+proxy is asked through requests' HTTPAdapter, which decides the proxied
+request's form and the proxy's credentials. requests prepares the headers
+and credentials of both (PreparedRequest, once per Link). A tap on the
+connection (tap.py) records the socket, so another thread can cut an
+abandoned request short, and whether the request was written out whole,
+which is what decides if a failed request may have reached the acceptor,
+and if one that never left may be sent again (once). A reply body is read
+through urllib3's streaming response, up to wire.MAX_REPLY + 1 bytes and
+never further; a connection whose reply was not read to its end is closed,
+never reused. Redirects are never followed, cookies never kept. Only the
+documented exceptions of requests and urllib3 (and the OSError and
+http.client errors they wrap) mean "no answer"; anything else is a bug and
+surfaces as one. This module never classifies a reply (wire.interpret does)
+and never puts a URL in a cause, except a proxy's, redacted.
 """
-
 from __future__ import annotations
 
 import http.client
+import os
 import socket
 import threading
 import warnings
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
 import urllib3
 from requests.auth import HTTPBasicAuth
 from requests.exceptions import ProxyError, RequestException
 from requests.models import PreparedRequest
-from requests.utils import get_environ_proxies, select_proxy
+from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_environ_proxies, select_proxy
 
 from paxos_shell.core import wire
 from paxos_shell.core.text import visible
 from paxos_shell.core.urls import check_url, is_loopback, redacted
 from paxos_shell.net.causes import chain, describe_error
 from paxos_shell.net.clientopts import ClientOptions
-from paxos_shell.net.tap import Adapter, Tap
+from paxos_shell.net.tap import Adapter, Tap, TappedHTTPConnection, connection_classes
 
 __all__ = ["Answer", "Link", "Unanswered"]
 
@@ -117,6 +121,12 @@ class Link:
         self.proxy: Optional[str] = select_proxy(url, self.proxies)
         self.tap = Tap()
         self.adapter = Adapter(self.tap)
+        """Proxied requests only: requests decides their form and the proxy's credentials."""
+        self.plain, self.tls = connection_classes(self.tap)
+        self.conn: Optional[TappedHTTPConnection] = None
+        """The kept-alive connection of a direct (not proxied) acceptor."""
+        self.target = (self.templates["GET"].path_url or "/").partition("?")[0].rstrip("/")
+        """The request-target's path before the route: the base URL's path, as requests encodes it."""
         if options.insecure:
             # The user asked for it and the shell says so; one warning per request would bury the output.
             warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
@@ -154,25 +164,72 @@ class Link:
 
     def _attempt(self, method: str, route: str, timeout: float, first: bool) -> Answer:
         self.tap.begin()
+        conn: Optional[TappedHTTPConnection] = None
         try:
-            resp = self.adapter.send(_request(self.templates[method], route), stream=True,
-                                     timeout=(timeout, timeout), verify=self.verify, proxies=self.proxies)
-            return self._read(resp.raw, resp.status_code, resp.headers, self._path(route))
+            if self.proxy:
+                resp = self.adapter.send(_request(self.templates[method], route), stream=True,
+                                         timeout=(timeout, timeout), verify=self.verify, proxies=self.proxies)
+                return self._read(resp.raw, resp.status_code, resp.headers, self._path(route), resp.raw.close)
+            conn = self._connection(timeout)
+            raw = self._exchange(conn, method, route)
+            return self._read(raw, raw.status, raw.headers, self._path(route), conn.close)
         except FAILURES as e:
+            if conn is not None:
+                conn.close()  # never reused after a failure, as urllib3's pool does
             if first and self.tap.reused and not self.tap.whole:
                 raise _Unsent from e
             raise Unanswered(self._describe(e), reached=self.tap.whole) from None
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
+
+    def _connection(self, timeout: float) -> TappedHTTPConnection:
+        """The kept-alive connection, or a new one (it connects when the request is written).
+
+        A kept-alive connection the acceptor has closed, or sent bytes on after
+        its reply, is dropped first: urllib3's documented `is_connected`, the
+        check its own pool makes before reusing a connection.
+        """
+        conn = self.conn
+        if conn is not None and not conn.is_closed and not conn.is_connected:
+            conn.close()
+        if conn is None:
+            conn = self.conn = self._new_connection()
+        conn.timeout = timeout  # for the connect, the write and every read of the reply
+        return conn
+
+    def _new_connection(self) -> TappedHTTPConnection:
+        """A urllib3 connection to the acceptor, TLS verified as requests would verify it."""
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        if parts.scheme != "https":
+            return self.plain(host, parts.port or 80)
+        port = parts.port or 443
+        if self.verify is False:
+            return self.tls(host, port, cert_reqs="CERT_NONE")
+        where = self.verify if isinstance(self.verify, str) else DEFAULT_CA_BUNDLE_PATH
+        if os.path.isdir(where):  # requests takes a directory of certificates too
+            return self.tls(host, port, cert_reqs="CERT_REQUIRED", ca_cert_dir=where)
+        return self.tls(host, port, cert_reqs="CERT_REQUIRED", ca_certs=where)
+
+    def _exchange(self, conn: TappedHTTPConnection, method: str, route: str) -> Any:
+        """Write the request and read the reply's head, with urllib3's documented connection
+        methods (`request`, then `getresponse`: the two its pool calls); the body is left to read."""
+        conn.request(method, self.target + route, headers=self.templates[method].headers,
+                     preload_content=False, decode_content=False)
+        return conn.getresponse()
 
     def _path(self, route: str) -> str:
         """The path a reply is said to come from: the base URL's path, then the route's, no query."""
         return self.prefix + route.partition("?")[0]
 
-    def _read(self, raw: Any, status: int, headers: Any, path: str) -> Answer:
+    def _read(self, raw: Any, status: int, headers: Any, path: str, drop: Callable[[], None]) -> Answer:
         """The body, up to the limit: a larger one is never read, and its connection is dropped."""
         if status < 200:
             # An interim reply (103 Early Hints...) that http.client took for the final one: the
             # real reply would follow on this connection and be read as the next request's.
-            raw.close()
+            drop()
             raise Unanswered(f"interim HTTP {status} reply and no final one read: the acceptor may have acted",
                              reached=True)
         encoding = (headers.get("Content-Encoding") or "").strip().lower() or None
@@ -184,12 +241,12 @@ class Link:
             try:
                 body = _read_at_most(raw, wire.MAX_REPLY + 1, length)
             except BaseException:
-                raw.close()  # a connection broken mid-reply is never reused
+                drop()  # a connection broken mid-reply is never reused
                 raise
             cut_off = len(body) > wire.MAX_REPLY
         if cut_off or encoding not in (None, "identity"):
             body = b""
-            raw.close()  # closes the connection: the rest is never read
+            drop()  # closes the connection: the rest is never read
         raw.release_conn()
         return Answer(status, body, path, headers.get("Content-Type"), encoding, headers.get("Location"), cut_off)
 
@@ -215,6 +272,8 @@ class Link:
         return may_have_left
 
     def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
         self.adapter.close()
 
     @property
