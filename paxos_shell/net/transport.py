@@ -24,7 +24,6 @@ and never puts a URL in a cause, except a proxy's, redacted.
 from __future__ import annotations
 
 import http.client
-import os
 import socket
 import threading
 import warnings
@@ -208,10 +207,8 @@ class Link:
         port = parts.port or 443
         if self.verify is False:
             return self.tls(host, port, cert_reqs="CERT_NONE")
-        where = self.verify if isinstance(self.verify, str) else DEFAULT_CA_BUNDLE_PATH
-        if os.path.isdir(where):  # requests takes a directory of certificates too
-            return self.tls(host, port, cert_reqs="CERT_REQUIRED", ca_cert_dir=where)
-        return self.tls(host, port, cert_reqs="CERT_REQUIRED", ca_certs=where)
+        bundle = self.verify if isinstance(self.verify, str) else DEFAULT_CA_BUNDLE_PATH  # --ca-bundle, else certifi's
+        return self.tls(host, port, cert_reqs="CERT_REQUIRED", ca_certs=bundle)
 
     def _exchange(self, conn: TappedHTTPConnection, method: str, route: str) -> Any:
         """Write the request and read the reply's head, with urllib3's documented connection
