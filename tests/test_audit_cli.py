@@ -11,6 +11,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -25,7 +27,7 @@ from paxos_shell.core.errors import UserError
 from paxos_shell.core.wire import PREPARE, STATE
 from tests.helpers import Acceptor, dead_url
 from tests.helpers.broken_acceptor import Running
-from tests.helpers.fake import Fake, Handler
+from tests.helpers.fake import Fake, Handler, trickle
 
 SCHEMA_RULE = {"rule", "kind", "verdict", "why", "evidence"}
 
@@ -154,8 +156,16 @@ def _huge(h: Handler) -> None:
         pass
 
 
+def _short(h: Handler) -> None:
+    """A body cut off before its Content-Length: the connection closes 984 bytes early."""
+    h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+                  b'{"promisedId": 1')
+    h.close_connection = True
+
+
 @pytest.mark.parametrize("behaviour, said", [
     (_html, "not a paxos acceptor: the reply is HTML"),
+    (_short, ": Connection broken: IncompleteRead(16 bytes read, 984 more expected)"),
     (_garbage, "not a paxos acceptor: the reply is not JSON"),
     (_huge, "reply larger than 1 MiB: cut off"),
 ])
@@ -170,6 +180,20 @@ def test_a_hung_or_dead_acceptor_is_one_line_not_a_hang(blackhole: Any) -> None:
     assert status == 2 and "timeout" in err and len(err.strip().splitlines()) == 1
     status, _, err = audit_cli(dead_url())
     assert status == 2 and "connection refused" in err
+
+
+@pytest.mark.parametrize("first", [b"HTTP/1.1 200 OK\r\nX-Slow: ", b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"],
+                         ids=["head", "body"])
+def test_a_reply_trickled_a_byte_at_a_time_ends_at_the_timeout(fake: Callable[..., Fake], first: bytes) -> None:
+    """Each byte comes well inside the timeout, so no read times out: the request's own deadline must end it."""
+    stop = threading.Event()
+    began = time.monotonic()
+    try:
+        status, out, err = audit_cli(fake(trickle(first, stop, 0.02)).url, "--timeout", "0.3")
+    finally:
+        stop.set()
+    assert status == 2 and out == "" and err.endswith(": timeout\n") and len(err.splitlines()) == 1, err
+    assert time.monotonic() - began < 5, "the trickle held the audit far past its 0.3 s timeout"
 
 
 def test_the_program_never_prints_a_traceback(blackhole: Any) -> None:
