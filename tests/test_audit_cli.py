@@ -137,6 +137,22 @@ def test_usage_errors_are_one_line_and_status_2(argv: list[str], said: str) -> N
     assert status == 2 and said in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("flag, path, said", [
+    ("--junit", "/nonexistent/dir/x.xml", "--junit: cannot write /nonexistent/dir is not a directory"),
+    ("--junit", "{tmp}", "--junit: cannot write {tmp} is a directory"),
+    ("--svg", "{tmp}/file", "--svg: cannot write {tmp}/file is not a directory"),
+    ("--svg", "{tmp}/file/sub", "--svg: cannot write {tmp}/file is not a directory"),
+])
+def test_an_output_that_cannot_be_written_is_refused_before_the_audit_changes_anything(
+        acceptors: Callable[..., list[Acceptor]], tmp_path: Path, flag: str, path: str, said: str) -> None:
+    (tmp_path / "file").write_text("")
+    (acc,) = acceptors(1)
+    status, out, err = audit_cli(acc.url, flag, path.format(tmp=tmp_path))
+    assert status == 2 and out == "" and err == f"paxos-audit: {said.format(tmp=tmp_path)}\n"
+    with open(acc.log_path, encoding="utf-8") as f:
+        assert "/api/paxos/" not in f.read(), "the audit ran, and its findings would have been lost"
+
+
 def _html(h: Handler) -> None:
     h.respond(200, b"<!doctype html><html>hello</html>", "text/html")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import textwrap
 import xml.etree.ElementTree as ET
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 from paxos_shell.audit.auditor import Kind, Verdict
 from paxos_shell.audit.battery import AuditReport, Finding
@@ -89,6 +89,21 @@ def junit(reports: Sequence[AuditReport]) -> bytes:
             elif f.verdict == Verdict.SKIPPED:
                 ET.SubElement(case, "skipped", message=visible(f.why))
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def unwritable(path: str, directory: bool = False) -> Optional[str]:
+    """Why `path` (a file, or a directory made if missing) could not be written after the audit, or
+    None: asked before an audit, which changes the acceptor, so that its findings are not lost."""
+    if os.path.isdir(path) != directory and os.path.exists(path):
+        return f"{visible(path)} is {'not ' if directory else ''}a directory"
+    parent = os.path.dirname(os.path.abspath(path))
+    while directory and not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        return f"{visible(parent)} is not a directory"
+    if not os.access(path if os.path.exists(path) else parent, os.W_OK):
+        return f"{visible(path)}: permission denied"
+    return None
 
 
 def write_svgs(reports: Sequence[AuditReport], directory: str) -> list[str]:
