@@ -71,6 +71,13 @@ def test_several_acceptors_make_an_array(sound: Any) -> None:
     assert status == 0 and [r["url"] for r in json.loads(out)] == [a.url, b.url]
 
 
+def test_several_acceptors_make_an_array_even_when_only_one_answered(sound: Any) -> None:
+    a, dead = sound(), dead_url()
+    status, out, err = audit_cli(a.url, dead, "--json", "--only", "promise-higher")
+    assert status == 2 and [r["url"] for r in json.loads(out)] == [a.url]
+    assert f"paxos-audit: {dead}: connection refused" in err
+
+
 def test_junit_has_one_testcase_per_rule_and_the_failure_text(sound: Any, tmp_path: Path) -> None:
     path = tmp_path / "audit.xml"
     status, _, _ = audit_cli(sound("strip-values").url, "--junit", str(path), "--seed", "9")
@@ -116,6 +123,7 @@ def test_read_only_sends_no_prepare_or_accept(acceptors: Callable[..., list[Acce
     (acc,) = acceptors(1)
     status, out, _ = audit_cli(acc.url, "--read-only")
     assert status == 0 and "sends prepares and accepts: not run with --read-only" in out
+    assert "--restart CMD" not in out, "--read-only skips durability, and --restart would not enable it"
     with open(acc.log_path, encoding="utf-8") as f:
         log = f.read()
     assert f"POST {PREPARE}?" not in log and "POST /api/paxos/accept?" not in log and STATE in log

@@ -133,7 +133,7 @@ def _write(args: argparse.Namespace, reports: list[AuditReport], out: TextIO, er
         for r in reports:
             if r.forced:
                 err.write(f"{PROG}: {visible(r.url)}: {r.forced}\n")
-        out.write(as_json(reports))
+        out.write(as_json(reports, several=len(args.urls) > 1))
         if args.seed is None:
             err.write(f"{PROG}: seed {reports[0].seed}\n")
         return

@@ -17,6 +17,7 @@ from typing import Any, Optional, Sequence
 
 from paxos_shell.audit.auditor import Kind, Verdict
 from paxos_shell.audit.battery import AuditReport, Finding
+from paxos_shell.audit.durable import HOW
 from paxos_shell.audit.evidence import as_svg, as_text
 from paxos_shell.core.text import json_dumps, visible
 
@@ -38,7 +39,7 @@ def table(report: AuditReport, width: int, verbose: bool = False) -> str:
         lead = f"  {f.rule.name:<{rule_w}}  {MARKS[f.verdict]:<7}  "
         lines.append(lead + _cut(visible(f.why), max(20, width - len(lead))))
     lines.extend(f"  fact: {fact}" for fact in report.facts)
-    if any(f.verdict == Verdict.SKIPPED and f.rule.kind == Kind.DURABILITY for f in report.findings):
+    if any(f.verdict == Verdict.SKIPPED and f.rule.kind == Kind.DURABILITY and f.why == HOW for f in report.findings):
         lines.append(f"  note: {ENABLE_DURABILITY}")
     counts = {v: sum(f.verdict == v for f in report.findings) for v in Verdict}
     lines.append(f"{report.verdict.value.upper()}: {counts[Verdict.PASS]} passed, {counts[Verdict.FAIL]} failed, "
@@ -64,9 +65,9 @@ def record(report: AuditReport) -> dict[str, Any]:
          "evidence": [x.record() for x in f.evidence]} for f in report.findings]}
 
 
-def as_json(reports: Sequence[AuditReport]) -> str:
-    """One object for one acceptor, an array for several."""
-    data: Any = record(reports[0]) if len(reports) == 1 else [record(r) for r in reports]
+def as_json(reports: Sequence[AuditReport], several: bool) -> str:
+    """One object when one acceptor was named, an array when `several` were (whichever answered)."""
+    data: Any = [record(r) for r in reports] if several else record(reports[0])
     return json_dumps(data) + "\n"
 
 
