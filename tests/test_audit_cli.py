@@ -11,6 +11,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -25,7 +27,7 @@ from paxos_shell.core.errors import UserError
 from paxos_shell.core.wire import PREPARE, STATE
 from tests.helpers import Acceptor, dead_url
 from tests.helpers.broken_acceptor import Running
-from tests.helpers.fake import Fake, Handler
+from tests.helpers.fake import Fake, Handler, trickle
 
 SCHEMA_RULE = {"rule", "kind", "verdict", "why", "evidence"}
 
@@ -67,6 +69,13 @@ def test_several_acceptors_make_an_array(sound: Any) -> None:
     a, b = sound(), sound()
     status, out, _ = audit_cli(a.url, b.url, "--json", "--only", "promise-higher")
     assert status == 0 and [r["url"] for r in json.loads(out)] == [a.url, b.url]
+
+
+def test_several_acceptors_make_an_array_even_when_only_one_answered(sound: Any) -> None:
+    a, dead = sound(), dead_url()
+    status, out, err = audit_cli(a.url, dead, "--json", "--only", "promise-higher")
+    assert status == 2 and [r["url"] for r in json.loads(out)] == [a.url]
+    assert f"paxos-audit: {dead}: connection refused" in err
 
 
 def test_junit_has_one_testcase_per_rule_and_the_failure_text(sound: Any, tmp_path: Path) -> None:
@@ -114,6 +123,7 @@ def test_read_only_sends_no_prepare_or_accept(acceptors: Callable[..., list[Acce
     (acc,) = acceptors(1)
     status, out, _ = audit_cli(acc.url, "--read-only")
     assert status == 0 and "sends prepares and accepts: not run with --read-only" in out
+    assert "--restart CMD" not in out, "--read-only skips durability, and --restart would not enable it"
     with open(acc.log_path, encoding="utf-8") as f:
         log = f.read()
     assert f"POST {PREPARE}?" not in log and "POST /api/paxos/accept?" not in log and STATE in log
@@ -135,6 +145,22 @@ def test_usage_errors_are_one_line_and_status_2(argv: list[str], said: str) -> N
     assert status == 2 and said in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("flag, path, said", [
+    ("--junit", "/nonexistent/dir/x.xml", "--junit: cannot write /nonexistent/dir is not a directory"),
+    ("--junit", "{tmp}", "--junit: cannot write {tmp} is a directory"),
+    ("--svg", "{tmp}/file", "--svg: cannot write {tmp}/file is not a directory"),
+    ("--svg", "{tmp}/file/sub", "--svg: cannot write {tmp}/file is not a directory"),
+])
+def test_an_output_that_cannot_be_written_is_refused_before_the_audit_changes_anything(
+        acceptors: Callable[..., list[Acceptor]], tmp_path: Path, flag: str, path: str, said: str) -> None:
+    (tmp_path / "file").write_text("")
+    (acc,) = acceptors(1)
+    status, out, err = audit_cli(acc.url, flag, path.format(tmp=tmp_path))
+    assert status == 2 and out == "" and err == f"paxos-audit: {said.format(tmp=tmp_path)}\n"
+    with open(acc.log_path, encoding="utf-8") as f:
+        assert "/api/paxos/" not in f.read(), "the audit ran, and its findings would have been lost"
+
+
 def _html(h: Handler) -> None:
     h.respond(200, b"<!doctype html><html>hello</html>", "text/html")
 
@@ -154,8 +180,16 @@ def _huge(h: Handler) -> None:
         pass
 
 
+def _short(h: Handler) -> None:
+    """A body cut off before its Content-Length: the connection closes 984 bytes early."""
+    h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+                  b'{"promisedId": 1')
+    h.close_connection = True
+
+
 @pytest.mark.parametrize("behaviour, said", [
     (_html, "not a paxos acceptor: the reply is HTML"),
+    (_short, ": Connection broken: IncompleteRead(16 bytes read, 984 more expected)"),
     (_garbage, "not a paxos acceptor: the reply is not JSON"),
     (_huge, "reply larger than 1 MiB: cut off"),
 ])
@@ -170,6 +204,20 @@ def test_a_hung_or_dead_acceptor_is_one_line_not_a_hang(blackhole: Any) -> None:
     assert status == 2 and "timeout" in err and len(err.strip().splitlines()) == 1
     status, _, err = audit_cli(dead_url())
     assert status == 2 and "connection refused" in err
+
+
+@pytest.mark.parametrize("first", [b"HTTP/1.1 200 OK\r\nX-Slow: ", b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"],
+                         ids=["head", "body"])
+def test_a_reply_trickled_a_byte_at_a_time_ends_at_the_timeout(fake: Callable[..., Fake], first: bytes) -> None:
+    """Each byte comes well inside the timeout, so no read times out: the request's own deadline must end it."""
+    stop = threading.Event()
+    began = time.monotonic()
+    try:
+        status, out, err = audit_cli(fake(trickle(first, stop, 0.02)).url, "--timeout", "0.3")
+    finally:
+        stop.set()
+    assert status == 2 and out == "" and err.endswith(": timeout\n") and len(err.splitlines()) == 1, err
+    assert time.monotonic() - began < 5, "the trickle held the audit far past its 0.3 s timeout"
 
 
 def test_the_program_never_prints_a_traceback(blackhole: Any) -> None:

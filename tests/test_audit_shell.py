@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from paxos_shell.shell.app import Shell
 from tests.helpers import run, run_split
@@ -39,3 +40,11 @@ def test_audit_names_an_unknown_rule_or_acceptor_in_one_line(shell: Shell) -> No
     assert code == 1 and "unknown rule 'nope'" in err
     code, _, err = run_split(shell, "audit 9")
     assert code == 1 and "unknown acceptor 9" in err
+
+
+def test_audit_names_an_svg_directory_it_cannot_write_before_it_runs(local: Shell, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    code, _, err = run_split(local, f"audit 1 --only promise-higher --svg {tmp_path}/file")
+    assert code == 1 and f"--svg: cannot write {tmp_path}/file is not a directory" in err
+    assert "internal error" not in err
+    assert run(local, "audit 1 --only promise-higher")[0] == 0, "the refused audit changed the acceptor"

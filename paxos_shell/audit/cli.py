@@ -17,7 +17,7 @@ from typing import Callable, NoReturn, Optional, Sequence, TextIO
 
 from paxos_shell.audit.auditor import LANES, Options
 from paxos_shell.audit.battery import RULES, AuditReport, Refused, Rule, Unanswered, audit, select
-from paxos_shell.audit.report import as_json, junit, table, write_svgs
+from paxos_shell.audit.report import as_json, junit, table, unwritable, write_svgs
 from paxos_shell.core.errors import ExitStatus, UserError
 from paxos_shell.core.text import visible
 from paxos_shell.core.urls import check_url
@@ -89,6 +89,10 @@ def run(argv: Optional[Sequence[str]], out: TextIO, err: TextIO) -> ExitStatus:
         except ValueError as e:
             raise UserError(str(e)) from None
     rules = select([n.strip() for n in args.only.split(",") if n.strip()] if args.only else None)
+    for path, directory, flag in ((args.junit, False, "--junit"), (args.svg, True, "--svg")):
+        why = unwritable(path, directory) if path else None
+        if why:
+            raise UserError(f"{flag}: cannot write {why}")
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 1_000_000)
     reports, status = _audit_all(args, rules, seed, err)
     _write(args, reports, out, err)
@@ -129,7 +133,7 @@ def _write(args: argparse.Namespace, reports: list[AuditReport], out: TextIO, er
         for r in reports:
             if r.forced:
                 err.write(f"{PROG}: {visible(r.url)}: {r.forced}\n")
-        out.write(as_json(reports))
+        out.write(as_json(reports, several=len(args.urls) > 1))
         if args.seed is None:
             err.write(f"{PROG}: seed {reports[0].seed}\n")
         return

@@ -6,20 +6,27 @@ evidence a report shows: method, path with its query, status, reply body, and
 when the request left and its reply came back (seconds since the audit began;
 no end when nothing came back, as in Jepsen: an indefinite request). Replies are
 read up to 1 MiB and within the request's deadline, so an acceptor that hangs,
-trickles or sends 100 MB costs one bounded exchange. Redirects are never
-followed. This module never judges a reply against the Paxos rules (expect.py
-does) and never uses the shell's round client.
+trickles or sends 100 MB costs one bounded exchange: a head trickled a byte at a
+time never trips a read timeout, so each lane's watchdog shuts the socket of a
+request past its deadline. Redirects are never followed. This module never
+judges a reply against the Paxos rules (expect.py does) and never uses the
+shell's round client.
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import quote
 
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from paxos_shell.core.text import visible
 from paxos_shell.core.wire import MAX_REPLY, PHASES, Phase, Reply, interpret
@@ -92,9 +99,12 @@ class Lane:
         self.number = number
         self.recorder = recorder
         self.timeout = timeout
+        self.watchdog = Watchdog(max(0.01, timeout / 4))
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy or netrc from the environment: the URL given is the one audited
         self.session.headers["Accept-Encoding"] = "identity"
+        for scheme in ("http://", "https://"):
+            self.session.mount(scheme, _Watched(self.watchdog.watch))
 
     def send(self, method: str, path: str, params: Optional[dict[str, str]] = None,
              phase: Optional[Phase] = None) -> Exchange:
@@ -102,17 +112,22 @@ class Lane:
         tgt = target(path, params)
         start = self.recorder.now()
         deadline = time.monotonic() + self.timeout
+        status: Optional[int] = None
+        self.watchdog.arm(deadline)
         try:
             resp = self.session.request(method, self.base + tgt, stream=True, allow_redirects=False,
                                         timeout=(self.timeout, self.timeout))
-        except requests.RequestException as e:
-            return self.recorder.keep(Exchange(self.number, method, tgt, start, None, cause=_why(e)))
-        try:
-            raw, cut = _read(resp, deadline)
-        except (requests.RequestException, OSError, TimeoutError) as e:
-            return self.recorder.keep(Exchange(self.number, method, tgt, start, None, resp.status_code, cause=_why(e)))
-        finally:
-            resp.close()
+            status = resp.status_code
+            try:
+                raw, cut = _read(resp, deadline)
+            finally:
+                resp.close()
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as e:  # raw reads raise urllib3's
+            late = self.watchdog.disarm()
+            return self.recorder.keep(Exchange(self.number, method, tgt, start, None, status,
+                                               cause="timeout" if late else _why(e)))
+        if self.watchdog.disarm():  # the body may look whole only because the watchdog cut it
+            return self.recorder.keep(Exchange(self.number, method, tgt, start, None, status, cause="timeout"))
         end = self.recorder.now()
         reply = _interpret(phase, resp, raw, cut, path)
         cause = "reply larger than 1 MiB: cut off" if cut else None
@@ -120,7 +135,73 @@ class Lane:
         return self.recorder.keep(Exchange(self.number, method, tgt, start, end, resp.status_code, body, cause, reply))
 
     def close(self) -> None:
+        self.watchdog.stop.set()
         self.session.close()
+
+
+class Watchdog:
+    """Shuts the socket of a lane's request once it is past its deadline (checked every `every`
+    seconds: there is no event to wait on), so that the blocked read ends at once."""
+
+    def __init__(self, every: float) -> None:
+        self.lock = threading.Lock()
+        self.sock: Optional[socket.socket] = None
+        self.until: Optional[float] = None
+        self.fired = False
+        self.stop = threading.Event()
+        threading.Thread(target=self._run, args=(every,), daemon=True, name="audit-watchdog").start()
+
+    def watch(self, sock: socket.socket) -> None:
+        """The lane's connection opened on `sock` (it stays for the requests that follow)."""
+        with self.lock:
+            self.sock = sock
+
+    def arm(self, until: float) -> None:
+        with self.lock:
+            self.until, self.fired = until, False
+
+    def disarm(self) -> bool:
+        """The request ended; whether the watchdog cut it."""
+        with self.lock:
+            self.until = None
+            return self.fired
+
+    def _run(self, every: float) -> None:
+        while not self.stop.wait(every):
+            with self.lock:
+                if self.until is None or self.sock is None or time.monotonic() <= self.until:
+                    continue
+                self.fired, self.until = True, None
+                try:
+                    self.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+class _Watched(HTTPAdapter):
+    """requests' adapter, whose connections tell the lane's watchdog the socket they open."""
+
+    def __init__(self, watch: Callable[[socket.socket], None]) -> None:
+        self.watch = watch
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _pool(HTTPConnectionPool, HTTPConnection, self.watch),
+            "https": _pool(HTTPSConnectionPool, HTTPSConnection, self.watch)}
+
+
+def _pool(pool: type[HTTPConnectionPool], conn: type[HTTPConnection],
+          watch: Callable[[socket.socket], None]) -> type[HTTPConnectionPool]:
+    """A connection pool class whose connections report their socket once connected."""
+
+    class Connection(conn):  # type: ignore[valid-type,misc]
+        def connect(self) -> None:
+            super().connect()
+            watch(self.sock)
+
+    return type(pool.__name__, (pool,), {"ConnectionCls": Connection})
 
 
 def _read(resp: requests.Response, deadline: float) -> tuple[bytes, bool]:
@@ -152,5 +233,6 @@ def _why(e: BaseException) -> str:
         return "timeout"
     if isinstance(e, requests.ConnectionError) and "refused" in str(e).lower():
         return "connection refused"
-    text = str(e).splitlines()[0] if str(e) else type(e).__name__
+    said = e.args[0] if isinstance(e, urllib3.exceptions.ProtocolError) and e.args else e  # not its repr
+    text = str(said).splitlines()[0] if str(said) else type(e).__name__
     return visible(text[:160])

@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 import textwrap
 import xml.etree.ElementTree as ET
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 from paxos_shell.audit.auditor import Kind, Verdict
 from paxos_shell.audit.battery import AuditReport, Finding
+from paxos_shell.audit.durable import HOW
 from paxos_shell.audit.evidence import as_svg, as_text
 from paxos_shell.core.text import json_dumps, visible
 
@@ -38,7 +39,7 @@ def table(report: AuditReport, width: int, verbose: bool = False) -> str:
         lead = f"  {f.rule.name:<{rule_w}}  {MARKS[f.verdict]:<7}  "
         lines.append(lead + _cut(visible(f.why), max(20, width - len(lead))))
     lines.extend(f"  fact: {fact}" for fact in report.facts)
-    if any(f.verdict == Verdict.SKIPPED and f.rule.kind == Kind.DURABILITY for f in report.findings):
+    if any(f.verdict == Verdict.SKIPPED and f.rule.kind == Kind.DURABILITY and f.why == HOW for f in report.findings):
         lines.append(f"  note: {ENABLE_DURABILITY}")
     counts = {v: sum(f.verdict == v for f in report.findings) for v in Verdict}
     lines.append(f"{report.verdict.value.upper()}: {counts[Verdict.PASS]} passed, {counts[Verdict.FAIL]} failed, "
@@ -64,9 +65,9 @@ def record(report: AuditReport) -> dict[str, Any]:
          "evidence": [x.record() for x in f.evidence]} for f in report.findings]}
 
 
-def as_json(reports: Sequence[AuditReport]) -> str:
-    """One object for one acceptor, an array for several."""
-    data: Any = record(reports[0]) if len(reports) == 1 else [record(r) for r in reports]
+def as_json(reports: Sequence[AuditReport], several: bool) -> str:
+    """One object when one acceptor was named, an array when `several` were (whichever answered)."""
+    data: Any = [record(r) for r in reports] if several else record(reports[0])
     return json_dumps(data) + "\n"
 
 
@@ -89,6 +90,21 @@ def junit(reports: Sequence[AuditReport]) -> bytes:
             elif f.verdict == Verdict.SKIPPED:
                 ET.SubElement(case, "skipped", message=visible(f.why))
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def unwritable(path: str, directory: bool = False) -> Optional[str]:
+    """Why `path` (a file, or a directory made if missing) could not be written after the audit, or
+    None: asked before an audit, which changes the acceptor, so that its findings are not lost."""
+    if os.path.isdir(path) != directory and os.path.exists(path):
+        return f"{visible(path)} is {'not ' if directory else ''}a directory"
+    parent = os.path.dirname(os.path.abspath(path))
+    while directory and not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        return f"{visible(parent)} is not a directory"
+    if not os.access(path if os.path.exists(path) else parent, os.W_OK):
+        return f"{visible(path)}: permission denied"
+    return None
 
 
 def write_svgs(reports: Sequence[AuditReport], directory: str) -> list[str]:

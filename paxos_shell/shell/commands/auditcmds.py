@@ -44,6 +44,7 @@ K = ArgKind
 )
 def cmd_audit(ctx: Context, args: Args) -> Result:
     from paxos_shell.audit.battery import Refused, Unanswered, audit, select  # requests: at first use only
+    from paxos_shell.audit.report import unwritable
 
     ids = ctx.engine.servers(args.acceptor_ids())
     only = args.text("--only")
@@ -51,6 +52,9 @@ def cmd_audit(ctx: Context, args: Args) -> Result:
         rules = select([n.strip() for n in only.split(",") if n.strip()] if only else None)
     except UserError as e:
         raise UsageError(str(e)) from None
+    why = unwritable(str(args.text("--svg")), directory=True) if args.text("--svg") else None
+    if why:
+        raise UsageError(f"--svg: cannot write {why}")
     seed = parse_int(args.text("--seed"), "seed", 0) if args.text("--seed") else random.randrange(1, 1_000_000)
     reports: list[AuditReport] = []
     for i in ids:
@@ -93,8 +97,12 @@ def _result(ctx: Context, args: Args, reports: list[AuditReport]) -> Result:
         for line in table(r, ctx.out.width, args.switch("--verbose")).splitlines():
             out.blocks.append(Text(line, Style.BAD if " FAIL " in line[:40] else Style.PLAIN, wrap=False))
     if args.text("--svg"):
-        for path in write_svgs(reports, str(args.text("--svg"))):
-            out.say(f"wrote {visible(path)}")
+        try:
+            for path in write_svgs(reports, str(args.text("--svg"))):
+                out.say(f"wrote {visible(path)}")
+        except OSError as e:
+            out.say(f"cannot write SVGs to {visible(str(args.text('--svg')))}: {visible(e.strerror or str(e))}",
+                    Style.BAD)
     if ctx.pool.local is not None:
         out.say("The audit changed these acceptors behind the shell's back: 'reset' them before a lesson.",
                 Style.WARN)
