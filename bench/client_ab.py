@@ -12,7 +12,11 @@ a quorum granted each). The order of the two trees alternates from block to
 block, so both share the machine's load. Each worker's CPU time (all its
 threads) is shown too.
 
-Run: python bench/client_ab.py [--baseline COMMIT] [--blocks N] [--per-block N]
+Run: python bench/client_ab.py [--baseline COMMIT] [--blocks N] [--per-block N] [--history N]
+With --history N, each worker starts a fresh Shell (untimed, warmed by five
+pairs) once its shell has typed N pairs, so a long run measures the pair at a
+session's length of at most N pairs: some of the shell's per-command work grows
+with its history, the baseline's more than this tree's.
 The default baseline is the commit before the transport moved onto documented
 requests/urllib3 hooks and worker threads (issue 19).
 """
@@ -49,7 +53,10 @@ def worker() -> None:
     urls3 = {int(k): v for k, v in json.loads(sys.argv[2]).items()}
     urls5 = {int(k): v for k, v in json.loads(sys.argv[3]).items()}
     eng = Engine(Client(urls3, 1.0), Session(urls3))
-    sh = Shell(Pool(urls5, "bench"), timeout=1.0, stream=io.StringIO(), err=io.StringIO(), colour=False)
+    def new_shell() -> Any:
+        return Shell(Pool(urls5, "bench"), timeout=1.0, stream=io.StringIO(), err=io.StringIO(), colour=False)
+
+    sh = new_shell()
     next_id = [1]
     print(json.dumps({"tree": os.path.dirname(os.path.dirname(paxos_shell.__file__))}), flush=True)
 
@@ -77,6 +84,11 @@ def worker() -> None:
     for line in sys.stdin:
         task = json.loads(line)
         run = tasks[task["task"]]
+        if task.get("fresh"):
+            sh.close()
+            sh = new_shell()
+            for k in range(5):
+                pair(k)
         times, full = [], 0
         c0 = time.process_time()
         for k in range(task["count"]):
@@ -109,9 +121,9 @@ class Worker:
             sys.exit(f"the {self.name} worker died")
         return json.loads(line)
 
-    def run(self, task: str, count: int) -> None:
+    def run(self, task: str, count: int, fresh: bool = False) -> None:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps({"task": task, "count": count}) + "\n")
+        self.proc.stdin.write(json.dumps({"task": task, "count": count, "fresh": fresh}) + "\n")
         self.proc.stdin.flush()
         got = self._read()
         self.times[task] += got["times"]
@@ -130,6 +142,7 @@ def main() -> None:
     ap.add_argument("--blocks", type=int, default=20)
     ap.add_argument("--per-block", type=int, default=50)
     ap.add_argument("--warm", type=int, default=50)
+    ap.add_argument("--history", type=int, default=0, help="a fresh shell after this many pairs (0: never)")
     a = ap.parse_args()
     print(run_header())
     with baseline.checkout(a.baseline) as old, acceptors(3) as p3a, acceptors(3) as p3b, acceptors(5) as p5a, \
@@ -144,10 +157,13 @@ def main() -> None:
             for task in ("propose", "pair"):
                 w.run(task, a.warm)
                 w.times[task], w.full[task], w.cpu[task] = [], 0, 0.0
+        typed = a.warm
         for b in range(a.blocks):
+            fresh = bool(a.history) and typed + a.per_block > a.history
+            typed = a.per_block if fresh else typed + a.per_block
             for w in workers if b % 2 == 0 else workers[::-1]:
                 for task in ("propose", "pair"):
-                    w.run(task, a.per_block)
+                    w.run(task, a.per_block, fresh=fresh and task == "pair")
         for w in workers:
             w.close()
     report(workers, a.blocks * a.per_block)
