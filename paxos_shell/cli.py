@@ -238,6 +238,8 @@ def _run(args: argparse.Namespace, pool: Pool, script_lines: Optional[list[str]]
 
         if pool.local is not None:
             pool.local.wait_started()
+            for warning in pool.local.recovery_warnings(pool.local.members):
+                banner(visible(warning))
         fmt = Format.JSON if args.json else Format(args.format or "table")
         shell = Shell(pool, args.timeout if args.timeout is not None else 1.0, fmt, args.proposer_number,
                       options=options)
