@@ -146,6 +146,10 @@ def _check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespac
         parser.error("--local cannot be combined with --url or --server-count")
     if args.url and args.server_count is not None:
         parser.error("--server-count cannot be combined with --url (the URLs make the pool)")
+    if args.url and (args.host is not None or args.base_port is not None):
+        parser.error("--host and --base-port do not apply to --url (each URL says where its acceptor is)")
+    if args.host is not None and not args.url and args.server_count is None:
+        parser.error("--host goes with --server-count (the local pool listens on 127.0.0.1 only)")
 
 
 def build_pool(args: argparse.Namespace, announce: bool) -> Pool:
