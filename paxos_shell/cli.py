@@ -146,6 +146,10 @@ def _check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespac
         parser.error("--local cannot be combined with --url or --server-count")
     if args.url and args.server_count is not None:
         parser.error("--server-count cannot be combined with --url (the URLs make the pool)")
+    if args.url and (args.host is not None or args.base_port is not None):
+        parser.error("--host and --base-port do not apply to --url (each URL says where its acceptor is)")
+    if args.host is not None and not args.url and args.server_count is None:
+        parser.error("--host goes with --server-count (the local pool listens on 127.0.0.1 only)")
 
 
 def build_pool(args: argparse.Namespace, announce: bool) -> Pool:
@@ -238,6 +242,8 @@ def _run(args: argparse.Namespace, pool: Pool, script_lines: Optional[list[str]]
 
         if pool.local is not None:
             pool.local.wait_started()
+            for warning in pool.local.recovery_warnings(pool.local.members):
+                banner(visible(warning))
         fmt = Format.JSON if args.json else Format(args.format or "table")
         shell = Shell(pool, args.timeout if args.timeout is not None else 1.0, fmt, args.proposer_number,
                       options=options)

@@ -51,6 +51,13 @@ def test_a_bad_config_value_names_the_file(private_home: str) -> None:
     (["--url", "1=http://a:1", "--url", "1=http://b:2", "-c", "state"], "acceptor 1 is given twice"),
     (["--url", "1=http://a:1", "--server-count", "3"], "--server-count cannot be combined with --url"),
     (["--local", "3", "--url", "1=http://a:1"], "--local cannot be combined"),
+    # Was: ignored in silence, as --base-port once was with --local (issue 20, item 14).
+    (["--url", "1=http://a:1", "--base-port", "29000", "-c", "pool"],
+     "--host and --base-port do not apply to --url (each URL says where its acceptor is)"),
+    (["--url", "1=http://a:1", "--host", "b", "-c", "pool"], "--host and --base-port do not apply to --url"),
+    (["--local", "2", "--host", "127.0.0.2", "-c", "pool"],
+     "--host goes with --server-count (the local pool listens on 127.0.0.1 only)"),
+    (["--host", "127.0.0.2", "-c", "pool"], "--host goes with --server-count"),
     (["--timeout", "0", "--server-count", "1"], "bad timeout 0"),
     (["--proposer-number", "100", "--server-count", "1"], "bad proposer number 100: choose 0 to 99"),
     (["--server-count", "x"], "argument --server-count: bad server count 'x': expected a whole number"),

@@ -88,6 +88,15 @@ def test_volatile_acceptor_says_it_is_unsafe(tmp_path: Any) -> None:
     assert "VOLATILE" in log and "UNSAFE" in log
 
 
+def test_teach_mode_counts_the_other_proposer_violations_in_words(local: Shell) -> None:
+    # Was: "(and 1 more: see 'check')", the words issue 20 found reading badly.
+    run(local, "set teach on")
+    run(local, "accept 7 X 1 --force")
+    _, out = run(local, "accept 8 Y 2 --force")
+    assert "broke a proposer's rule (accept-without-quorum) (and 1 more proposer violation: see 'check')" in (
+        " ".join(out.split()))
+
+
 def test_check_is_silent_on_a_correct_run(local: Shell) -> None:
     for v in ("a", "b", "c"):
         run(local, f"propose {v} --contact-count 2")
@@ -95,6 +104,17 @@ def test_check_is_silent_on_a_correct_run(local: Shell) -> None:
     run(local, "propose d")
     code, out = run(local, "check")
     assert code == 0 and out.startswith("OK: no violation")
+
+
+def test_check_counts_one_reply_in_the_singular(tmp_path: Any) -> None:
+    a = Acceptor(1, free_port(), str(tmp_path)).start()
+    sh = Shell(Pool({1: a.url}, "one"), timeout=5.0, stream=io.StringIO(), err=io.StringIO(), colour=False)
+    try:
+        code, out = run(sh, "check")  # check reads the one acceptor first: one reply
+        assert code == 0 and out.startswith("OK: no violation in 1 reply (quorum 1).")
+    finally:
+        sh.close()
+        a.kill()
 
 
 def test_check_catches_a_forced_unsafe_accept(local: Shell) -> None:

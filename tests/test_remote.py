@@ -151,6 +151,19 @@ def test_secrets_an_acceptor_echoes_are_masked_everywhere(fake: Any, tmp_path: P
     assert "accept 5 ***" in saved.read_text()
 
 
+def test_a_trace_masks_secrets_before_it_shortens_a_label(fake: Any, tmp_path: Path, private_home: str) -> None:
+    # Was: `trace` showed 'HTTP 500: echo: Basic YWxpY2U6U~', the SVG 'Basic YWxpY…' (masked after
+    # shortening, too late) and `trace --mermaid FILE` the whole 'Basic YWxpY2U6UzNDUkVUUFc= TOK3NVALUE'.
+    acc = fake(echo_secrets)
+    creds = ["--url", f"1={acc.url}", "--auth", "alice:S3CRETPW", "--header", "X-Token: TOK3NVALUE"]
+    mmd, drawn = tmp_path / "t.mmd", tmp_path / "t.svg"
+    lines = ["state", "accept 5 TOK3NVALUE --force", "trace", f"trace --mermaid {mmd}", f"trace --svg {drawn}"]
+    p = shell(*creds, *[a for ln in lines for a in ("-c", ln)], env=dict(os.environ, COLUMNS="80"))
+    assert "HTTP 500: echo: *** ***" in mmd.read_text()
+    shown = p.stdout + p.stderr + mmd.read_text() + drawn.read_text()
+    assert [s[:5] for s in SECRETS if s[:5] in shown] == []  # not even a secret's first characters
+
+
 def test_the_live_view_and_the_history_file_mask_secrets(fake: Any, private_home: str) -> None:
     from types import SimpleNamespace
 
@@ -172,6 +185,7 @@ def test_the_live_view_and_the_history_file_mask_secrets(fake: Any, private_home
             sh.run_line(line)
         sent = b"".join(frames).decode()
         assert frames and [x for x in SECRETS if x in sent] == [] and "***" in frames[-1].decode()
+        assert [x[:5] for x in SECRETS if x[:5] in sent] == []  # the diagram's shortened labels too
         history = make_history(sh.out.secrets)
         history.store_string("accept 6 TOK3NVALUE --force")
         assert list(history.load_history_strings()) == ["accept 6 *** --force"]

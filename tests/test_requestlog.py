@@ -86,6 +86,36 @@ def test_an_acceptor_logging_to_a_full_disk_answers_every_request(tmp_path: Path
         proc.wait()
 
 
+def test_an_acceptor_whose_log_nobody_reads_answers_every_request(tmp_path: Path) -> None:
+    """stderr a pipe nobody reads (a pager left waiting, `| tee` to a stalled disk; a terminal
+    paused with Ctrl-S is the same): once the pipe was full, the next line's write blocked the
+    event loop and the acceptor answered nothing more, to anyone."""
+    port = free_port()
+    reader, writer = os.pipe()
+    proc = subprocess.Popen([sys.executable, "-m", "paxos_shell.acceptor", "--id", "1", "--port", str(port),
+                             "--data-dir", str(tmp_path)], stdout=writer, stderr=writer, stdin=subprocess.DEVNULL)
+    os.close(writer)
+    try:
+        Acceptor(1, port, str(tmp_path), proc).wait_healthy()
+        assert pipelined(port, 3000).count(b"HTTP/1.1 200 ") == 3000  # about 200 KB of log lines
+        assert get_json(port, "GET", "/health") == (200, "UP acceptor 1\n")
+        os.set_blocking(reader, False)
+        while True:  # the reader catches up...
+            try:
+                if not os.read(reader, 1 << 16):
+                    break
+            except BlockingIOError:
+                break
+        get_json(port, "GET", "/health")  # ...and the next line says what it missed
+        os.set_blocking(reader, True)
+        said = os.read(reader, 1 << 16).decode()
+        assert "log lines lost: the log's reader is not keeping up\n" in said
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(reader)
+
+
 def test_the_local_pools_log_stays_under_a_mebibyte_per_acceptor(tmp_path: Path) -> None:
     """16,000 requests log about 1.1 MB: acceptor-1.log is rotated to acceptor-1.log.1 at
     512 KiB, and the two together hold at most 1 MiB; the newest line is in acceptor-1.log."""

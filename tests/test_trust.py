@@ -153,3 +153,22 @@ def test_a_refusal_below_its_own_promise_is_reported_not_explained(with_third: A
             "reporting promisedId 4.") in text
     assert "Acceptor 3 refused, reporting these promises: acceptor 3: 4." in text
     assert "because it had promised" not in text
+
+
+def test_propose_flags_an_accept_reply_that_breaks_a_rule_as_the_accept_command_does(with_third: Any) -> None:
+    # Was: 'accept' printed RULE BROKEN for acceptor 3's reply, while propose's phase 2 counted
+    # it out in silence (its table said 'granted accepted'), and only a later 'state' told why.
+    def misreport(h: Handler) -> None:
+        parts = urlsplit(h.path)
+        if parts.path.endswith("/accept"):
+            n = int(parse_qs(parts.query)["id"][0])
+            h.respond(200, wire_json({"ignored": False, "acceptedId": n, "acceptedValue": "OTHER"}))
+        else:
+            Handler.protocol(h)
+
+    sh = with_third(misreport)
+    code, out = run(sh, "propose X")
+    text = words(out)
+    assert code == 0 and "Accepts received from servers: [1, 2]" in text
+    assert ("RULE BROKEN: acceptor 3 answered accept 0 X in round 2 with acceptedId 0 and value OTHER: a granted "
+            "accept reports the id and value it was sent.") in text

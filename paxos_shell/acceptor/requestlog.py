@@ -1,9 +1,10 @@
 """The acceptor's log: one escaped line per request or event, never at the cost of a reply.
 
 A line is written with one os.write on the log's descriptor, after the reply it
-describes; a write that fails (a full disk, /dev/full, a closed descriptor) loses
-that line and nothing else: the failure is counted, never raised, and the next
-line that can be written says how many were lost and why. Every line passes
+describes (to a pipe or terminal, a PIPE_BUF at a time, once poll says there is
+room); a write that fails (a full disk, /dev/full, a closed descriptor, a reader
+that stopped reading) loses that line and nothing else: the failure is counted,
+never raised, and the next line that can be written says how many were lost and why. Every line passes
 through text.visible, so nothing a client sent reaches the log raw. Given a file
 (--log-file), the log owns stdout and stderr (so a start-up failure lands there
 too) and keeps itself bounded: at max_bytes the file becomes FILE.1 (replacing the
@@ -13,7 +14,10 @@ It never decides what is logged; callers do.
 
 from __future__ import annotations
 
+import errno
 import os
+import select
+import stat
 from typing import Optional
 
 from paxos_shell.core.text import visible
@@ -39,6 +43,13 @@ class RequestLog:
         self.lost = 0
         self.why = ""
         self.size = _size(fd)
+        self.room: Optional[select.poll] = None
+        """For a pipe, socket or terminal: asked before each write, since a reader that stops
+        would block the write, and with it the event loop and every reply."""
+        self.cut = False  # a line was cut off mid-way: the next one starts on a line of its own
+        if not _regular(fd):
+            self.room = select.poll()
+            self.room.register(fd, select.POLLOUT)
 
     @classmethod
     def to_file(cls, prefix: str, path: str, max_bytes: int = LOG_MAX_BYTES) -> RequestLog:
@@ -62,14 +73,27 @@ class RequestLog:
             gone = f"{self.prefix}{self.lost} log line{'s' if self.lost != 1 else ''} lost: {self.why}\n"
             data = gone.encode() + data
         try:
-            self.size += os.write(self.fd, data)
+            self.size += self._write(b"\n" + data if self.cut else data)
         except OSError as e:
             self.lost += 1
             self.why = visible(e.strerror or str(e))
             return
-        self.lost = 0
+        self.lost, self.cut = 0, False
         if self.path is not None and self.size >= self.max_bytes:
             self._rotate(self.path)
+
+    def _write(self, data: bytes) -> int:
+        """os.write, or for a pipe or terminal PIPE_BUF bytes at a time, each only once there is
+        room for them: a reader that stopped loses lines, and never stops the acceptor."""
+        if self.room is None:
+            return os.write(self.fd, data)
+        done = 0
+        while done < len(data):
+            if not self.room.poll(0):
+                self.cut = self.cut or done > 0
+                raise BlockingIOError(errno.EAGAIN, "the log's reader is not keeping up")
+            done += os.write(self.fd, data[done:done + select.PIPE_BUF])
+        return done
 
     def _rotate(self, path: str) -> None:
         """FILE becomes FILE.1 and a fresh FILE takes the log's descriptors. The new file is opened
@@ -93,6 +117,14 @@ class RequestLog:
             self.size = self.max_bytes - self.max_bytes // 8
         finally:
             os.close(fd)
+
+
+def _regular(fd: int) -> bool:
+    """Whether `fd` is a regular file (never blocks a write), as far as fstat can tell."""
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        return True  # closed: every write fails at once, and is counted
 
 
 def _size(fd: int) -> int:

@@ -10,11 +10,12 @@ acceptors `A1`, `A2`..., so a proposer named A is never mistaken for an acceptor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import groupby
-from typing import Iterable, Optional, Union
+from typing import Iterable, Optional, Sequence, Union
 
 from paxos_shell.core.text import show_value
+from paxos_shell.core.urls import scrub_data
 from paxos_shell.core.wire import Phase, Reply, ReplyKind
 from paxos_shell.engine.session import HistoryEntry, Marker
 
@@ -66,6 +67,17 @@ def request_label(r: Reply) -> str:
     if r.phase == Phase.ACCEPT:
         return f"accept {p.get('id')} {show_value(str(p.get('value')))}"
     return "state?"
+
+
+def masked(entries: Iterable[HistoryEntry], secrets: Sequence[str]) -> list[HistoryEntry]:
+    """The entries as they may be drawn: every secret the shell sends (urls.secret_forms) masked
+    in what came back and in the values sent. Done before any label is shortened: masking the
+    drawing afterwards misses a secret cut in two ('Basic YWxpY…')."""
+    if not secrets:
+        return list(entries)
+    return [replace(e, reply=replace(e.reply, body=scrub_data(e.reply.body, secrets),
+                                     cause=scrub_data(e.reply.cause, secrets),
+                                     params=scrub_data(e.reply.params, secrets))) for e in entries]
 
 
 def rounds(entries: Iterable[HistoryEntry], last: Optional[int] = None) -> list[list[HistoryEntry]]:

@@ -67,13 +67,24 @@ def _bind_pool(host: str, ports: list[int]) -> list[socket.socket]:
     return socks
 
 
+RECOVERED = "recovered: "
+"""How /health's line saying what start-up set aside begins (acceptor/routes.py)."""
+
+
 def healthy(host: str, port: int, timeout: float = 0.2) -> bool:
+    return health(host, port, timeout) is not None
+
+
+def health(host: str, port: int, timeout: float = 0.2) -> Optional[str]:
+    """/health's body when the acceptor is up (its `recovered:` line says what start-up set aside), else None."""
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         conn.request("GET", HEALTH)
-        return conn.getresponse().status == 200
+        r = conn.getresponse()
+        body = r.read().decode("utf-8", "replace")
+        return body if r.status == 200 else None
     except OSError:
-        return False
+        return None
     finally:
         conn.close()
 
@@ -103,6 +114,8 @@ class LocalPool:
     """Where acceptor 1 listens (acceptor i at base_port + i - 1), as --base-port asks: exactly
     there or not at all. None: the layout's ports (8081...) when free, else free ports."""
     members: dict[int, Member] = field(default_factory=dict)
+    recovered: dict[int, str] = field(default_factory=dict)
+    """What each acceptor's last start set aside of its state file, in its words ("" for nothing)."""
     _own_dir: bool = False
     _listeners: dict[int, socket.socket] = field(default_factory=dict)
 
@@ -228,13 +241,21 @@ class LocalPool:
                 if m.proc.poll() is not None:
                     raise PoolError(f"acceptor {i} failed to start (exit code {m.proc.returncode}): "
                                     f"{self._last_log_line(i)} - see {self.log_path(i)}")
-                if healthy(self.host, m.port):
+                said = health(self.host, m.port)
+                if said is not None:
                     waiting.remove(i)
+                    self.recovered[i] = next((ln[len(RECOVERED):] for ln in said.splitlines()
+                                              if ln.startswith(RECOVERED)), "")
             if waiting and time.monotonic() > deadline:
                 raise PoolError(f"acceptor {waiting[0]} did not answer /health within {START_TIMEOUT:.0f} s; "
                                 f"see {self.log_path(waiting[0])}")
             if waiting:
                 time.sleep(0.01)
+
+    def recovery_warnings(self, ids: Iterable[int]) -> list[str]:
+        """One line per acceptor whose last start loaded an older slot: it may have forgotten a promise."""
+        return [f"WARNING: acceptor {i} started from an older state: {self.recovered[i]}"
+                for i in ids if self.recovered.get(i)]
 
     def _last_log_line(self, i: int) -> str:
         try:

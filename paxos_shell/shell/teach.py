@@ -57,7 +57,7 @@ HARM = {
 def proposer_broke(found: Sequence[ProposerViolation]) -> str:
     """The last proposer rule broken, said plainly, with how many more."""
     v = found[-1]
-    more = f" (and {len(found) - 1} more: see 'check')" if len(found) > 1 else ""
+    more = f" (and {counted(len(found) - 1, 'more proposer violation')}: see 'check')" if len(found) > 1 else ""
     who = "This shell's proposer" if v.own else "Proposer"
     return (f"{who} {visible(v.proposer)} broke a proposer's rule ({v.rule}){more}: "
             f"{HARM[v.rule].format(n=v.proposal_id)}.")

@@ -20,7 +20,7 @@ from paxos_shell.core.text import show_value, visible
 from paxos_shell.core.vocab import Word
 from paxos_shell.core.wire import NO_RESPONSE
 from paxos_shell.diagram import svg
-from paxos_shell.diagram.trace import request_label
+from paxos_shell.diagram.trace import masked, request_label
 from paxos_shell.engine.session import AcceptorStatus
 from paxos_shell.knowledge.outlook import Standing
 from paxos_shell.knowledge.possible import Kind
@@ -155,7 +155,7 @@ class Tracker:
             self.drawn.clear()  # its round numbers start again: nothing drawn before is theirs
         if ctx.last is not self.last:
             self.last, self.about = ctx.last, visible(line.strip())
-        entries = recent(s.history, LAST_ROUNDS)
+        entries = masked(recent(s.history, LAST_ROUNDS), ctx.out.secrets)  # before labels are shortened
         self._note_drops(ctx, entries)
         cards = [card(ctx, i) for i in sorted(ctx.client.urls)]
         mark_changes(cards, self.settled if settled else self.cards)

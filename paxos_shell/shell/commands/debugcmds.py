@@ -48,7 +48,8 @@ def cmd_check(ctx: Context, args: Args) -> Result:
         + [proposer_json(v) for v in by_proposers],
         "proposerViolationsNotKept": judge.more})
     if not broken:
-        out.say(f"OK: no violation in {replies} replies (quorum {ctx.session.quorum}).", Style.GOOD)
+        out.say(f"OK: no violation in {counted(replies, 'reply', 'replies')} (quorum {ctx.session.quorum}).",
+                Style.GOOD)
     for v in found:
         out.say(f"VIOLATION: {v.sentence()}.", Style.BAD)
         for e in v.evidence:

@@ -21,6 +21,7 @@ from paxos_shell.shell.pace import Pacer
 from paxos_shell.shell.registry import ArgKind, Args, UsageError, command, quote, to_id
 from paxos_shell.shell.results import Result, Style, Table, Text
 from paxos_shell.shell.teach import explain
+from paxos_shell.shell.verdict import broken_here
 
 K = ArgKind
 
@@ -97,8 +98,11 @@ def progress_blocks(ctx: Context, event: ProposeEvent, value: str) -> list[Any]:
     if isinstance(event, Accepted):
         acc = event.attempt.accept
         assert acc is not None  # Accepted is sent only once phase 2 ran
-        return [Text(""), Text(f"Sending accept requests with value: {show_value(acc.value)}"),
-                Table("", REPLY_COLUMNS, reply_rows(acc.round.replies))]
+        part = Result("accept")
+        part.blocks += [Text(""), Text(f"Sending accept requests with value: {show_value(acc.value)}"),
+                        Table("", REPLY_COLUMNS, reply_rows(acc.round.replies))]
+        broken_here(acc.breaks, part)  # as `accept` flags them: a reply counted out is said, not silent
+        return part.blocks
     if isinstance(event, Retrying):
         return [Text(f"Retry {event.attempt} after {event.pause * 1000:.0f} ms backoff", Style.DIM), Text("")]
     return []

@@ -9,7 +9,7 @@ from paxos_shell.core.paxos import Verdict
 from paxos_shell.core.text import counted, show_value, span
 from paxos_shell.diagram import svg
 from paxos_shell.diagram.style import stylesheet
-from paxos_shell.diagram.trace import diagram, mermaid
+from paxos_shell.diagram.trace import diagram, masked, mermaid
 from paxos_shell.engine.duel import MAX_TURNS, Turn, duel
 from paxos_shell.engine.session import HistoryEntry
 from paxos_shell.shell.context import Context
@@ -34,7 +34,7 @@ K = ArgKind
 )
 def cmd_trace(ctx: Context, args: Args) -> Result:
     n = parse_int(args.positional[0], "round count", 1) if args.positional else 3
-    entries = list(ctx.session.history)
+    entries = masked(ctx.session.history, ctx.out.secrets)
     if not entries:
         raise UsageError("trace: no rounds yet (run prepare, accept or propose first)")
     markers = list(ctx.session.markers)
