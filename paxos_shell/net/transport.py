@@ -4,7 +4,7 @@ A Link is how a round asks one acceptor, from its courier thread. A direct
 acceptor is asked on a urllib3 HTTPConnection the Link keeps, through the
 connection's documented `request()` and `getresponse()` (the two calls
 urllib3's own pool makes, without the pool's per-request bookkeeping, which
-cost a quarter of each request's CPU: docs/performance.md); before reusing
+cost a fifth of each request's CPU: docs/performance.md); before reusing
 it the Link makes the pool's check, `is_connected`. An acceptor behind a
 proxy is asked through requests' HTTPAdapter, which decides the proxied
 request's form and the proxy's credentials. requests prepares the headers
