@@ -138,6 +138,8 @@ def test_list_names_every_rule_once() -> None:
     ([], "name at least one acceptor URL"),
     (["ftp://x"], "the scheme must be http or https"),
     (["http://127.0.0.1:1", "--only", "no-such-rule"], "unknown rule 'no-such-rule'"),
+    (["http://127.0.0.1:1", "--only", ","], "--only names no rule"),
+    (["http://127.0.0.1:1", "--only="], "--only names no rule"),
     (["http://127.0.0.1:1", "--bogus"], "unrecognized arguments"),
 ])
 def test_usage_errors_are_one_line_and_status_2(argv: list[str], said: str) -> None:
@@ -242,6 +244,6 @@ def test_a_failing_restart_command_fails_both_durability_rules_with_its_line(sou
 def test_an_acceptor_that_does_not_come_back_is_a_failure_not_a_hang(sound: Any) -> None:
     acc = sound()
     opts = Options(seed=1, restarter=acc.kill, restart_wait=0.5)
-    report = audit(acc.url, opts, select(["durable-promise"]))
+    report = audit(acc.url, opts, select("durable-promise"))
     (f,) = report.findings
     assert f.verdict.value == "fail" and "did not come back within 0.5 s" in f.why and f.evidence

@@ -103,14 +103,18 @@ class AuditReport:
         return Verdict.FAIL if any(f.verdict == Verdict.FAIL for f in self.findings) else Verdict.PASS
 
 
-def select(only: Optional[Sequence[str]]) -> list[Rule]:
-    """The rules named (all by default); UserError naming any unknown one."""
-    if not only:
+def select(only: Optional[str]) -> list[Rule]:
+    """The rules `--only` names, comma-separated (all without it); UserError naming any unknown
+    one, or saying that an --only of commas alone names none (never taken for "all")."""
+    if only is None:
         return list(RULES)
-    unknown = [n for n in only if n not in NAMES]
+    names = [n.strip() for n in only.split(",") if n.strip()]
+    if not names:
+        raise UserError(f"--only names no rule; the rules: {', '.join(NAMES)}")
+    unknown = [n for n in names if n not in NAMES]
     if unknown:
         raise UserError(f"unknown rule {visible(unknown[0])!r}; the rules: {', '.join(NAMES)}")
-    return [r for r in RULES if r.name in only]
+    return [r for r in RULES if r.name in names]
 
 
 def preflight(a: Auditor) -> AcceptorState:

@@ -88,7 +88,7 @@ def run(argv: Optional[Sequence[str]], out: TextIO, err: TextIO) -> ExitStatus:
             check_url(url)
         except ValueError as e:
             raise UserError(str(e)) from None
-    rules = select([n.strip() for n in args.only.split(",") if n.strip()] if args.only else None)
+    rules = select(args.only)
     for path, directory, flag in ((args.junit, False, "--junit"), (args.svg, True, "--svg")):
         why = unwritable(path, directory) if path else None
         if why:

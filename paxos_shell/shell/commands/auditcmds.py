@@ -49,7 +49,7 @@ def cmd_audit(ctx: Context, args: Args) -> Result:
     ids = ctx.engine.servers(args.acceptor_ids())
     only = args.text("--only")
     try:
-        rules = select([n.strip() for n in only.split(",") if n.strip()] if only else None)
+        rules = select(only)
     except UserError as e:
         raise UsageError(str(e)) from None
     why = unwritable(str(args.text("--svg")), directory=True) if args.text("--svg") else None
