@@ -182,6 +182,12 @@ def _huge(h: Handler) -> None:
         pass
 
 
+def _not_http(h: Handler) -> None:
+    """Bytes that are not an HTTP status line, control characters among them."""
+    h.wfile.write(b"\x00\xff\x1b[31mGARBAGE\r\n\r\n")
+    h.close_connection = True
+
+
 def _short(h: Handler) -> None:
     """A body cut off before its Content-Length: the connection closes 984 bytes early."""
     h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
@@ -191,7 +197,8 @@ def _short(h: Handler) -> None:
 
 @pytest.mark.parametrize("behaviour, said", [
     (_html, "not a paxos acceptor: the reply is HTML"),
-    (_short, ": Connection broken: IncompleteRead(16 bytes read, 984 more expected)"),
+    (_short, ": connection closed mid-reply"),
+    (_not_http, ": not a paxos acceptor: the reply is not HTTP"),
     (_garbage, "not a paxos acceptor: the reply is not JSON"),
     (_huge, "reply larger than 1 MiB: cut off"),
 ])

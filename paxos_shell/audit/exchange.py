@@ -30,6 +30,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from paxos_shell.core.text import visible
 from paxos_shell.core.wire import MAX_REPLY, PHASES, Phase, Reply, interpret
+from paxos_shell.net.causes import describe_error
 
 BODY_SHOWN = 2000
 """Characters of a reply body kept as evidence: enough for any protocol reply."""
@@ -233,6 +234,4 @@ def _why(e: BaseException) -> str:
         return "timeout"
     if isinstance(e, requests.ConnectionError) and "refused" in str(e).lower():
         return "connection refused"
-    said = e.args[0] if isinstance(e, urllib3.exceptions.ProtocolError) and e.args else e  # not its repr
-    text = str(said).splitlines()[0] if str(said) else type(e).__name__
-    return visible(text[:160])
+    return describe_error(e)  # the shell's words for it (net/causes.py), never the message with the URL
