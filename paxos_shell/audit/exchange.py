@@ -100,7 +100,7 @@ class Lane:
         self.number = number
         self.recorder = recorder
         self.timeout = timeout
-        self.watchdog = Watchdog(max(0.01, timeout / 4))
+        self.watchdog = Watchdog()
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy or netrc from the environment: the URL given is the one audited
         self.session.headers["Accept-Encoding"] = "identity"
@@ -136,47 +136,57 @@ class Lane:
         return self.recorder.keep(Exchange(self.number, method, tgt, start, end, resp.status_code, body, cause, reply))
 
     def close(self) -> None:
-        self.watchdog.stop.set()
+        self.watchdog.stop()
         self.session.close()
 
 
 class Watchdog:
-    """Shuts the socket of a lane's request once it is past its deadline (checked every `every`
-    seconds: there is no event to wait on), so that the blocked read ends at once."""
+    """Shuts the socket of a lane's request once it is past its deadline, so that the blocked
+    read ends at once: a head trickled a byte at a time never trips a read timeout."""
 
-    def __init__(self, every: float) -> None:
-        self.lock = threading.Lock()
+    def __init__(self) -> None:
+        self.changed = threading.Condition()
         self.sock: Optional[socket.socket] = None
         self.until: Optional[float] = None
         self.fired = False
-        self.stop = threading.Event()
-        threading.Thread(target=self._run, args=(every,), daemon=True, name="audit-watchdog").start()
+        self.stopped = False
+        threading.Thread(target=self._run, daemon=True, name="audit-watchdog").start()
 
     def watch(self, sock: socket.socket) -> None:
         """The lane's connection opened on `sock` (it stays for the requests that follow)."""
-        with self.lock:
+        with self.changed:
             self.sock = sock
 
     def arm(self, until: float) -> None:
-        with self.lock:
+        with self.changed:
             self.until, self.fired = until, False
+            self.changed.notify()
 
     def disarm(self) -> bool:
         """The request ended; whether the watchdog cut it."""
-        with self.lock:
+        with self.changed:
             self.until = None
             return self.fired
 
-    def _run(self, every: float) -> None:
-        while not self.stop.wait(every):
-            with self.lock:
-                if self.until is None or self.sock is None or time.monotonic() <= self.until:
+    def stop(self) -> None:
+        with self.changed:
+            self.stopped = True
+            self.changed.notify()
+
+    def _run(self) -> None:
+        with self.changed:
+            while not self.stopped:
+                left = None if self.until is None else self.until - time.monotonic()
+                if left is None or left > 0:
+                    self.changed.wait(left)  # until the deadline, or the next arm, disarm or stop
                     continue
                 self.fired, self.until = True, None
-                try:
-                    self.sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                if self.sock is not None:
+                    try:
+                        # socket.socket's own shutdown, not SSLSocket's (as net/tap.py cuts a request)
+                        socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
+                    except OSError:
+                        pass
 
 
 class _Watched(HTTPAdapter):
