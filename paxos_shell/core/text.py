@@ -142,8 +142,7 @@ def wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
     body = text.lstrip(" ")
     if not body.strip():
         return []
-    whole = wcswidth(first + text)
-    if 0 <= whole <= width and "\n" not in text and not text[-1].isspace():
+    if "\n" not in text and not text[-1].isspace() and 0 <= wcswidth(first + text) <= width:
         return [first + text]  # what the loop below makes of a text that fits (most lines): saves it
     lines: list[str] = []
     line = first + text[:len(text) - len(body)]

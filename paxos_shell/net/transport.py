@@ -21,6 +21,7 @@ http.client errors they wrap) mean "no answer"; anything else is a bug and
 surfaces as one. This module never classifies a reply (wire.interpret does)
 and never puts a URL in a cause, except a proxy's, redacted.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -172,16 +173,14 @@ class Link:
             conn = self._connection(timeout)
             raw = self._exchange(conn, method, route)
             return self._read(raw, raw.status, raw.headers, self._path(route), conn.close)
-        except FAILURES as e:
+        except BaseException as e:
             if conn is not None:
                 conn.close()  # never reused after a failure, as urllib3's pool does
+            if not isinstance(e, FAILURES):
+                raise
             if first and self.tap.reused and not self.tap.whole:
                 raise _Unsent from e
             raise Unanswered(self._describe(e), reached=self.tap.whole) from None
-        except BaseException:
-            if conn is not None:
-                conn.close()
-            raise
 
     def _connection(self, timeout: float) -> TappedHTTPConnection:
         """The kept-alive connection, or a new one (it connects when the request is written).

@@ -52,7 +52,8 @@ def cmd_audit(ctx: Context, args: Args) -> Result:
         rules = select(only)
     except UserError as e:
         raise UsageError(str(e)) from None
-    why = unwritable(str(args.text("--svg")), directory=True) if args.text("--svg") else None
+    svg = args.text("--svg")
+    why = unwritable(svg, directory=True) if svg else None
     if why:
         raise UsageError(f"--svg: cannot write {why}")
     seed = parse_int(args.text("--seed"), "seed", 0) if args.text("--seed") else random.randrange(1, 1_000_000)
@@ -96,13 +97,13 @@ def _result(ctx: Context, args: Args, reports: list[AuditReport]) -> Result:
     for r in reports:
         for line in table(r, ctx.out.width, args.switch("--verbose")).splitlines():
             out.blocks.append(Text(line, Style.BAD if " FAIL " in line[:40] else Style.PLAIN, wrap=False))
-    if args.text("--svg"):
+    svg = args.text("--svg")
+    if svg:
         try:
-            for path in write_svgs(reports, str(args.text("--svg"))):
+            for path in write_svgs(reports, svg):
                 out.say(f"wrote {visible(path)}")
         except OSError as e:
-            out.say(f"cannot write SVGs to {visible(str(args.text('--svg')))}: {visible(e.strerror or str(e))}",
-                    Style.BAD)
+            out.say(f"cannot write SVGs to {visible(svg)}: {visible(e.strerror or str(e))}", Style.BAD)
     if ctx.pool.local is not None:
         out.say("The audit changed these acceptors behind the shell's back: 'reset' them before a lesson.",
                 Style.WARN)

@@ -90,8 +90,9 @@ def _act(ctx: Context, ids: list[int], action: PoolAction, run: Callable[[LocalP
         out.say(f"Acceptor{'s' if len(done) > 1 else ''} {', '.join(map(str, done))} {past}.")
     if skipped:
         out.say(f"Already {'down' if action == PoolAction.DOWN else 'up'}: {', '.join(map(str, skipped))}")
-    for warning in local.recovery_warnings(done) if action != PoolAction.DOWN else ():
-        out.say(warning, Style.WARN)
+    if action != PoolAction.DOWN:
+        for warning in local.recovery_warnings(done):
+            out.say(warning, Style.WARN)
     for mode, group in _by_mode(local, done).items():
         ctx.session.pool_changed(group, action, volatile=mode if action != PoolAction.DOWN else None)
     return out
