@@ -23,6 +23,7 @@ import trustme
 from paxos_shell.core import wire
 from paxos_shell.core.wire import ERROR, GRANTED, NO_RESPONSE, Phase
 from paxos_shell.net.clientopts import ClientOptions
+from paxos_shell.net.courier import Courier
 
 from .helpers.fake import HOST, Fake, Handler, trickle, warm
 from .helpers.wait import wait_until
@@ -220,3 +221,57 @@ def test_a_request_on_the_open_connection_is_the_one_sent_on_a_new_one(fake: Any
     assert list(first.headers.items()) == list(second.headers.items())
     assert first.headers["Authorization"].startswith("Basic ") and first.headers["X-Api-Key"] == "k-1"
     assert first.peer_port == second.peer_port
+
+
+def test_ctrl_c_after_a_request_left_on_the_open_connection_says_it_may_have_acted(
+        fake: Any, client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On an open connection the round's own thread writes the request before the acceptor's
+    courier takes over (Link.write_ahead): a Ctrl-C between the two finds it gone, and says so.
+    On a new connection nothing has left by then, and the reply says that instead."""
+    f_open, f_new = fake(), fake()
+    c = client({1: f_open.url, 2: f_new.url})
+    warm(c, {1: f_open})
+
+    def ctrl_c(courier: Courier, job: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Courier, "send", ctrl_c)
+    rnd = c.prepare(7, [1])
+    assert rnd.interrupted
+    r = rnd.replies[0]
+    assert (r.kind, r.cause, r.may_have_acted) == (NO_RESPONSE, "interrupted", True)
+    assert wait_until(lambda: f_open.state.promised_id == 7, 10), "the request written ahead never arrived"
+    r = c.prepare(8, [2]).replies[0]
+    assert (r.kind, r.cause, r.may_have_acted) == (NO_RESPONSE, "interrupted", False)
+    monkeypatch.undo()
+    assert c.prepare(9, [1, 2]).replies[0].kind == GRANTED
+    assert [s.target for s in f_new.seen] == ["/api/paxos/prepare?id=9"], "the interrupted request left"
+
+
+def test_an_acceptor_that_stopped_reading_never_holds_up_the_round(fake: Any, client: Any) -> None:
+    """Acceptor 1 answers, then stops reading that connection: the next request does not fit in
+    the socket's buffers. The round's thread never waits on a write: the request goes on a new
+    connection (what left on the old one is incomplete, and cannot be acted on)."""
+    release = threading.Event()
+
+    def answer_then_stop_reading(h: Handler) -> None:
+        h.protocol()
+        if len(f.seen) == 1:
+            release.wait(60)
+
+    f = fake(answer_then_stop_reading)
+    f.server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    pad = tuple((f"X-Pad-{i}", "x" * 16000) for i in range(8))  # 128 KB of headers in every request
+    c = client({1: f.url}, timeout=30, options=ClientOptions(headers=pad))
+    try:
+        assert c.prepare(1, [1]).replies[0].kind == GRANTED
+        sock = c.connection(1)
+        assert sock is not None
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        rnd = c.prepare(2, [1])
+        assert (rnd.replies[0].kind, rnd.replies[0].promised_id) == (GRANTED, 2)
+        assert rnd.elapsed < 15, f"the round waited {rnd.elapsed:.1f} s on a write the acceptor never read"
+        assert [s.target for s in f.seen] == ["/api/paxos/prepare?id=1", "/api/paxos/prepare?id=2"]
+        assert len(ports(f)) == 2
+    finally:
+        release.set()

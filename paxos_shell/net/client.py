@@ -1,15 +1,17 @@
 """Concurrent rounds of requests to acceptors.
 
-A round asks every named acceptor at once, each from the thread kept with
-that acceptor's connection (courier.py), and lasts about as long as the
-slowest one that answers, never more than the timeout: five dead acceptors
-cost one timeout, not five. Ctrl-C returns the round at once, and requests
-left in flight are cut short so their threads end now. Those threads block
-the signals meant for the shell (runtime/signals), so Ctrl-C always reaches
-the thread waiting for the round. Each acceptor has one kept-alive
-connection (transport.Link, over requests), imported when the first round
-runs so that the shell starts without requests. This module never judges Paxos (engine/
-and core/paxos.py do) and never shows a URL's secret.
+A round asks every named acceptor at once: on a connection already open the
+round's thread writes each request without waiting (transport.Link.write_ahead),
+and the thread kept with that acceptor's connection (courier.py) reads the
+reply, or sends the request itself when it needs a new connection. A round
+lasts about as long as the slowest acceptor that answers, never more than the
+timeout: five dead acceptors cost one timeout, not five. Ctrl-C returns the
+round at once, and requests left in flight are cut short so their threads end
+now. Those threads block the signals meant for the shell (runtime/signals), so
+Ctrl-C always reaches the thread waiting for the round. Each acceptor has one
+kept-alive connection (transport.Link, over requests), imported when the first
+round runs so that the shell starts without requests. This module never judges
+Paxos (engine/ and core/paxos.py do) and never shows a URL's secret.
 """
 
 from __future__ import annotations
@@ -178,6 +180,7 @@ class Client:
             return
         job = Job(lambda: self._call(ask, sid, link, got), latch)
         got.jobs[job] = sid
+        link.write_ahead(ask.method, ask.route)  # on a kept-alive connection; else the courier sends it
         self._couriers[sid].send(job)
 
     def _call(self, ask: _Ask, sid: int, link: Link, got: _Gathered) -> None:
@@ -187,9 +190,8 @@ class Client:
 
     def _settle(self, ask: _Ask, servers: Sequence[int], got: _Gathered, interrupted: bool) -> None:
         """A reply for every server: what came, else silence (timeout or interrupted), the request
-        cut short. Silence may have acted unless the request surely never left: its job was
-        withdrawn before it began, or it was abandoned before it began to be written
-        (transport.Link.abort)."""
+        cut short. Silence may have acted unless the request surely never left: it was neither
+        written ahead nor begun to be written by its courier (transport.Link.abort)."""
         bug: Optional[tuple[int, BaseException]] = None
         cause = wire.INTERRUPTED if interrupted else wire.TIMEOUT
         for job, sid in list(got.jobs.items()):
@@ -200,7 +202,8 @@ class Client:
             silence = ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=cause, reached=True))
             if got.replies.setdefault(sid, silence) is silence:  # else its reply came just now
                 # Recorded before the request is cut: what the cut makes it say is not the round's.
-                silence.reached = not job.withdraw() and self._give_up(sid)
+                job.withdraw()  # one not begun never will be: only a request written ahead left
+                silence.reached = self._give_up(sid)
         for sid in servers:  # not asked at all (Ctrl-C came first): it cannot have acted
             if sid not in got.replies:
                 got.replies.setdefault(sid, ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=cause, reached=False)))

@@ -1,11 +1,12 @@
 """HTTP to one acceptor: a kept-alive connection, TLS, credentials, proxies, bounded replies.
 
-A Link is how a round asks one acceptor, from its courier thread. A direct
-acceptor is asked on a urllib3 HTTPConnection the Link keeps, through the
-connection's documented `request()` and `getresponse()` (the two calls
-urllib3's own pool makes, without the pool's per-request bookkeeping, which
-cost a fifth of each request's CPU: docs/performance.md); before reusing
-it the Link makes the pool's check, `is_connected`. An acceptor behind a
+A Link is how a round asks one acceptor, from its courier thread (and, on an
+open connection, writes the request first from the round's thread:
+write_ahead). A direct acceptor is asked on a urllib3 HTTPConnection the Link
+keeps, through the connection's documented `request()` and `getresponse()`
+(the two calls urllib3's own pool makes, without the pool's per-request
+bookkeeping, which cost a fifth of each request's CPU: docs/performance.md);
+before reusing it the Link makes the pool's check, `is_connected`. An acceptor behind a
 proxy is asked through requests' HTTPAdapter, which decides the proxied
 request's form and the proxy's credentials. requests prepares the headers
 and credentials of both (PreparedRequest, once per Link). A tap on the
@@ -132,6 +133,8 @@ class Link:
             warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
         self.busy = threading.Lock()
         self.abandoned = False
+        self.ahead = False
+        """A request was written ahead (write_ahead) and its reply not read yet: it may have acted."""
         self.named: Optional[str] = None
         self.fixed = any(k.lower() == wire.PROPOSER_HEADER.lower() for k, _ in options.headers)
         """The user's --header names the proposer: it is sent as given."""
@@ -148,8 +151,44 @@ class Link:
             else:
                 template.headers[wire.PROPOSER_HEADER] = proposer
 
+    def write_ahead(self, method: str, route: str) -> bool:
+        """On the round's thread, before the courier runs: write the request now on the kept-alive
+        connection, if it takes it at once; the courier's `call` then only reads the reply. False:
+        nothing was written whole (so the acceptor cannot have acted) and `call` sends it anew.
+
+        Why: the round's requests, written one after another from one thread, reach
+        their acceptors together; each handed to its courier, each waited for its
+        thread to be scheduled first (0.5 ms a round on 5: docs/performance.md).
+        Only a connection already open is written on, and without waiting (a
+        timeout of 0): connecting, TLS through a proxy, or a write the socket
+        cannot take now is left to the courier, whose wait can be cut short.
+        """
+        conn = self.conn
+        if self.proxy or conn is None or conn.is_closed or self.abandoned or not self.busy.acquire(blocking=False):
+            return False
+        try:
+            if not conn.is_connected:  # the acceptor closed it: the courier opens a new one
+                conn.close()
+                return False
+            self.tap.begin()
+            conn.timeout = 0.0
+            try:
+                self._send(conn, method, route)
+            except FAILURES:
+                conn.close()  # never reused after a failure; what left of it cannot be acted on
+                return False
+            except BaseException:
+                conn.close()
+                self.ahead = self.tap.writing  # Ctrl-C mid-write: it may have left
+                raise
+            self.ahead = True
+            return True
+        finally:
+            self.busy.release()
+
     def call(self, method: str, route: str, timeout: float) -> Answer:
-        """One request; Unanswered if no HTTP answer came. `route` is the path and query."""
+        """One request (or the reply to the one written ahead); Unanswered if no HTTP answer came.
+        `route` is the path and query."""
         with self.busy:
             try:
                 try:
@@ -159,19 +198,26 @@ class Link:
                     # left whole, so it cannot have acted on it: send it again, once.
                     return self._attempt(method, route, timeout, first=False)
             finally:
+                self.ahead = False
                 if self.abandoned:
                     self.close()
 
     def _attempt(self, method: str, route: str, timeout: float, first: bool) -> Answer:
-        self.tap.begin()
         conn: Optional[TappedHTTPConnection] = None
         try:
-            if self.proxy:
+            if self.ahead and self.conn is not None:
+                conn = self.conn
+                conn.timeout = timeout  # every read of the reply (getresponse applies it)
+            elif self.proxy:
+                self.tap.begin()
                 resp = self.adapter.send(_request(self.templates[method], route), stream=True,
                                          timeout=(timeout, timeout), verify=self.verify, proxies=self.proxies)
                 return self._read(resp.raw, resp.status_code, resp.headers, self._path(route), resp.raw.close)
-            conn = self._connection(timeout)
-            raw = self._exchange(conn, method, route)
+            else:
+                self.tap.begin()
+                conn = self._connection(timeout)
+                self._send(conn, method, route)
+            raw = conn.getresponse()
             return self._read(raw, raw.status, raw.headers, self._path(route), conn.close)
         except BaseException as e:
             if conn is not None:
@@ -209,12 +255,11 @@ class Link:
         bundle = self.verify if isinstance(self.verify, str) else DEFAULT_CA_BUNDLE_PATH  # --ca-bundle, else certifi's
         return self.tls(host, port, cert_reqs="CERT_REQUIRED", ca_certs=bundle)
 
-    def _exchange(self, conn: TappedHTTPConnection, method: str, route: str) -> Any:
-        """Write the request and read the reply's head, with urllib3's documented connection
-        methods (`request`, then `getresponse`: the two its pool calls); the body is left to read."""
+    def _send(self, conn: TappedHTTPConnection, method: str, route: str) -> None:
+        """Write the request with urllib3's documented `request` (the reply is read with
+        `getresponse`: the two calls its pool makes), the body left to read from the stream."""
         conn.request(method, self.target + route, headers=self.templates[method].headers,
                      preload_content=False, decode_content=False)
-        return conn.getresponse()
 
     def _path(self, route: str) -> str:
         """The path a reply is said to come from: the base URL's path, then the route's, no query."""
@@ -254,16 +299,18 @@ class Link:
         return cause
 
     def abort(self) -> bool:
-        """Abandon this link from another thread: a request in flight on it ends now. Whether a
-        request may have left on it (False: none in flight, or one not yet begun to be written)."""
+        """Abandon this link from the round's thread: a request in flight on it ends now. Whether a
+        request may have left on it (False: none written ahead or in flight, or one in flight not
+        yet begun to be written)."""
         self.abandoned = True
         may_have_left = self.tap.abandon()
-        if self.busy.acquire(blocking=False):
+        if self.busy.acquire(blocking=False):  # no courier is on it: nothing is being written now
             try:
+                ahead, self.ahead = self.ahead, False
                 self.close()
             finally:
                 self.busy.release()
-            return False
+            return ahead
         self.tap.cut()
         return may_have_left
 
