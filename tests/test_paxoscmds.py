@@ -111,6 +111,25 @@ def test_unreachable_acceptor_in_state(acceptors: Any) -> None:
     sh.close()
 
 
+def test_after_a_forced_accept_the_rules_value_is_never_called_the_value_to_accept(shell: Shell) -> None:
+    """A is chosen by 1 and 2; a forced accept put B on 3 at a higher id. Promises from 2 and 3 make
+    B the rule's value, yet accepting it would choose a second value: the prepare must not call B
+    the value to accept (and then refuse it), and its JSON says the required value is not safe."""
+    for line in ("prepare 1", "accept 1 A 1 2", "prepare 2 2 3", "accept 2 B 3 --force"):
+        run(shell, line)
+    shell.out.fmt = Format.JSON
+    _, out = run(shell, "prepare 3 2 3")
+    data = json.loads(out)
+    assert (data["requiredValue"], data["requiredValueSafe"], data["next"]) == ("B", False, None)
+    shell.out.fmt = Format.TABLE
+    _, out = run(shell, "prepare 4 2 3")
+    flat = " ".join(out.split())
+    assert "Value to accept" not in flat and "Paxos requires that value" not in flat
+    assert ("The rule's value is B (acceptor 3 reported acceptedId=2, value=B, the highest among the promises), "
+            "but it is not safe here: A is chosen: acceptors 1 and 2 accepted it at id 1, so accept 4 B could "
+            "choose a second value: no accept is safe to suggest.") in flat
+
+
 def test_colour_marks_rows_and_no_colour_when_off(shell: Shell) -> None:
     shell.out.colour = True
     _, out = run(shell, "prepare 3")

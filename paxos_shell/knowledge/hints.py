@@ -51,6 +51,9 @@ class Hint:
     reason: str
     proposal_id: Optional[int] = None
     value: Optional[str] = None
+    unsafe: bool = False
+    """The accept Paxos's rule gives is refused: another value is chosen, so it could choose a second
+    (after a forced accept, or an acceptor that forgot): the rule's value must not be offered."""
 
     def sentence(self) -> str:
         if self.command is None:
@@ -103,7 +106,7 @@ def _unsafe(k: Knowledge, n: int, value: Optional[str], shown: str) -> Optional[
     if other is None:
         return None
     return Hint(Step.DONE, None, f"{other.sentence()}, so accept {n} {shown} could choose a second value: no "
-                                 "accept is safe to suggest", n, other.value)
+                                 "accept is safe to suggest", n, other.value, unsafe=True)
 
 
 def argument(value: str) -> str:

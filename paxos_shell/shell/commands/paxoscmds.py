@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from paxos_shell.core.options import is_whole_number
-from paxos_shell.core.paxos import Verdict
+from paxos_shell.core.paxos import ValueChoice, Verdict
 from paxos_shell.core.text import counted, listing, show_value, span
 from paxos_shell.core.wire import ReplyKind
 from paxos_shell.engine.results import AcceptResult, PrepareResult, StateResult
@@ -137,15 +137,28 @@ def prepare_blocks(ctx: Context, res: PrepareResult, out: Result) -> None:
         out.say(f"Already chosen: {show_value(c.value)} at id {c.proposal_id}: {listing(c.acceptors)}, "
                 "a quorum, reported it in their promises, so any accept must carry it.")
     elif res.quorum_reached and res.choice is not None and res.choice.forced_by is not None:
-        out.say(f"Value to accept: {show_value(res.choice.value)}, because {res.choice.reason}.")
+        out.say(_rule_value(res.choice, res.hint.unsafe), Style.BAD if res.hint.unsafe else Style.PLAIN)
     out.say(res.hint.sentence())
     out.data.update({
         "id": res.n, "servers": [r.acceptor for r in res.round.replies], "promisedBy": res.promised,
         "quorum": res.quorum, "quorumReached": res.quorum_reached,
         "requiredValue": res.choice.value if res.choice and res.choice.forced_by else None,
+        "requiredValueSafe": not res.hint.unsafe,
         "next": res.hint.command, "hint": res.hint.sentence(), "interrupted": res.round.interrupted,
         "setAside": [{"acceptor": a.acceptor, "reason": a.why()} for a in res.set_aside],
     })
+
+
+def _rule_value(choice: ValueChoice, unsafe: bool) -> str:
+    """The value the promises require; when the model refuses it (hints.Hint.unsafe), the line
+    says so instead of calling it the value to accept, and the hint after it says why."""
+    if not unsafe:
+        return f"Value to accept: {show_value(choice.value)}, because {choice.reason}."
+    p = choice.forced_by
+    assert p is not None
+    return (f"The rule's value is {show_value(choice.value)} (acceptor {p.acceptor} reported acceptedId="
+            f"{p.accepted_id}, value={show_value(p.accepted_value)}, the highest among the promises), "
+            "but it is not safe here:")
 
 
 # -- accept ---------------------------------------------------------------------
