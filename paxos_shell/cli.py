@@ -131,7 +131,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     try:
         user_pool = any(getattr(first, k) is not None for k in POOL_OPTIONS)
         defaults = config_argv(read_config(path), skip_pool=user_pool, given=first)
-        build_parser(_Strict).parse_args(defaults)
+        strict = build_parser(_Strict)
+        _check_combinations(strict, strict.parse_args(defaults))  # the file's own, said as the file's
     except ConfigError as e:
         parser.exit(ExitStatus.USAGE, visible(f"paxos-shell: config {path}: {e}") + "\n")
     args = parser.parse_args(defaults + list(argv))

@@ -47,6 +47,20 @@ def test_a_bad_config_value_names_the_file(private_home: str) -> None:
     assert p.returncode == 2 and "line 1: expected one of" in p.stderr
 
 
+def test_options_in_a_config_file_that_do_not_go_together_name_the_file(private_home: str) -> None:
+    """Each line is valid alone; together they are not, and the file is where to look, not the
+    command line (which named no --host)."""
+    path = write_config(private_home, "host = 127.0.0.2\n")
+    p = shell("-c", "show")
+    assert p.returncode == 2 and p.stderr == (
+        f"paxos-shell: config {path}: --host goes with --server-count (the local pool listens on 127.0.0.1 "
+        "only)\n")
+    write_config(private_home, "url = 1=http://127.0.0.1:9\nserver-count = 3\n")
+    p = shell("-c", "show")
+    assert p.returncode == 2 and p.stderr.startswith(f"paxos-shell: config {path}: --server-count cannot be "
+                                                     "combined with --url")
+
+
 @pytest.mark.parametrize("argv,message", [
     (["--url", "1=http://a:1", "--url", "1=http://b:2", "-c", "state"], "acceptor 1 is given twice"),
     (["--url", "1=http://a:1", "--server-count", "3"], "--server-count cannot be combined with --url"),
