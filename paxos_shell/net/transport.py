@@ -6,9 +6,9 @@ write_ahead). A direct acceptor is asked on a urllib3 HTTPConnection the Link
 keeps, through the connection's documented `request()` and `getresponse()`
 (the two calls urllib3's own pool makes, without the pool's per-request
 bookkeeping, which cost a fifth of each request's CPU: docs/performance.md);
-before reusing it the Link makes the pool's check, `is_connected`. An acceptor behind a
-proxy is asked through requests' HTTPAdapter, which decides the proxied
-request's form and the proxy's credentials. requests prepares the headers
+before reusing it the Link makes the pool's check, `is_connected`. An
+acceptor behind a proxy is asked through requests' HTTPAdapter, which decides
+the proxied request's form and the proxy's credentials. requests prepares the headers
 and credentials of both (PreparedRequest, once per Link). A tap on the
 connection (tap.py) records the socket, so another thread can cut an
 abandoned request short, and whether the request was written out whole,
@@ -160,8 +160,8 @@ class Link:
         their acceptors together; each handed to its courier, each waited for its
         thread to be scheduled first (0.5 ms a round on 5: docs/performance.md).
         Only a connection already open is written on, and without waiting (a
-        timeout of 0): connecting, TLS through a proxy, or a write the socket
-        cannot take now is left to the courier, whose wait can be cut short.
+        timeout of 0): connecting, an acceptor behind a proxy, or a write the
+        socket cannot take now is left to the courier, whose wait can be cut short.
         """
         conn = self.conn
         if self.proxy or conn is None or conn.is_closed or self.abandoned or not self.busy.acquire(blocking=False):
