@@ -173,15 +173,16 @@ class Link:
             self.tap.begin()
             conn.timeout = 0.0
             try:
+                self.ahead = True  # set first: a Ctrl-C just after the write must still find it said
                 self._send(conn, method, route)
             except FAILURES:
-                conn.close()  # never reused after a failure; what left of it cannot be acted on
+                self.ahead = False  # not written whole: what left of it cannot be acted on
+                conn.close()  # never reused after a failure
                 return False
             except BaseException:
-                conn.close()
                 self.ahead = self.tap.writing  # Ctrl-C mid-write: it may have left
+                conn.close()
                 raise
-            self.ahead = True
             return True
         finally:
             self.busy.release()
