@@ -22,12 +22,13 @@ import pytest
 from paxos_shell.audit.auditor import Options
 from paxos_shell.audit.battery import RULES, audit, select
 from paxos_shell.audit.cli import run
-from paxos_shell.audit.restart import command_line
+from paxos_shell.audit.restart import RestartFailed, command_line, run_command
 from paxos_shell.core.errors import UserError
 from paxos_shell.core.wire import PREPARE, STATE
 from tests.helpers import Acceptor, dead_url
 from tests.helpers.broken_acceptor import Running
 from tests.helpers.fake import Fake, Handler, trickle
+from tests.helpers.wait import wait_until
 
 SCHEMA_RULE = {"rule", "kind", "verdict", "why", "evidence"}
 
@@ -237,6 +238,32 @@ def test_the_program_never_prints_a_traceback(blackhole: Any) -> None:
 
 def test_restart_command_substitutes_url_and_id() -> None:
     assert command_line("restart {id} at {url}", "http://h:1/a b", 3) == "restart 3 at 'http://h:1/a b'"
+
+
+def live_in_group(pgid: int) -> list[int]:
+    """Pids of the processes of group `pgid` not yet dead (a zombie awaits only its reaper)."""
+    found = []
+    for name in os.listdir("/proc"):
+        try:
+            stat = Path(f"/proc/{name}/stat").read_text()
+        except (OSError, ValueError):
+            continue  # not a process, or one that ended while listed
+        state, _ppid, group = stat[stat.rindex(")") + 2:].split()[:3]
+        if int(group) == pgid and state != "Z":
+            found.append(int(name))
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
+def test_a_restart_command_that_hangs_is_killed_with_its_whole_process_group(tmp_path: Path) -> None:
+    said = tmp_path / "said"  # the group the command ran in, and its background child
+    hangs = f"sleep 300 & echo $(cut -d' ' -f5 /proc/$$/stat) $! > {said}; sh -c 'sleep 300 & sleep 300'"
+    with pytest.raises(RestartFailed) as e:
+        run_command(hangs, "http://127.0.0.1:1", 1, wait=1.0)
+    assert str(e.value) == "the restart command did not return within 1 s; it was killed, with its process group"
+    group, child = map(int, said.read_text().split())
+    assert group != os.getpgrp(), "the command ran in the audit's own process group"
+    assert wait_until(lambda: not live_in_group(group)), f"left running: {live_in_group(group)} (sleep: {child})"
 
 
 def test_a_failing_restart_command_fails_both_durability_rules_with_its_line(sound: Any) -> None:
