@@ -20,9 +20,11 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from paxos_shell.audit.auditor import Options
-from paxos_shell.audit.battery import RULES, audit, select
+from paxos_shell.audit.auditor import Options, SkipReason, Verdict
+from paxos_shell.audit.battery import RULES, AuditReport, Finding, audit, select
 from paxos_shell.audit.cli import run
+from paxos_shell.audit.durable import HOW
+from paxos_shell.audit.report import ENABLE_DURABILITY, table
 from paxos_shell.audit.restart import RestartFailed, command_line, run_command
 from paxos_shell.core.errors import UserError
 from paxos_shell.core.wire import PREPARE, STATE
@@ -98,8 +100,20 @@ def test_junit_has_one_testcase_per_rule_and_the_failure_text(sound: Any, tmp_pa
 def test_the_table_prints_the_seed_and_how_to_enable_durability(sound: Any) -> None:
     status, out, err = audit_cli(sound().url, "--seed", "42", "--only", "promise-higher,durable-accept")
     assert status == 0 and err == ""
-    assert "seed 42" in out and "--restart CMD" in out
+    assert "seed 42" in out and f"  note: {ENABLE_DURABILITY}\n" in out
     assert "promise-higher" in out and "pass" in out and "skipped" in out
+
+
+@pytest.mark.parametrize("reason, why, hint", [
+    (SkipReason.NEEDS_RESTART, "no way to restart this acceptor was given", True),
+    (SkipReason.READ_ONLY, HOW, False),
+])
+def test_the_restart_hint_follows_the_skip_reason_not_the_words_of_why(reason: SkipReason, why: str,
+                                                                       hint: bool) -> None:
+    """Reworded prose keeps the hint; the same prose for another reason does not give it."""
+    durable = next(r for r in RULES if r.name == "durable-promise")
+    report = AuditReport("http://127.0.0.1:1", 7, [Finding(durable, Verdict.SKIPPED, why, skipped=reason)])
+    assert (f"  note: {ENABLE_DURABILITY}\n" in table(report, 200)) is hint
 
 
 def test_verbose_draws_the_evidence_and_svg_writes_one_file_per_failing_rule(sound: Any, tmp_path: Path) -> None:
@@ -125,7 +139,7 @@ def test_read_only_sends_no_prepare_or_accept(acceptors: Callable[..., list[Acce
     (acc,) = acceptors(1)
     status, out, _ = audit_cli(acc.url, "--read-only")
     assert status == 0 and "sends prepares and accepts: not run with --read-only" in out
-    assert "--restart CMD" not in out, "--read-only skips durability, and --restart would not enable it"
+    assert ENABLE_DURABILITY not in out, "--read-only skips durability, and --restart would not enable it"
     with open(acc.log_path, encoding="utf-8") as f:
         log = f.read()
     assert f"POST {PREPARE}?" not in log and "POST /api/paxos/accept?" not in log and STATE in log
