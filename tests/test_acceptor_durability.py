@@ -1,9 +1,9 @@
 """A real acceptor whose state file is tampered with: deleted or renamed over while it runs,
 or with a flipped bit in its newest slot when it starts.
 
-What a user sees is asserted word for word: the 500 that grants nothing, the start-up
-line on stderr and the `recovered:` line of /health. Loopback only; every process is
-killed by its test.
+What a user sees is asserted word for word: the 500 that grants nothing, the /health that
+says DOWN and why meanwhile, the start-up line on stderr and the `recovered:` line of /health.
+Loopback only; every process is killed by its test.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from paxos_shell.acceptor.store import STATE_FILE
 from .helpers.rawhttp import AcceptorProcess, get_json, state
 
 ARGS = ("--id", "1", "--port", "0", "--quiet")
+PERSIST = "could not persist state: "
 
 
 def error_500(path: str, message: str) -> tuple[int, dict]:
@@ -37,6 +38,21 @@ def test_a_state_file_deleted_while_running_grants_nothing_more(tmp_path: Path) 
         assert get_json(acc.port, "POST", "/api/paxos/accept?id=9&value=v") == error_500("/api/paxos/accept", said)
         assert state(acc.port) == {"promisedId": 5, "acceptedId": -1, "acceptedValue": None}
         assert get_json(acc.port, "POST", "/api/paxos/prepare?id=3")[1] == {"ignored": True, "promisedId": 5}
+        assert get_json(acc.port, "GET", "/health") == (503, f"DOWN acceptor 1\nreason: {said[len(PERSIST):]}\n")
+
+
+def test_health_is_down_while_the_state_file_is_moved_away_and_up_once_it_is_back(tmp_path: Path) -> None:
+    """No request is needed for /health to see the file gone or back: it checks the path itself."""
+    with AcceptorProcess(str(tmp_path), *ARGS) as acc:
+        assert get_json(acc.port, "GET", "/health") == (200, "UP acceptor 1\n")
+        away = tmp_path / "away.rec"
+        os.rename(state_file(tmp_path), away)
+        assert get_json(acc.port, "GET", "/health") == (503, (
+            f"DOWN acceptor 1\nreason: state file {state_file(tmp_path)} was deleted or moved while the acceptor "
+            "ran; nothing more is granted (a restart would find no state)\n"))
+        os.rename(away, state_file(tmp_path))
+        assert get_json(acc.port, "GET", "/health") == (200, "UP acceptor 1\n")
+        assert get_json(acc.port, "POST", "/api/paxos/prepare?id=7") == (200, {"ignored": False, "promisedId": 7})
 
 
 def test_a_state_file_renamed_over_while_running_grants_nothing_and_loses_nothing(tmp_path: Path) -> None:
@@ -51,6 +67,7 @@ def test_a_state_file_renamed_over_while_running_grants_nothing_and_loses_nothin
                 "ran; nothing more is granted (a restart would load the other file's state)")
         assert get_json(acc.port, "POST", "/api/paxos/prepare?id=7") == error_500("/api/paxos/prepare", said)
         assert state(acc.port) == {"promisedId": 5, "acceptedId": 5, "acceptedValue": "A"}
+        assert get_json(acc.port, "GET", "/health") == (503, f"DOWN acceptor 1\nreason: {said[len(PERSIST):]}\n")
     with AcceptorProcess(str(tmp_path), *ARGS) as acc:
         assert state(acc.port) == {"promisedId": 5, "acceptedId": 5, "acceptedValue": "A"}
         assert get_json(acc.port, "POST", "/api/paxos/prepare?id=7")[1] == {

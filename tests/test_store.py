@@ -133,7 +133,10 @@ class TestExactWrites:
             s.save(C)
         monkeypatch.undo()
         assert reopen_while_open(s) == B
+        reason = "No space left on device" if failing == "pwrite" else "Input/output error"
+        assert s.trouble() == f"the last save failed: {reason}"  # /health says DOWN until a save succeeds
         s.save(AcceptorState(13, 11, C.accepted_value))  # retries the same slot, never B's
+        assert s.trouble() is None
         s.close()
         assert reopen(tmp_path) == AcceptorState(13, 11, C.accepted_value)
 

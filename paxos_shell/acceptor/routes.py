@@ -78,8 +78,8 @@ class App:
         self.peers = peers
         self.faults = faults
         recovered = node.store.recovered
-        self.health = f"UP acceptor {node.node_id}\n" + (f"recovered: {recovered}\n" if recovered else "")
-        """/health's body: its second line says what start-up recovered from, if anything."""
+        self.recovered = f"recovered: {recovered}\n" if recovered else ""
+        """/health's last line: what start-up recovered from, if anything."""
 
     def handle(self, method: str, target: str, client: str) -> Union[Reply, Awaitable[Reply]]:
         """The reply now, or (broadcast, injected faults) a coroutine that makes it."""
@@ -97,12 +97,21 @@ class App:
         except UnicodeDecodeError:
             return error(400, "query string is not valid UTF-8", parts.path)
         if path == wire.HEALTH:
-            return Reply(200, self.health, TEXT)
+            return self._health()
         if self.faults is not None and (self.faults.delay_ms or self.faults.drop_requests or self.faults.drop_replies):
             return self._with_faults(path, params, parts)
         if path in BROADCASTS:
             return self._guarded_async(self._broadcast(path, params, parts.query), parts.path)
         return self._guarded(lambda: self._route(path, params), parts.path)
+
+    def _health(self) -> Reply:
+        """UP and 200 while a grant can be saved; DOWN and 503 (Spring Boot's status for DOWN) with
+        the reason while it cannot, so neither an engineer nor an orchestrator trusts an acceptor
+        that refuses every grant."""
+        trouble = self.node.store.trouble()
+        if trouble is None:
+            return Reply(200, f"UP acceptor {self.node.node_id}\n{self.recovered}", TEXT)
+        return Reply(503, f"DOWN acceptor {self.node.node_id}\nreason: {trouble}\n{self.recovered}", TEXT)
 
     async def _with_faults(self, path: str, params: dict[str, str], parts: Any) -> Reply:
         assert self.faults is not None

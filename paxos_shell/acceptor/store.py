@@ -60,6 +60,8 @@ class Store:
         """The open state file's inode, as the directory lists it: what the path must still name."""
         self.recovered: Optional[str] = None
         """Set at start-up when a slot failed its check and the other was loaded (record.Loaded)."""
+        self._disk_error: Optional[str] = None
+        """Why the last save's write or fdatasync failed; None once one succeeds."""
 
     def open(self, init: bool = False) -> AcceptorState:
         """Take the directory lock, then load the state or initialise the directory.
@@ -96,13 +98,35 @@ class Store:
             raise OSError(errno.EFBIG, str(e)) from None
         at = record.slot_offset(seq, self._slot_bytes)
         try:
-            diskio.write_all(self._fd, data, at)
-            diskio.datasync(self._fd)
+            self._write_slot(self._fd, data, at)
             self._check_still_there()
         except OSError:
             self._void(at)
             raise
         self._seq = seq
+
+    def _write_slot(self, fd: int, data: bytes, at: int) -> None:
+        """Write and flush one slot, remembering a failure for `trouble`: no probe short of a
+        write tells that the disk works again, so the failure stands until a save succeeds."""
+        try:
+            diskio.write_all(fd, data, at)
+            diskio.datasync(fd)
+        except OSError as e:
+            self._disk_error = f"the last save failed: {e.strerror or e}"
+            raise
+        self._disk_error = None
+
+    def trouble(self) -> Optional[str]:
+        """Why a save would not be acknowledged now, or None, for /health: an acceptor that
+        refuses every grant must not say UP. The state path is checked as it stands now (a file
+        moved away and put back makes saves work again); a failed write as `_write_slot` says."""
+        if not self.durable or self._fd is None:
+            return None
+        try:
+            self._check_still_there()
+        except OSError as e:
+            return str(e)
+        return self._disk_error
 
     def _check_still_there(self) -> None:
         """OSError unless the state path still names the file just written, against a save

@@ -46,8 +46,21 @@ class Broken(Exception):
         self.window = tuple(window)
 
 
+class SkipReason(Word):
+    """Why a rule was skipped, as a closed vocabulary: what a report acts on (the --restart hint),
+    since `why` is prose for people and may be reworded."""
+
+    NEEDS_RESTART = "needs-restart"
+    READ_ONLY = "read-only"
+    UNDECIDED = "undecided"
+
+
 class Skip(Exception):
-    """A rule cannot run here (no restart command, read-only, a route the acceptor lacks): why."""
+    """A rule cannot run here (no restart command, read-only, an undecided search): why, and the reason."""
+
+    def __init__(self, why: str, reason: SkipReason) -> None:
+        super().__init__(why)
+        self.reason = reason
 
 
 @dataclass(frozen=True)

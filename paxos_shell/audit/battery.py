@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
-from paxos_shell.audit.auditor import Auditor, Broken, Kind, Options, Skip, Verdict
+from paxos_shell.audit.auditor import Auditor, Broken, Kind, Options, Skip, SkipReason, Verdict
 from paxos_shell.audit.concurrent import linearizable
 from paxos_shell.audit.durable import durable_accept, durable_promise
 from paxos_shell.audit.edges import bad_input, negative_ids, values_exact
@@ -88,6 +88,8 @@ class Finding:
     why: str
     evidence: tuple[Exchange, ...] = ()
     window: tuple[Exchange, ...] = ()
+    skipped: Optional[SkipReason] = None
+    """Why it was skipped, for what acts on it; `why` says it to people."""
 
 
 @dataclass
@@ -162,13 +164,14 @@ def run_rule(a: Auditor, rule: Rule) -> Finding:
     """One rule's finding: pass with what held, fail with its evidence, or skipped with why."""
     a.trail = []
     if rule.writes and a.options.read_only:
-        return Finding(rule, Verdict.SKIPPED, "sends prepares and accepts: not run with --read-only")
+        return Finding(rule, Verdict.SKIPPED, "sends prepares and accepts: not run with --read-only",
+                       skipped=SkipReason.READ_ONLY)
     try:
         return Finding(rule, Verdict.PASS, rule.check(a))
     except Broken as e:
         return Finding(rule, Verdict.FAIL, e.why, e.evidence or tuple(a.trail[-3:]), e.window)
     except Skip as e:
-        return Finding(rule, Verdict.SKIPPED, str(e))
+        return Finding(rule, Verdict.SKIPPED, str(e), skipped=e.reason)
     except Exception as e:  # a bug of the auditor's own must not hide the other rules' findings
         return Finding(rule, Verdict.FAIL, f"the auditor could not judge this rule: {type(e).__name__}: "
                        f"{visible(str(e))[:200]}", tuple(a.trail[-3:]))

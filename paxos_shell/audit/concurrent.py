@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from paxos_shell.audit import linear
-from paxos_shell.audit.auditor import Auditor, Broken, Skip
+from paxos_shell.audit.auditor import Auditor, Broken, Skip, SkipReason
 from paxos_shell.audit.exchange import Exchange
 from paxos_shell.core.text import visible
 from paxos_shell.core.wire import ACCEPT, PREPARE, Phase, ReplyKind
@@ -110,7 +110,7 @@ def linearizable(a: Auditor) -> str:
                          f"{len(window)} overlapping exchanges: {visible(result.why)}", window, window)
         total, explored = total + len(ops), explored + result.explored
     if len(undecided) == STORMS:
-        raise Skip(f"undecided: {undecided[0]}")
+        raise Skip(f"undecided: {undecided[0]}", SkipReason.UNDECIDED)
     return (f"{STORMS - len(undecided)} storms, {total} requests from {a.options.lanes} connections on "
             f"{WIDTH} shared ids: one order explains each ({explored:,} states explored)")
 

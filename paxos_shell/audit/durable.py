@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from paxos_shell.audit import expect
-from paxos_shell.audit.auditor import Auditor, Broken, Skip
+from paxos_shell.audit.auditor import Auditor, Broken, Skip, SkipReason
 from paxos_shell.audit.concurrent import Sent, storm
 from paxos_shell.audit.exchange import Exchange, Lane
 from paxos_shell.audit.restart import RestartFailed, restart, run_command
@@ -110,9 +110,9 @@ def _busy(a: Auditor) -> Restarted:
 def restarts(a: Auditor) -> tuple[Restarted, ...]:
     """The two restarts, run once for both rules (kept on the auditor)."""
     if not a.options.restart and a.options.restarter is None:
-        raise Skip(HOW)
+        raise Skip(HOW, SkipReason.NEEDS_RESTART)
     if a.options.read_only:
-        raise Skip("sends prepares and accepts: not run with --read-only")
+        raise Skip("sends prepares and accepts: not run with --read-only", SkipReason.READ_ONLY)
     if "restarts" not in a.memo:
         try:
             a.memo["restarts"] = (_quiet(a), _busy(a))

@@ -8,9 +8,12 @@ no end when nothing came back, as in Jepsen: an indefinite request). Replies are
 read up to 1 MiB and within the request's deadline, so an acceptor that hangs,
 trickles or sends 100 MB costs one bounded exchange: a head trickled a byte at a
 time never trips a read timeout, so each lane's watchdog shuts the socket of a
-request past its deadline. Redirects are never followed. This module never
-judges a reply against the Paxos rules (expect.py does) and never uses the
-shell's round client.
+request past its deadline. A TLS handshake trickled the same way needs no
+watchdog: the connect timeout bounds it whole (since Python 3.5 a socket's
+timeout is the total duration of SSLSocket.do_handshake, not a per-read one),
+so it ends at most one TCP connect's time past the deadline. Redirects are
+never followed. This module never judges a reply against the Paxos rules
+(expect.py does) and never uses the shell's round client.
 """
 
 from __future__ import annotations
@@ -117,7 +120,7 @@ class Lane:
         self.watchdog.arm(deadline)
         try:
             resp = self.session.request(method, self.base + tgt, stream=True, allow_redirects=False,
-                                        timeout=(self.timeout, self.timeout))
+                                        timeout=(self.timeout, self.timeout))  # the first bounds the handshake
             status = resp.status_code
             try:
                 raw, cut = _read(resp, deadline)

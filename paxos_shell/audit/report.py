@@ -15,9 +15,8 @@ import textwrap
 import xml.etree.ElementTree as ET
 from typing import Any, Optional, Sequence
 
-from paxos_shell.audit.auditor import Kind, Verdict
+from paxos_shell.audit.auditor import SkipReason, Verdict
 from paxos_shell.audit.battery import AuditReport, Finding
-from paxos_shell.audit.durable import HOW
 from paxos_shell.audit.evidence import as_svg, as_text
 from paxos_shell.core.text import json_dumps, visible
 
@@ -39,7 +38,7 @@ def table(report: AuditReport, width: int, verbose: bool = False) -> str:
         lead = f"  {f.rule.name:<{rule_w}}  {MARKS[f.verdict]:<7}  "
         lines.append(lead + _cut(visible(f.why), max(20, width - len(lead))))
     lines.extend(f"  fact: {fact}" for fact in report.facts)
-    if any(f.verdict == Verdict.SKIPPED and f.rule.kind == Kind.DURABILITY and f.why == HOW for f in report.findings):
+    if any(f.skipped == SkipReason.NEEDS_RESTART for f in report.findings):
         lines.append(f"  note: {ENABLE_DURABILITY}")
     counts = {v: sum(f.verdict == v for f in report.findings) for v in Verdict}
     lines.append(f"{report.verdict.value.upper()}: {counts[Verdict.PASS]} passed, {counts[Verdict.FAIL]} failed, "
