@@ -28,6 +28,7 @@ from paxos_shell.core.text import visible
 from paxos_shell.core.wire import NO_RESPONSE, Phase, Reply, Round
 from paxos_shell.net.clientopts import ClientOptions
 from paxos_shell.net.courier import Courier, Job, Latch
+from paxos_shell.runtime import signals
 
 if TYPE_CHECKING:
     from paxos_shell.net.transport import Answer, Link
@@ -112,6 +113,7 @@ class Client:
             from paxos_shell.net.transport import Link
 
             link = self._links[acceptor] = Link(url, self.options)
+        if acceptor not in self._couriers:  # a Ctrl-C may have come between the link and this
             self._couriers[acceptor] = Courier(f"round_{acceptor}")
         link.label(self.proposer)
         return link
@@ -164,7 +166,9 @@ class Client:
         except BaseException:
             self._settle(ask, servers, got, interrupted=True)
             raise
-        self._settle(ask, servers, got, rnd.interrupted)
+        with signals.interrupt_held() as came:  # a Ctrl-C now would lose the round and what it says
+            self._settle(ask, servers, got, rnd.interrupted)
+        rnd.interrupted = rnd.interrupted or bool(came)
         rnd.replies = [got.replies[sid] for sid in servers]
         rnd.elapsed = time.perf_counter() - ask.started
         return rnd
@@ -178,6 +182,7 @@ class Client:
             got.replies[sid] = ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=visible(str(e)), reached=False))
             latch.count_down()
             return
+        link.hand_out()  # before the job is recorded: from then on, the link answers for this request
         job = Job(lambda: self._call(ask, sid, link, got), latch)
         got.jobs[job] = sid
         link.write_ahead(ask.method, ask.route)  # on a kept-alive connection; else the courier sends it

@@ -91,7 +91,11 @@ class Courier:
     def __init__(self, name: str) -> None:
         self._jobs: SimpleQueue[Optional[Job]] = SimpleQueue()
         self.thread = threading.Thread(target=self._serve, name=name, daemon=True)
-        self.thread.start()
+        try:
+            self.thread.start()
+        except BaseException:  # Ctrl-C while start() waited for the thread to run: it ends at once
+            self.stop()
+            raise
 
     def send(self, job: Job) -> None:
         self._jobs.put(job)

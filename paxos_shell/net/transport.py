@@ -151,6 +151,15 @@ class Link:
             else:
                 template.headers[wire.PROPOSER_HEADER] = proposer
 
+    def hand_out(self) -> None:
+        """A round's request is about to be handed out on this link: from here on, what the tap
+        says (and so abort's answer) is about it, never about the request before."""
+        if self.busy.acquire(blocking=False):  # else a courier is on it (never, between rounds)
+            try:
+                self.tap.begin()
+            finally:
+                self.busy.release()
+
     def write_ahead(self, method: str, route: str) -> bool:
         """On the round's thread, before the courier runs: write the request now on the kept-alive
         connection, if it takes it at once; the courier's `call` then only reads the reply. False:
@@ -178,6 +187,7 @@ class Link:
             except FAILURES:
                 self.ahead = False  # not written whole: what left of it cannot be acted on
                 conn.close()  # never reused after a failure
+                self.tap.begin()  # nothing that can be acted on has left: the tap says so
                 return False
             except BaseException:
                 self.ahead = self.tap.writing  # Ctrl-C mid-write: it may have left
@@ -300,19 +310,20 @@ class Link:
         return cause
 
     def abort(self) -> bool:
-        """Abandon this link from the round's thread: a request in flight on it ends now. Whether a
-        request may have left on it (False: none written ahead or in flight, or one in flight not
-        yet begun to be written)."""
+        """Abandon this link from the round's thread: a request in flight on it ends now. Whether
+        the request handed out last (hand_out) may have left: False only if it never began to be
+        written, and now never will be. It may have been written ahead, or written and answered
+        by a courier that has not yet handed the reply to the round: both may have acted."""
         self.abandoned = True
         may_have_left = self.tap.abandon()
         if self.busy.acquire(blocking=False):  # no courier is on it: nothing is being written now
             try:
-                ahead, self.ahead = self.ahead, False
+                self.ahead = False  # a courier yet to start takes the path that refuses to write
                 self.close()
             finally:
                 self.busy.release()
-            return ahead
-        self.tap.cut()
+        else:
+            self.tap.cut()
         return may_have_left
 
     def close(self) -> None:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import signal
 import sys
-from typing import Any, Optional
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
 
 _pending: list[int] = []
 
@@ -43,6 +45,26 @@ def main_thread_only() -> None:
     Every thread the shell starts calls this first.
     """
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+
+
+@contextmanager
+def interrupt_held() -> Iterator[list[int]]:
+    """Ctrl-C noted, not raised, while the block runs: the list it yields says whether one came.
+    For the few lines that must run whole, as a round giving up on its requests must, or it
+    would not say which acceptors may have acted. The handler is swapped, not the signal
+    blocked: the kernel may hand the signal to any thread that does not block it (a library's),
+    and Python then runs the handler on the main thread all the same. Only where Ctrl-C raises
+    KeyboardInterrupt, on the main thread; elsewhere the block just runs."""
+    came: list[int] = []
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield came
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: came.append(signum))
+    try:
+        yield came
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _running_app() -> Optional[Any]:
