@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import random
 import signal
 import threading
 from typing import Any, Callable
@@ -24,7 +25,7 @@ from paxos_shell.net.courier import Courier
 from paxos_shell.net.tap import Tap, TappedHTTPConnection
 from paxos_shell.net.transport import Link
 
-from .helpers.fake import Handler, warm
+from .helpers.fake import Handler, warm, wire_json
 from .helpers.wait import wait_until
 
 
@@ -53,30 +54,60 @@ def test_a_request_answered_as_the_round_gives_up_may_have_acted(fake: Any, clie
 
     monkeypatch.setattr(client_module, "_interpret", slow_interpret)
     monkeypatch.setattr(Client, "_give_up", settle)
+    def ctrl_c() -> None:
+        if answered.wait(10):
+            os.kill(os.getpid(), signal.SIGINT)
+
     if how == "ctrl-c":
-        threading.Thread(target=lambda: answered.wait(10) and os.kill(os.getpid(), signal.SIGINT), daemon=True).start()
+        threading.Thread(target=ctrl_c, daemon=True).start()
     rnd = c.prepare(7, [1])
     r = rnd.replies[0]
     assert f.state.promised_id == 7 and r.kind == NO_RESPONSE
     assert r.may_have_acted, f"the acceptor promised 7, and the round says it cannot have acted ({r.cause})"
 
 
-def closed_ports(monkeypatch: pytest.MonkeyPatch) -> set[int]:
+def closed_ports(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The client ports whose connection a fake has finished with (read to its end, or cut)."""
-    ports: set[int] = set()
+    ports: list[int] = []
     finish = Handler.finish
 
     def finished(h: Handler) -> None:
         try:
             finish(h)
         finally:
-            ports.add(h.client_address[1])
+            ports.append(h.client_address[1])
 
     monkeypatch.setattr(Handler, "finish", finished)
     return ports
 
 
-def raising(owner: Any, name: str, when: str) -> Callable[..., Any]:
+def opened_and_closed(monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], list[int]]:
+    """The client ports of the connections fakes accept from now on, and of those they finished."""
+    opened: list[int] = []
+    finished = closed_ports(monkeypatch)
+    setup = Handler.setup
+
+    def started(h: Handler) -> None:
+        opened.append(h.client_address[1])
+        setup(h)
+
+    monkeypatch.setattr(Handler, "setup", started)
+    return opened, finished
+
+
+def ctrl_c_in_a_round(signum: int, frame: Any) -> None:
+    """Ctrl-C, felt only while a round waits or hands out its requests (as the shell's would be):
+    one landing after the round has begun to settle, or between rounds, is dropped."""
+    names = []
+    while frame is not None:
+        names.append(frame.f_code.co_name)
+        frame = frame.f_back
+    # Not while a link and its courier are being made: test_ctrl_c_while_a_courier_starts_* below.
+    if "round" in names and "_settle" not in names and "_link" not in names:
+        raise KeyboardInterrupt
+
+
+def raising(owner: Any, name: str, when: str) -> Any:
     """owner.name, raising KeyboardInterrupt (once, where Ctrl-C would land) before or after it runs."""
     original = owner.__dict__[name]
     fired: list[bool] = []
@@ -87,10 +118,12 @@ def raising(owner: Any, name: str, when: str) -> Callable[..., Any]:
             raise KeyboardInterrupt
 
     if isinstance(original, property):
+        getter: Callable[[Any], Any] = original.fget  # type: ignore[assignment]
+
         def get(self: Any) -> Any:
             if when == "before":
                 fire()
-            value = original.fget(self)
+            value = getter(self)
             fire()
             return value
         return property(get)
@@ -143,3 +176,108 @@ def test_ctrl_c_anywhere_in_handing_out_a_request_says_whether_it_left(
     assert (r.kind, r.promised_id) == (GRANTED, 8)
     assert [s.target for s in f.seen].count("/api/paxos/prepare?id=7") <= 1
     assert not arrived or f.seen[-1].peer_port != port, "the next round reused the interrupted connection"
+
+
+def couriers() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("round_")]
+
+
+def misbehave(h: Handler, what: str) -> None:
+    """One of the ways an acceptor answers (or does not) a request it has read."""
+    if what == "hang":  # until the client cuts the request
+        h.rfile.read(1)
+        h.close_connection = True
+        return
+    if what in ("reset", "close"):  # read, acted on, never answered
+        h.server.fake.apply(h.path.split("?")[0], {"id": h.path.rpartition("=")[2]})
+        if what == "reset":
+            h.reset()
+        h.close_connection = True
+        return
+    if what in ("twice", "stray"):  # in the reply's own write: bytes written later are a race no client wins
+        body = wire_json(h.server.fake.apply(h.path.split("?")[0], {"id": h.path.rpartition("=")[2]}))
+        reply = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        h.wfile.write(reply + (reply if what == "twice" else b"HTTP/1.1 200 OK\r\n"))
+        return
+    if what in ("hints", "continue"):
+        h.wfile.write(b"HTTP/1.1 103 Early Hints\r\n\r\n" if what == "hints" else b"HTTP/1.1 100 Continue\r\n\r\n")
+    h.protocol()
+    if what == "then-close":  # a FIN on the idle connection, as the next round may be writing
+        h.close_connection = True
+    elif what == "then-reset":
+        h.reset()
+
+
+WAYS = ["answer", "answer", "answer", "hang", "reset", "close", "hints", "continue", "twice", "stray",
+        "then-close", "then-reset"]
+
+
+def test_many_rounds_against_acceptors_that_misbehave_at_random(fake: Any, client: Any,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three acceptors, each request met by a way chosen at random (seeded), some rounds cut by a
+    Ctrl-C at a random instant: every round ends by its deadline, a grant is always the reply to
+    its own request, no request is read twice, and none said 'cannot have acted' was ever read."""
+    rng = random.Random(20261206)
+    plan: dict[tuple[int, str], str] = {}
+
+    def planned(h: Handler) -> None:
+        misbehave(h, plan.get((h.server.fake.port, h.path), "answer"))
+
+    fakes = {sid: fake(planned) for sid in (1, 2, 3)}
+    opened, done = opened_and_closed(monkeypatch)
+    c = client({sid: f.url for sid, f in fakes.items()}, timeout=0.1)
+    said_not_acted: list[tuple[int, str]] = []
+    timers: list[threading.Timer] = []
+    signal.signal(signal.SIGINT, ctrl_c_in_a_round)
+    for n in range(1, 41):
+        for f in fakes.values():
+            plan[(f.port, f"/api/paxos/prepare?id={n}")] = rng.choice(WAYS)
+        if rng.random() < 0.2:
+            timers.append(threading.Timer(rng.random() * 0.004, os.kill, (os.getpid(), signal.SIGINT)))
+            timers[-1].start()
+        rnd = c.prepare(n, [1, 2, 3])
+        assert rnd.elapsed < 0.1 + 0.05 + 0.2, f"round {n} took {rnd.elapsed:.2f} s"
+        for r in rnd.replies:
+            assert r.body is None or r.promised_id == n, f"round {n}: another request's reply was taken: {r}"
+            if not r.reached:
+                said_not_acted.append((r.acceptor, f"/api/paxos/prepare?id={n}"))
+        if rng.random() < 0.1:
+            c.forget(rng.choice([1, 2, 3]))
+    for t in timers:
+        t.join()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    c.close()
+    assert wait_until(lambda: len(done) == len(opened), 10), "a connection was left open after close()"
+    assert wait_until(lambda: not couriers(), 10), f"threads left after close(): {couriers()}"
+    for sid, f in fakes.items():
+        targets = [s.target for s in f.seen]
+        assert len(targets) == len(set(targets)), f"acceptor {sid} read a request twice"
+    read = {(sid, s.target) for sid, f in fakes.items() for s in f.seen} & set(said_not_acted)
+    assert not read, f"requests said not to have left were read: {sorted(read)}"
+
+
+def test_ctrl_c_while_a_courier_starts_leaves_the_acceptor_askable(fake: Any, client: Any,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first round to an acceptor makes its link, then its courier thread; Ctrl-C lands as the
+    thread starts (Thread.start waits for it to run, a wait a signal interrupts). The round says
+    the acceptor was not asked; the next round must ask it, and close() must leave no thread."""
+    f = fake()
+    c = client({1: f.url})
+    start = threading.Thread.start
+
+    def interrupted(thread: threading.Thread) -> None:
+        start(thread)
+        if thread.name.startswith("round_"):  # as start() waits for the courier to run
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(threading.Thread, "start", interrupted)
+        rnd = c.prepare(1, [1])
+    assert rnd.interrupted and rnd.replies[0].may_have_acted is False
+    try:
+        r = c.prepare(2, [1]).replies[0]
+    except KeyError as e:
+        pytest.fail(f"the next round to acceptor 1 failed: KeyError {e} (its link has no courier)")
+    assert (r.kind, r.promised_id) == (GRANTED, 2)
+    c.close()
+    assert wait_until(lambda: not couriers(), 10), f"threads left after close(): {couriers()}"
