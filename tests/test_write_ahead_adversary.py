@@ -13,19 +13,24 @@ import http.client
 import os
 import random
 import signal
+import socket
+import ssl
 import threading
 from typing import Any, Callable
 
 import pytest
+import trustme
 
-from paxos_shell.core.wire import GRANTED, NO_RESPONSE
+from paxos_shell.core import wire
+from paxos_shell.core.wire import GRANTED, NO_RESPONSE, PREPARE
 from paxos_shell.net import client as client_module
-from paxos_shell.net.client import Client
+from paxos_shell.net.client import Client, FaultsUnavailable
+from paxos_shell.net.clientopts import ClientOptions
 from paxos_shell.net.courier import Courier
 from paxos_shell.net.tap import Tap, TappedHTTPConnection
 from paxos_shell.net.transport import Link
 
-from .helpers.fake import Handler, warm, wire_json
+from .helpers.fake import HOST, Handler, warm, wire_json
 from .helpers.wait import wait_until
 
 
@@ -281,3 +286,130 @@ def test_ctrl_c_while_a_courier_starts_leaves_the_acceptor_askable(fake: Any, cl
     assert (r.kind, r.promised_id) == (GRANTED, 2)
     c.close()
     assert wait_until(lambda: not couriers(), 10), f"threads left after close(): {couriers()}"
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, ClientOptions]:
+    """A server context with a certificate for 127.0.0.1, and client options that verify it."""
+    ca = trustme.CA()
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(HOST).configure_cert(ctx)
+    bundle = tmp_path_factory.mktemp("tls") / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    return ctx, ClientOptions(ca_bundle=str(bundle))
+
+
+def test_a_tls_acceptor_that_stopped_reading_gets_the_request_once_on_a_new_connection(
+        fake: Any, client: Any, tls: Any) -> None:
+    """Over TLS the write ahead cannot finish (the acceptor stopped reading; the socket takes a
+    part of the records): it gives up at once, and the courier sends the request on a new
+    connection. What left on the old one is part of a record: never a request it could act on."""
+    release = threading.Event()
+
+    def answer_then_stop_reading(h: Handler) -> None:
+        h.protocol()
+        if len(f.seen) == 1:
+            release.wait(60)
+
+    f = fake(answer_then_stop_reading, tls=tls[0])
+    f.server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    pad = tuple((f"X-Pad-{i}", "x" * 16000) for i in range(8))
+    c = client({1: f.url}, timeout=30, options=ClientOptions(ca_bundle=tls[1].ca_bundle, headers=pad))
+    try:
+        assert c.prepare(1, [1]).replies[0].kind == GRANTED
+        sock = c.connection(1)
+        assert sock is not None
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        rnd = c.prepare(2, [1])
+        assert (rnd.replies[0].kind, rnd.replies[0].promised_id) == (GRANTED, 2)
+        assert rnd.elapsed < 15, f"the round waited {rnd.elapsed:.1f} s on a write the acceptor never read"
+        assert [s.target for s in f.seen] == ["/api/paxos/prepare?id=1", "/api/paxos/prepare?id=2"]
+        assert len({s.peer_port for s in f.seen}) == 2
+    finally:
+        release.set()
+
+
+def test_a_proxied_acceptor_is_never_written_ahead_and_ctrl_c_before_its_courier_says_so(
+        fake: Any, client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through a proxy the courier sends every request (requests decides the proxied form): a
+    Ctrl-C before the courier runs leaves nothing sent, and the round says the acceptor cannot
+    have acted; the next round goes through the proxy as before."""
+    proxy = fake()
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(var, proxy.url)
+    for var in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(var, "")
+    remote = f"http://0.0.0.0:{fake().port}"  # not loopback by its name: asked through the proxy
+    c = client({1: remote})
+    assert c.prepare(1, [1]).replies[0].kind == GRANTED
+    assert c.prepare(2, [1]).replies[0].kind == GRANTED
+    with monkeypatch.context() as m:
+        m.setattr(Courier, "send", raising(Courier, "send", "before"))
+        rnd = c.prepare(3, [1])
+    assert rnd.interrupted and rnd.replies[0].may_have_acted is False
+    r = c.prepare(4, [1]).replies[0]
+    assert (r.kind, r.promised_id) == (GRANTED, 4)
+    assert [s.target for s in proxy.seen] == [f"{remote}/api/paxos/prepare?id={n}" for n in (1, 2, 4)]
+
+
+def test_a_request_outside_a_round_after_one_written_ahead_is_sent_and_answered(fake: Any, client: Any) -> None:
+    """admin_faults asks outside any round (Client._bounded) on the link a round just wrote ahead
+    on: it sends its own request (nothing is left marked as written ahead) and reads its own reply."""
+    f = fake()
+    c = client({1: f.url})
+    warm(c, {1: f})
+    assert c.prepare(2, [1]).replies[0].promised_id == 2  # written ahead on the open connection
+    with pytest.raises(FaultsUnavailable, match="answered 404"):
+        c.admin_faults(1, "delay_ms=0")
+    assert c.prepare(3, [1]).replies[0].promised_id == 3
+    assert [s.path for s in f.seen] == [PREPARE, PREPARE, wire.ADMIN_FAULTS, PREPARE]
+    assert len({s.peer_port for s in f.seen}) == 1
+
+
+def test_ctrl_c_as_a_round_gives_up_still_returns_the_round_and_cuts_every_request(
+        fake: Any, client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both acceptors hold their requests (written ahead) past the deadline; Ctrl-C lands as the
+    round begins to give up on them (in its first Link.abort). The round must still come back,
+    interrupted, saying both may have acted, with neither request left running: a Ctrl-C that
+    escaped instead would lose the round (the session never learns that they may hold promise 5)
+    and leave acceptor 2's request in flight after the command ended."""
+    cut = [threading.Event(), threading.Event()]
+    stop = threading.Event()
+
+    def trickle(i: int) -> Callable[[Handler], None]:
+        def behave(h: Handler) -> None:
+            if not h.path.endswith("id=5"):
+                h.protocol()
+                return
+            h.close_connection = True
+            try:  # a reply that keeps coming: no socket timeout fires, only the round's deadline
+                h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+                while not stop.wait(0.02):
+                    h.wfile.write(b" ")
+            except OSError:
+                cut[i].set()
+        return behave
+
+    f1, f2 = fake(trickle(0)), fake(trickle(1))
+    c = client({1: f1.url, 2: f2.url}, timeout=0.3)
+    warm(c, {1: f1, 2: f2})
+    abort, signalled = Link.abort, threading.Event()
+
+    def ctrl_c_then_abort(link: Link) -> bool:
+        if not signalled.is_set():  # delivered here, where the main thread gives up on acceptor 1
+            signalled.set()
+            os.kill(os.getpid(), signal.SIGINT)
+        return abort(link)
+
+    with monkeypatch.context() as m:
+        m.setattr(Link, "abort", ctrl_c_then_abort)
+        try:
+            rnd = c.prepare(5, [1, 2])
+        except KeyboardInterrupt:
+            stop.set()
+            pytest.fail(f"Ctrl-C escaped the round; requests still in flight: {c.in_flight()}")
+    try:
+        assert rnd.interrupted and [r.may_have_acted for r in rnd.replies] == [True, True]
+        assert cut[0].wait(10) and cut[1].wait(10), "a request was left running after the round"
+    finally:
+        stop.set()
