@@ -17,7 +17,7 @@ import signal
 import socket
 import ssl
 import threading
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 import trustme
@@ -450,55 +450,3 @@ def test_a_fin_just_after_the_open_check_is_silence_that_may_have_acted_never_se
     r = c.prepare(3, [1]).replies[0]
     assert (r.kind, r.promised_id) == (GRANTED, 3)
     assert [s.target for s in f.seen] == ["/api/paxos/prepare?id=1", "/api/paxos/prepare?id=3"]
-
-
-def syn_sent_to(port: int) -> int:
-    """How many sockets of this machine are connecting to `port` on loopback (SYN sent, no answer)."""
-    with open("/proc/net/tcp") as f:
-        rows = [line.split() for line in f][1:]
-    return sum(row[2].endswith(f":{port:04X}") and row[3] == "02" for row in rows)
-
-
-@pytest.fixture
-def unanswered_syn() -> Iterator[str]:
-    """The URL of a port whose listen queue is full: the kernel drops each new SYN, and a
-    connect hangs (a firewalled acceptor, or one too busy to accept)."""
-    srv = socket.socket()
-    srv.bind((HOST, 0))
-    srv.listen(0)
-    port = srv.getsockname()[1]
-    fillers = [socket.socket() for _ in range(3)]
-    for s in fillers:
-        s.setblocking(False)
-        s.connect_ex((HOST, port))
-    probe = socket.socket()
-    probe.settimeout(0.2)
-    try:
-        probe.connect((HOST, port))
-        pytest.skip("this kernel does not drop SYNs on a full listen queue")
-    except (TimeoutError, socket.timeout):
-        pass
-    finally:
-        probe.close()
-    yield f"http://{HOST}:{port}"
-    for s in [*fillers, srv]:
-        s.close()
-
-
-def test_ctrl_c_while_connecting_leaves_no_thread_after_close(client: Any, unanswered_syn: str) -> None:
-    """Ctrl-C while the courier waits for a connect that never completes: the round returns at
-    once, saying the acceptor cannot have acted; close() must then leave no thread (the connect
-    ran on to the 20 s timeout instead)."""
-    c = client({1: unanswered_syn}, timeout=20)
-    port = int(unanswered_syn.rpartition(":")[2])
-    before = syn_sent_to(port)  # the sockets that fill the queue
-
-    def ctrl_c() -> None:
-        if wait_until(lambda: syn_sent_to(port) > before, 10):  # the courier is in its connect
-            os.kill(os.getpid(), signal.SIGINT)
-
-    threading.Thread(target=ctrl_c, daemon=True).start()
-    rnd = c.prepare(1, [1])
-    assert rnd.interrupted and rnd.elapsed < 5 and rnd.replies[0].may_have_acted is False
-    c.close()
-    assert wait_until(lambda: not couriers(), 2), f"threads left after close(): {couriers()}"
