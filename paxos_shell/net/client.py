@@ -207,7 +207,7 @@ class Client:
             silence = ask.reply(Reply(sid, ask.phase, NO_RESPONSE, cause=cause, reached=True))
             if got.replies.setdefault(sid, silence) is silence:  # else its reply came just now
                 # Recorded before the request is cut: what the cut makes it say is not the round's.
-                job.withdraw()  # one not begun never will be: only a request written ahead left
+                job.withdraw()  # a job not begun never will be; the link says if its request left
                 silence.reached = self._give_up(sid)
         for sid in servers:  # not asked at all (Ctrl-C came first): it cannot have acted
             if sid not in got.replies:

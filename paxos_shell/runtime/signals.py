@@ -7,7 +7,9 @@ waits for Enter). There the handler asks the prompt to end with `Terminated` ins
 signal that comes while a prompt is already ending is kept for `check()`, called as the prompt
 returns and before the next one. Only the first signal counts: a second SIGTERM while the
 shell stops its acceptors must not cut that cleanup short. A signal the shell was started
-ignoring (SIGHUP under `nohup`) stays ignored. This module never prints.
+ignoring (SIGHUP under `nohup`) stays ignored. Ctrl-C is KeyboardInterrupt on the main thread,
+blocked in every helper thread (main_thread_only), and only noted during the few lines that
+must run whole (interrupt_held). This module never prints.
 """
 
 from __future__ import annotations
