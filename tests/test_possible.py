@@ -9,7 +9,7 @@ value ever chosen was predicted. The second needs no knowledge of the rule.
 from __future__ import annotations
 
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Iterable, Optional
@@ -259,8 +259,14 @@ class Execution:
         return [i for i, p in enumerate(self.props) if p.ballot is not None and len(p.promises) >= self.q]
 
     def chosen(self) -> set[str]:
-        return {v for (_, n, v) in self.votes
-                if len({a for (a, m, w) in self.votes if (m, w) == (n, v)}) >= self.q}
+        return chosen_by(self.votes, self.q)
+
+
+def chosen_by(votes: set[tuple[int, int, str]], q: int) -> set[str]:
+    """The values `q` acceptors voted for at one id. Each (acceptor, id, value) vote is in the
+    set once, so the votes for an (id, value) pair are cast by as many acceptors."""
+    cast = Counter((n, v) for (_, n, v) in votes)
+    return {v for (n, v), acceptors in cast.items() if acceptors >= q}
 
 
 def play_round(run: Execution, data: st.DataObject, shell: bool) -> None:
@@ -306,7 +312,7 @@ def adversary(run: Execution) -> set[str]:
             value = paxos.choose_value(heard, f"fresh{b}").value
             assert value is not None
             votes |= {(a, b, value) for a in quorum}
-            found |= {v for (_, n, v) in votes if len({a for (a, m, w) in votes if (m, w) == (n, v)}) >= run.q}
+            found |= chosen_by(votes, run.q)
     return found
 
 

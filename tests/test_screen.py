@@ -11,6 +11,7 @@ none reaches the terminal raw (the title stays, the screen is not cleared).
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import Any
 
@@ -114,26 +115,46 @@ def test_escape_sequences_never_reach_the_terminal_raw(colour: bool, tmp_path: A
 # -- lessons stepped by hand, as a teacher does on a projector ----------------------------
 
 
-def step_through(width: int, lesson: str) -> str:
-    """`lesson NAME` in the REPL of a `width`-column pty, Enter at every step prompt; the raw output."""
+def step_through(width: int, names: list[str]) -> dict[str, str]:
+    """Each lesson of `names` in turn, `lesson NAME` in the REPL of one `width`-column pty, Enter
+    once at every step prompt; each lesson's raw output, from the prompt its command is typed at.
+
+    A key is sent only once the prompt waiting for it is drawn: prompt_toolkit is in raw mode
+    before its first render, so the key is read by that prompt (no typing ahead, no echo)."""
+    from paxos_shell.shell.lessons import load_lesson
+
     env = dict(os.environ, TERM="xterm", COLUMNS=str(width), NO_COLOR="1", PROMPT_TOOLKIT_NO_CPR="1")
     child = pexpect.spawn(sys.executable, ["-m", "paxos_shell", "--timeout", "2"], env=env, encoding="utf-8",
                           dimensions=(50, width), timeout=60)
-    seen = ""
+    child.delaybeforesend = None  # every key waits for its prompt (below), not for a pause
+    raw: dict[str, str] = {}
     try:
         child.expect_exact("Ctrl-D to leave")
-        child.send(f"lesson {lesson}\r")
-        for _ in range(100):  # bounded: no lesson has that many steps
-            i = child.expect([r"type a(\s|\x1b\[0m)+command\]", r"Lesson (passed|FAILED|stopped)"])
+        seen = child.before + child.after
+        for name in names:
+            child.expect_exact("\x1b[?25h")  # the REPL's prompt is drawn and reads keys
             seen += child.before + child.after
-            if i == 1:
-                break
-            child.expect_exact("\x1b[?25h")  # the prompt is drawn and reads keys
-            seen += child.before + child.after
-            child.send("\r")
+            child.send(f"lesson {name}\r")
+            steps = len(load_lesson(name).steps)
+            for k in range(1, steps + 2):
+                # Step k's prompt, or the lesson's end (after the last step, or early: the
+                # assertions show how).
+                i = child.expect([re.escape(f"[{k}/{steps}] "), r"Lesson (passed|FAILED|stopped)[^\n]*\n"])
+                seen += child.before + child.after
+                if i == 1:
+                    break
+                child.expect_exact("command]")  # the help ends the prompt, wherever it wraps
+                seen += child.before + child.after
+                child.expect_exact("\x1b[?25h")  # drawn, and reading keys
+                seen += child.before + child.after
+                child.send("\r")
+            raw[name], seen = seen, ""
+        child.expect_exact("\x1b[?25h")
+        seen += child.before + child.after
         child.sendeof()
         child.expect(pexpect.EOF)
-        return seen + child.before
+        raw[names[-1]] += seen + child.before
+        return raw
     finally:
         child.close(force=True)
 
@@ -150,8 +171,9 @@ def lesson_words(name: str) -> set[str]:
 
 @pytest.mark.parametrize("width", (60, 80))
 def test_lessons_stepped_by_hand_fit_and_never_split_a_word(width: int) -> None:
-    for name in lesson_names():
-        raw = step_through(width, name)
+    # One shell steps through every lesson, as a teacher does through a course: each lesson
+    # starts with `reset`, and each is judged on its own output.
+    for name, raw in step_through(width, lesson_names()).items():
         lines = screen_lines(raw, width)
         assert "Lesson passed" in raw, (name, raw[-1500:])
         assert too_wide(lines, width) == [], name
