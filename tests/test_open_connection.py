@@ -98,8 +98,9 @@ def test_ctrl_c_while_reading_returns_at_once_and_cuts_the_request(acceptors: An
     f.behaviour = hang
 
     def interrupt() -> None:
-        # Acceptor 1 holds the request, and acceptor 2's grant is the round's: only 1 is in flight.
-        if got.wait(30) and wait_until(lambda: c.in_flight() == [1], 30):
+        # Acceptor 1 holds the request, and acceptor 2's grant is the round's (not merely "not in
+        # flight": 2 may not have been asked yet when 1 already holds its request).
+        if got.wait(30) and wait_until(lambda: c.in_flight() == [1] and c.answered() == [2], 30):
             os.kill(os.getpid(), signal.SIGINT)
 
     threading.Thread(target=interrupt, daemon=True).start()

@@ -283,6 +283,11 @@ class Client:
         asked = {sid for sid in list(got.jobs.values()) if sid not in got.replies}
         return sorted(asked | {sid for sid, link in list(self._links.items()) if link.busy.locked()})
 
+    def answered(self) -> list[int]:
+        """The acceptors whose reply the round under way (or the last one) holds. A seam for
+        tests: an acceptor not in in_flight() may be answered, or not asked yet."""
+        return sorted(list(self._asking.replies))
+
     def close(self) -> None:
         for sid in list(self._links):
             self.forget(sid)
