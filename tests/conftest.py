@@ -9,18 +9,21 @@ from __future__ import annotations
 import io
 import os
 import signal
+import ssl
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+import trustme
 
 from paxos_shell.net.client import Client
+from paxos_shell.net.clientopts import ClientOptions
 from paxos_shell.pool.local import LocalPool, Pool
 from paxos_shell.shell.app import Shell
 from paxos_shell.view import command as _view_command  # noqa: F401 - the program registers `view` too
 
 from .helpers import Acceptor, Blackhole, free_port
-from .helpers.fake import Fake
+from .helpers.fake import HOST, Fake
 
 
 @pytest.fixture(autouse=True)
@@ -87,6 +90,17 @@ def fake() -> Iterator[Callable[..., Fake]]:
     yield make
     for f in made:
         f.close()
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, ClientOptions]:
+    """A server context with a certificate for 127.0.0.1, and client options that verify it."""
+    ca = trustme.CA()
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(HOST).configure_cert(ctx)
+    bundle = tmp_path_factory.mktemp("tls") / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    return ctx, ClientOptions(ca_bundle=str(bundle))
 
 
 @pytest.fixture

@@ -249,10 +249,13 @@ def test_ctrl_c_after_a_request_left_on_the_open_connection_says_it_may_have_act
     assert [s.target for s in f_new.seen] == ["/api/paxos/prepare?id=9"], "the interrupted request left"
 
 
-def test_an_acceptor_that_stopped_reading_never_holds_up_the_round(fake: Any, client: Any) -> None:
+@pytest.mark.parametrize("secure", [False, True], ids=["http", "tls"])
+def test_an_acceptor_that_stopped_reading_never_holds_up_the_round(fake: Any, client: Any, tls: Any,
+                                                                   secure: bool) -> None:
     """Acceptor 1 answers, then stops reading that connection: the next request does not fit in
-    the socket's buffers. The round's thread never waits on a write: the request goes on a new
-    connection (what left on the old one is incomplete, and cannot be acted on)."""
+    the socket's buffers. The round's thread never waits on a write: the request goes once, on a
+    new connection (what left on the old one is incomplete, over TLS part of a record: never a
+    request it could act on)."""
     release = threading.Event()
 
     def answer_then_stop_reading(h: Handler) -> None:
@@ -260,10 +263,11 @@ def test_an_acceptor_that_stopped_reading_never_holds_up_the_round(fake: Any, cl
         if len(f.seen) == 1:
             release.wait(60)
 
-    f = fake(answer_then_stop_reading)
+    f = fake(answer_then_stop_reading, tls=tls[0] if secure else None)
     f.server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     pad = tuple((f"X-Pad-{i}", "x" * 16000) for i in range(8))  # 128 KB of headers in every request
-    c = client({1: f.url}, timeout=30, options=ClientOptions(headers=pad))
+    c = client({1: f.url}, timeout=30,
+               options=ClientOptions(ca_bundle=tls[1].ca_bundle if secure else None, headers=pad))
     try:
         assert c.prepare(1, [1]).replies[0].kind == GRANTED
         sock = c.connection(1)

@@ -16,7 +16,6 @@ import os
 import select
 import signal
 import socket
-import ssl
 import termios
 import threading
 import time
@@ -24,10 +23,8 @@ from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import trustme
 
 from paxos_shell.core.wire import ERROR, GRANTED, NO_RESPONSE, REFUSED
-from paxos_shell.net.clientopts import ClientOptions
 from paxos_shell.net.transport import Link
 from paxos_shell.runtime import signals
 
@@ -120,17 +117,6 @@ def test_an_early_hints_reply_does_not_leave_the_real_reply_for_the_next_round(f
     assert f.state.promised_id == 3 and [s.target[-4:] for s in f.seen] == ["id=1", "id=2", "id=3"]
     assert (third.kind, third.promised_id) == (GRANTED, 3), third
     assert second.kind != ERROR or second.may_have_acted, second
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, ClientOptions]:
-    """A server context with a certificate for 127.0.0.1, and client options that verify it."""
-    ca = trustme.CA()
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert(HOST).configure_cert(ctx)
-    bundle = tmp_path_factory.mktemp("tls") / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
-    return ctx, ClientOptions(ca_bundle=str(bundle))
 
 
 def http_reply(body: bytes) -> bytes:

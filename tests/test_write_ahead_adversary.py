@@ -14,24 +14,20 @@ import os
 import random
 import select
 import signal
-import socket
-import ssl
 import threading
 from typing import Any, Callable
 
 import pytest
-import trustme
 
 from paxos_shell.core import wire
 from paxos_shell.core.wire import GRANTED, NO_RESPONSE, PREPARE
 from paxos_shell.net import client as client_module
 from paxos_shell.net.client import Client, FaultsUnavailable
-from paxos_shell.net.clientopts import ClientOptions
 from paxos_shell.net.courier import Courier
 from paxos_shell.net.tap import Tap, TappedHTTPConnection
 from paxos_shell.net.transport import Link
 
-from .helpers.fake import HOST, Handler, warm, wire_json
+from .helpers.fake import Handler, warm, wire_json
 from .helpers.wait import wait_until
 
 
@@ -291,47 +287,6 @@ def test_ctrl_c_while_a_courier_starts_leaves_the_acceptor_askable(fake: Any, cl
     assert (r.kind, r.promised_id) == (GRANTED, 2)
     c.close()
     assert wait_until(lambda: not couriers(), 10), f"threads left after close(): {couriers()}"
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, ClientOptions]:
-    """A server context with a certificate for 127.0.0.1, and client options that verify it."""
-    ca = trustme.CA()
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert(HOST).configure_cert(ctx)
-    bundle = tmp_path_factory.mktemp("tls") / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
-    return ctx, ClientOptions(ca_bundle=str(bundle))
-
-
-def test_a_tls_acceptor_that_stopped_reading_gets_the_request_once_on_a_new_connection(
-        fake: Any, client: Any, tls: Any) -> None:
-    """Over TLS the write ahead cannot finish (the acceptor stopped reading; the socket takes a
-    part of the records): it gives up at once, and the courier sends the request on a new
-    connection. What left on the old one is part of a record: never a request it could act on."""
-    release = threading.Event()
-
-    def answer_then_stop_reading(h: Handler) -> None:
-        h.protocol()
-        if len(f.seen) == 1:
-            release.wait(60)
-
-    f = fake(answer_then_stop_reading, tls=tls[0])
-    f.server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    pad = tuple((f"X-Pad-{i}", "x" * 16000) for i in range(8))
-    c = client({1: f.url}, timeout=30, options=ClientOptions(ca_bundle=tls[1].ca_bundle, headers=pad))
-    try:
-        assert c.prepare(1, [1]).replies[0].kind == GRANTED
-        sock = c.connection(1)
-        assert sock is not None
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-        rnd = c.prepare(2, [1])
-        assert (rnd.replies[0].kind, rnd.replies[0].promised_id) == (GRANTED, 2)
-        assert rnd.elapsed < 15, f"the round waited {rnd.elapsed:.1f} s on a write the acceptor never read"
-        assert [s.target for s in f.seen] == ["/api/paxos/prepare?id=1", "/api/paxos/prepare?id=2"]
-        assert len({s.peer_port for s in f.seen}) == 2
-    finally:
-        release.set()
 
 
 def test_a_proxied_acceptor_is_never_written_ahead_and_ctrl_c_before_its_courier_says_so(
